@@ -1,0 +1,37 @@
+# raftstore — `make demo` and `make test` work on a fresh machine: both create .venv and install first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test soak bench proto typecheck clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/raftstore demo --data ./data
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+soak: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+bench: $(STAMP)
+	$(PY) bench/bench_storage.py
+	$(PY) bench/bench_raft.py
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+# proto regenerates src/raftstore/proto/*_pb2.py from proto/*.proto (the generated code is committed).
+proto: $(STAMP)
+	$(PY) -m grpc_tools.protoc -I proto --python_out=src/raftstore/proto --pyi_out=src/raftstore/proto proto/*.proto
+	sed -i -E 's/^import (eraftpb|metapb|raft_serverpb)_pb2 as /from . import \1_pb2 as /' src/raftstore/proto/*_pb2.py src/raftstore/proto/*_pb2.pyi
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,114 @@
+"""raftstore.engine.base: the interfaces in front of the engines.
+
+PeerStorage and the store see the engines only through these Protocols, so that an in-memory engine can
+back pure-logic unit tests. Both engines of a store have the same shape: a KV engine with the column
+families CF_DEFAULT, CF_LOCK, CF_WRITE and CF_RAFT, and a raft engine that uses CF_DEFAULT only.
+
+Keys and values are bytes. Ranges are half-open, [start, end); end None means unbounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+__all__ = [
+    "CF_DEFAULT",
+    "CF_LOCK",
+    "CF_WRITE",
+    "CF_RAFT",
+    "ALL_CFS",
+    "DATA_CFS",
+    "WriteBatch",
+    "Readable",
+    "KvEngine",
+    "RaftEngine",
+    "EngineStats",
+]
+
+CF_DEFAULT = "default"
+CF_LOCK = "lock"
+CF_WRITE = "write"
+CF_RAFT = "raft"
+# ALL_CFS are the column families of the KV engine; DATA_CFS those that hold user data.
+ALL_CFS = (CF_DEFAULT, CF_LOCK, CF_WRITE, CF_RAFT)
+DATA_CFS = (CF_DEFAULT, CF_LOCK, CF_WRITE)
+
+
+class EngineStats:
+    """EngineStats counts what an engine did; an operator reads it, tests assert on it.
+
+    `writes` counts write() calls, `synced_writes` those made with sync=True (one fsync of the WAL each),
+    `bytes_written` the data size of the batches written.
+    """
+
+    __slots__ = ("writes", "synced_writes", "bytes_written")
+
+    def __init__(self) -> None:
+        self.writes = 0
+        self.synced_writes = 0
+        self.bytes_written = 0
+
+
+class WriteBatch(Protocol):
+    """WriteBatch collects puts and deletes that one write() applies atomically, in order."""
+
+    def put(self, cf: str, key: bytes, value: bytes) -> None: ...
+
+    def delete(self, cf: str, key: bytes) -> None: ...
+
+    def delete_range(self, cf: str, start: bytes, end: bytes) -> None: ...
+
+    def count(self) -> int:
+        """count is the number of operations in the batch."""
+        ...
+
+    def data_size(self) -> int:
+        """data_size is the batch's size in bytes (keys and values)."""
+        ...
+
+    def is_empty(self) -> bool: ...
+
+    def clear(self) -> None: ...
+
+
+class Readable(Protocol):
+    """Readable is what both an engine and a consistent snapshot of it can answer."""
+
+    def get(self, cf: str, key: bytes) -> bytes | None: ...
+
+    def scan(
+        self, cf: str, start: bytes, end: bytes | None, *, reverse: bool = False, limit: int | None = None
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """scan yields (key, value) for start <= key < end in key order (descending when reverse)."""
+        ...
+
+
+class KvEngine(Readable, Protocol):
+    """KvEngine is one database with column families: write batches, synced writes, snapshots."""
+
+    stats: EngineStats
+
+    def write_batch(self) -> WriteBatch: ...
+
+    def write(self, batch: WriteBatch, *, sync: bool = False) -> None:
+        """write applies the batch atomically; with sync the WAL is fsynced before it returns."""
+        ...
+
+    def put(self, cf: str, key: bytes, value: bytes) -> None: ...
+
+    def delete(self, cf: str, key: bytes) -> None: ...
+
+    def delete_range(self, cf: str, start: bytes, end: bytes) -> None: ...
+
+    def snapshot(self) -> Readable:
+        """snapshot is a consistent, read-only view of the engine as of now."""
+        ...
+
+    def sync_wal(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# RaftEngine has the KV engine's shape; raftstore keeps raft logs and RaftLocalStates in its CF_DEFAULT.
+RaftEngine = KvEngine
