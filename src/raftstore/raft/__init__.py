@@ -38,8 +38,19 @@ from .errors import (
     UnavailableError,
 )
 from .util import INVALID_ID, INVALID_INDEX, NO_LIMIT, limit_size
+from .storage import GetEntriesContext, GetEntriesFor, MemStorage, MemStorageCore, RaftState, Storage
+from .log_unstable import Unstable
+from .raft_log import RaftLog
 
 __all__ = [
+    "GetEntriesContext",
+    "GetEntriesFor",
+    "MemStorage",
+    "MemStorageCore",
+    "RaftState",
+    "Storage",
+    "Unstable",
+    "RaftLog",
     "ConfChange",
     "ConfChangeSingle",
     "ConfChangeTransition",
