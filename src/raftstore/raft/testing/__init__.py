@@ -21,6 +21,7 @@ from ...proto.eraftpb_pb2 import (
     Entry,
     HardState,
     Message,
+    MessageType,
     Snapshot,
 )
 from ..config import Config
@@ -61,6 +62,8 @@ __all__ = [
     "conf_state",
     "conf_state_v2",
     "conf_change_v2",
+    "accept_and_reply",
+    "commit_noop_entry",
 ]
 
 # NOP_STEPPER is a peer slot for Network.new that swallows every message (a dead node / black hole).
@@ -282,3 +285,35 @@ def conf_change_v2(steps: Sequence[ConfChangeSingle]) -> ConfChangeV2:
     return cc
 
 
+
+
+def accept_and_reply(m: Message) -> Message:
+    """accept_and_reply is the MsgAppendResponse a follower sends to accept the MsgAppend m."""
+    if m.msg_type != MessageType.MsgAppend:
+        raise AssertionError(f"accept_and_reply expects a MsgAppend, got {m.msg_type}")
+    reply = new_message(m.to, m.from_, MessageType.MsgAppendResponse, 0)
+    reply.term = m.term
+    reply.index = m.index + len(m.entries)
+    return reply
+
+
+def commit_noop_entry(r: Interface, s: MemStorage) -> None:
+    """commit_noop_entry makes the leader r commit its empty entry of the new term: it broadcasts the
+    appends, steps an accepting reply to each, drops the commit-refreshing messages, persists the
+    unstable entries into s and marks everything committed as applied."""
+    if r.state != StateRole.LEADER:
+        raise AssertionError(f"commit_noop_entry needs a leader, got {r.state}")
+    r.bcast_append()
+    for m in r.read_messages():
+        if m.msg_type != MessageType.MsgAppend or len(m.entries) != 1 or m.entries[0].data:
+            raise AssertionError(f"commit_noop_entry expects one empty entry per MsgAppend, got {m}")
+        r.step(accept_and_reply(m))
+    # The messages that refresh the followers' commit index are ignored.
+    r.read_messages()
+    unstable = list(r.raft_log.unstable_entries())
+    if unstable:
+        last_idx, last_term = unstable[-1].index, unstable[-1].term
+        r.raft_log.stable_entries(last_idx, last_term)
+        s.append(unstable)
+        r.on_persist_entries(last_idx, last_term)
+        r.commit_apply(r.raft_log.committed)
