@@ -41,8 +41,48 @@ from .util import INVALID_ID, INVALID_INDEX, NO_LIMIT, limit_size
 from .storage import GetEntriesContext, GetEntriesFor, MemStorage, MemStorageCore, RaftState, Storage
 from .log_unstable import Unstable
 from .raft_log import RaftLog
+from .quorum import AckedIndexer, AckIndexer, Index, JointConfig, MajorityConfig, VoteResult
+from .tracker import Configuration, Inflights, Progress, ProgressMap, ProgressState, ProgressTracker
+from .confchange import (
+    Changer,
+    ConfChangeParseError,
+    MapChange,
+    MapChangeType,
+    as_v1,
+    as_v2,
+    conf_state_eq,
+    into_v2,
+    new_conf_change_single,
+    parse_conf_change,
+    restore,
+    stringify_conf_change,
+)
 
 __all__ = [
+    "AckedIndexer",
+    "AckIndexer",
+    "Index",
+    "JointConfig",
+    "MajorityConfig",
+    "VoteResult",
+    "Configuration",
+    "Inflights",
+    "Progress",
+    "ProgressMap",
+    "ProgressState",
+    "ProgressTracker",
+    "Changer",
+    "ConfChangeParseError",
+    "MapChange",
+    "MapChangeType",
+    "as_v1",
+    "as_v2",
+    "conf_state_eq",
+    "into_v2",
+    "new_conf_change_single",
+    "parse_conf_change",
+    "restore",
+    "stringify_conf_change",
     "GetEntriesContext",
     "GetEntriesFor",
     "MemStorage",
