@@ -38,6 +38,9 @@ from .errors import (
     UnavailableError,
 )
 from .util import INVALID_ID, INVALID_INDEX, NO_LIMIT, limit_size
+from .read_only import ReadOnly, ReadOnlyOption, ReadState
+from .config import Config
+from .raft import Raft, SoftState, StateRole
 from .storage import GetEntriesContext, GetEntriesFor, MemStorage, MemStorageCore, RaftState, Storage
 from .log_unstable import Unstable
 from .raft_log import RaftLog
@@ -57,8 +60,18 @@ from .confchange import (
     restore,
     stringify_conf_change,
 )
+from .raw_node import LightReady, Peer, RawNode, Ready, SnapshotStatus
+from .status import Status
+from .describe import describe_entries, describe_entry, describe_message, describe_ready
 
 __all__ = [
+    "Config",
+    "ReadOnly",
+    "ReadOnlyOption",
+    "ReadState",
+    "Raft",
+    "SoftState",
+    "StateRole",
     "AckedIndexer",
     "AckIndexer",
     "Index",
@@ -124,4 +137,14 @@ __all__ = [
     "INVALID_INDEX",
     "NO_LIMIT",
     "limit_size",
+    "LightReady",
+    "Peer",
+    "RawNode",
+    "Ready",
+    "SnapshotStatus",
+    "Status",
+    "describe_entries",
+    "describe_entry",
+    "describe_message",
+    "describe_ready",
 ]
