@@ -1,0 +1,65 @@
+"""raftstore.engine.errors: the errors of the engine layer.
+
+The tree::
+
+    EngineError                        root of every error an engine raises on purpose
+    ├── EngineClosedError              the engine (or the snapshot's engine) was closed
+    ├── UnknownColumnFamilyError       a column family name the engine was not opened with (also ValueError)
+    ├── WrongWriteBatchError           a write batch made by another engine (also TypeError)
+    └── EngineIOError                  RocksDB reported an error; wraps the rocksdict exception (__cause__)
+        └── CorruptionError            RocksDB reported corruption of its files
+    keys.InvalidKeyError               a malformed key (a ValueError and an EngineError), see keys.py
+
+rocksdict raises plain `Exception` subclasses; the engines convert them at the boundary with
+`wrap_rocks_error`, so no rocksdict exception ever leaves raftstore.engine.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EngineError",
+    "EngineClosedError",
+    "UnknownColumnFamilyError",
+    "WrongWriteBatchError",
+    "EngineIOError",
+    "CorruptionError",
+    "wrap_rocks_error",
+]
+
+
+class EngineError(Exception):
+    """EngineError is the root of the engine layer's errors."""
+
+
+class EngineClosedError(EngineError):
+    """EngineClosedError: an operation on an engine after close(), or on a snapshot of a closed engine."""
+
+
+class UnknownColumnFamilyError(EngineError, ValueError):
+    """UnknownColumnFamilyError: the column family name is not one the engine was opened with."""
+
+
+class WrongWriteBatchError(EngineError, TypeError):
+    """WrongWriteBatchError: write() was given a batch made by a different engine."""
+
+
+class EngineIOError(EngineError):
+    """EngineIOError wraps an error RocksDB reported; the original exception is its __cause__."""
+
+
+class CorruptionError(EngineIOError):
+    """CorruptionError: RocksDB found its files corrupted."""
+
+
+def wrap_rocks_error(exc: BaseException, what: str) -> EngineError:
+    """wrap_rocks_error converts a rocksdict exception raised while doing `what` into an EngineError.
+
+    The caller raises the result `from exc`. A closed database maps to EngineClosedError, a message that
+    RocksDB tags as corruption to CorruptionError, anything else to EngineIOError.
+    """
+    msg = str(exc)
+    if type(exc).__name__ == "DbClosedError":
+        return EngineClosedError(f"{what}: engine is closed")
+    if "Corruption" in msg:
+        return CorruptionError(f"{what}: {msg}")
+    return EngineIOError(f"{what}: {type(exc).__name__}: {msg}")

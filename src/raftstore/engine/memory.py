@@ -1,0 +1,298 @@
+"""raftstore.engine.memory: MemEngine, an in-memory KvEngine for pure-logic unit tests.
+
+It follows RocksEngine's contract (tests/engine/test_engine_contract.py runs one suite over both): same
+errors, same stats, snapshots and scans that see the engine as of when they were taken, nothing durable.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
+
+from raftstore.engine.base import CF_DEFAULT, EngineStats, WriteBatch
+from raftstore.engine.errors import (
+    EngineClosedError,
+    EngineError,
+    UnknownColumnFamilyError,
+    WrongWriteBatchError,
+)
+
+__all__ = ["MemEngine", "MemWriteBatch", "MemSnapshot"]
+
+_PUT = 0
+_DELETE = 1
+_DELETE_RANGE = 2
+
+
+class _Cf:
+    """_Cf is one column family: `data` maps key to value, `keys` is data's keys sorted.
+
+    Copy on write: once `shared` (a snapshot or a scan holds data and keys), the next mutation first
+    replaces both with copies, so what the holders see never changes.
+    """
+
+    __slots__ = ("data", "keys", "shared")
+
+    def __init__(self) -> None:
+        self.data: dict[bytes, bytes] = {}
+        self.keys: list[bytes] = []
+        self.shared = False
+
+    def _own(self) -> None:
+        if self.shared:
+            self.data = dict(self.data)
+            self.keys = list(self.keys)
+            self.shared = False
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self._own()
+        if key not in self.data:
+            keys = self.keys
+            keys.insert(bisect_left(keys, key), key)
+        self.data[key] = value
+
+    def delete(self, key: bytes) -> None:
+        if key not in self.data:
+            return
+        self._own()
+        del self.data[key]
+        keys = self.keys
+        del keys[bisect_left(keys, key)]
+
+    def delete_range(self, start: bytes, end: bytes) -> None:
+        keys = self.keys
+        lo = bisect_left(keys, start)
+        hi = bisect_left(keys, end)
+        if lo >= hi:
+            return
+        self._own()
+        keys = self.keys
+        data = self.data
+        for key in keys[lo:hi]:
+            del data[key]
+        del keys[lo:hi]
+
+    def freeze(self) -> tuple[dict[bytes, bytes], list[bytes]]:
+        self.shared = True
+        return self.data, self.keys
+
+
+def _bytes(b: bytes) -> bytes:
+    return b if type(b) is bytes else bytes(b)
+
+
+def _scan(
+    engine: MemEngine,
+    data: dict[bytes, bytes],
+    keys: list[bytes],
+    start: bytes,
+    end: bytes | None,
+    reverse: bool,
+    limit: int | None,
+) -> Iterator[tuple[bytes, bytes]]:
+    lo = bisect_left(keys, start)
+    hi = len(keys) if end is None else bisect_left(keys, end)
+    if hi < lo:
+        hi = lo
+    if limit is not None:
+        n = max(limit, 0)
+        if reverse:
+            lo = max(lo, hi - n)
+        else:
+            hi = min(hi, lo + n)
+    indexes = range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)
+    return _ScanIter(engine, data, keys, iter(indexes))
+
+
+class _ScanIter:
+    """_ScanIter walks a frozen (data, keys) of one CF; it raises EngineClosedError once the engine closed."""
+
+    __slots__ = ("_engine", "_data", "_keys", "_indexes")
+
+    def __init__(self, engine: MemEngine, data: dict[bytes, bytes], keys: list[bytes], indexes: Iterator[int]):
+        self._engine = engine
+        self._data = data
+        self._keys = keys
+        self._indexes = indexes
+
+    def __iter__(self) -> _ScanIter:
+        return self
+
+    def __next__(self) -> tuple[bytes, bytes]:
+        i = next(self._indexes)
+        if self._engine._closed:
+            raise EngineClosedError("scan: engine is closed")
+        key = self._keys[i]
+        return key, self._data[key]
+
+
+class MemWriteBatch:
+    """MemWriteBatch records operations for MemEngine.write; count and data_size as RocksWriteBatch's."""
+
+    __slots__ = ("_engine", "_ops", "_size")
+
+    def __init__(self, engine: MemEngine) -> None:
+        self._engine = engine
+        self._ops: list[tuple[int, str, bytes, bytes]] = []
+        self._size = 0
+
+    def put(self, cf: str, key: bytes, value: bytes) -> None:
+        self._engine._check_cf(cf)
+        self._ops.append((_PUT, cf, _bytes(key), _bytes(value)))
+        self._size += len(key) + len(value)
+
+    def delete(self, cf: str, key: bytes) -> None:
+        self._engine._check_cf(cf)
+        self._ops.append((_DELETE, cf, _bytes(key), b""))
+        self._size += len(key)
+
+    def delete_range(self, cf: str, start: bytes, end: bytes) -> None:
+        self._engine._check_cf(cf)
+        self._ops.append((_DELETE_RANGE, cf, _bytes(start), _bytes(end)))
+        self._size += len(start) + len(end)
+
+    def count(self) -> int:
+        return len(self._ops)
+
+    def data_size(self) -> int:
+        return self._size
+
+    def is_empty(self) -> bool:
+        return not self._ops
+
+    def clear(self) -> None:
+        self._ops.clear()
+        self._size = 0
+
+    def __len__(self) -> int:
+        return len(self._ops)
+
+
+class MemSnapshot:
+    """MemSnapshot is a frozen view of every CF of a MemEngine as of snapshot()."""
+
+    __slots__ = ("_engine", "_cfs")
+
+    def __init__(self, engine: MemEngine, cfs: dict[str, tuple[dict[bytes, bytes], list[bytes]]]) -> None:
+        self._engine = engine
+        self._cfs = cfs
+
+    def _cf(self, cf: str) -> tuple[dict[bytes, bytes], list[bytes]]:
+        if self._engine._closed:
+            raise EngineClosedError("snapshot: engine is closed")
+        frozen = self._cfs.get(cf)
+        if frozen is None:
+            raise self._engine._cf_error(cf)
+        return frozen
+
+    def get(self, cf: str, key: bytes) -> bytes | None:
+        return self._cf(cf)[0].get(key)
+
+    def scan(
+        self, cf: str, start: bytes, end: bytes | None, *, reverse: bool = False, limit: int | None = None
+    ) -> Iterator[tuple[bytes, bytes]]:
+        data, keys = self._cf(cf)
+        return _scan(self._engine, data, keys, start, end, reverse, limit)
+
+
+class MemEngine:
+    """MemEngine keeps its column families in memory; sync is a no-op that is still counted in stats."""
+
+    def __init__(self, cfs: Sequence[str] = (CF_DEFAULT,), *, name: str = "memory") -> None:
+        self.name = name
+        self.stats = EngineStats()
+        self._cf_names = tuple(dict.fromkeys([CF_DEFAULT, *cfs]))
+        self._cfs: dict[str, _Cf] = {name: _Cf() for name in self._cf_names}
+        self._closed = False
+
+    @property
+    def cf_names(self) -> tuple[str, ...]:
+        return self._cf_names
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _cf_error(self, cf: str) -> EngineError:
+        if self._closed:
+            return EngineClosedError(f"engine {self.name} is closed")
+        return UnknownColumnFamilyError(f"unknown column family {cf!r} (engine {self.name} has {self._cf_names})")
+
+    def _check_cf(self, cf: str) -> _Cf:
+        if self._closed or cf not in self._cfs:
+            raise self._cf_error(cf)
+        return self._cfs[cf]
+
+    def get(self, cf: str, key: bytes) -> bytes | None:
+        return self._check_cf(cf).data.get(key)
+
+    def scan(
+        self, cf: str, start: bytes, end: bytes | None, *, reverse: bool = False, limit: int | None = None
+    ) -> Iterator[tuple[bytes, bytes]]:
+        data, keys = self._check_cf(cf).freeze()
+        return _scan(self, data, keys, start, end, reverse, limit)
+
+    def write_batch(self) -> MemWriteBatch:
+        if self._closed:
+            raise EngineClosedError(f"engine {self.name} is closed")
+        return MemWriteBatch(self)
+
+    def write(self, batch: WriteBatch, *, sync: bool = False) -> None:
+        if not isinstance(batch, MemWriteBatch) or batch._engine is not self:
+            raise WrongWriteBatchError(f"write: the batch was not made by engine {self.name}")
+        if self._closed:
+            raise EngineClosedError(f"engine {self.name} is closed")
+        cfs = self._cfs
+        for op, cf, a, b in batch._ops:
+            if op == _PUT:
+                cfs[cf].put(a, b)
+            elif op == _DELETE:
+                cfs[cf].delete(a)
+            else:
+                cfs[cf].delete_range(a, b)
+        stats = self.stats
+        stats.writes += 1
+        if sync:
+            stats.synced_writes += 1
+        stats.bytes_written += batch._size
+
+    def put(self, cf: str, key: bytes, value: bytes) -> None:
+        self._check_cf(cf).put(_bytes(key), _bytes(value))
+        self.stats.writes += 1
+        self.stats.bytes_written += len(key) + len(value)
+
+    def delete(self, cf: str, key: bytes) -> None:
+        self._check_cf(cf).delete(_bytes(key))
+        self.stats.writes += 1
+        self.stats.bytes_written += len(key)
+
+    def delete_range(self, cf: str, start: bytes, end: bytes) -> None:
+        self._check_cf(cf).delete_range(start, end)
+        self.stats.writes += 1
+        self.stats.bytes_written += len(start) + len(end)
+
+    def snapshot(self) -> MemSnapshot:
+        if self._closed:
+            raise EngineClosedError(f"engine {self.name} is closed")
+        return MemSnapshot(self, {name: cf.freeze() for name, cf in self._cfs.items()})
+
+    def sync_wal(self) -> None:
+        if self._closed:
+            raise EngineClosedError(f"engine {self.name} is closed")
+
+    def close(self) -> None:
+        """close drops the data; a second call is a no-op; every later operation raises EngineClosedError."""
+        if self._closed:
+            return
+        self._closed = True
+        self._cfs = {}
+
+    def __enter__(self) -> MemEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"MemEngine({self.name!r}, cfs={self._cf_names}, {state})"
