@@ -60,6 +60,9 @@ from .confchange import (
     restore,
     stringify_conf_change,
 )
+from .raw_node import LightReady, Peer, RawNode, Ready, SnapshotStatus
+from .status import Status
+from .describe import describe_entries, describe_entry, describe_message, describe_ready
 
 __all__ = [
     "Config",
@@ -134,4 +137,14 @@ __all__ = [
     "INVALID_INDEX",
     "NO_LIMIT",
     "limit_size",
+    "LightReady",
+    "Peer",
+    "RawNode",
+    "Ready",
+    "SnapshotStatus",
+    "Status",
+    "describe_entries",
+    "describe_entry",
+    "describe_message",
+    "describe_ready",
 ]
