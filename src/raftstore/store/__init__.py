@@ -1,0 +1,50 @@
+"""raftstore.store: the peers of one store on shared engines.
+
+PeerStorage (raft's Storage for one peer of one region, TiKV semantics), its entry cache, and the write
+path (WriteTask, write_tasks: one group commit per round across regions).
+"""
+
+from .entry_cache import ENTRY_CACHE_MEMORY, EntryCache, MemoryTrace, TermCache
+from .errors import CompactLogError, InvalidStateError, PeerTombstoneError, RegionNotFoundError, StoreError
+from .peer_storage import (
+    MAX_SNAP_TRY_CNT,
+    RAFT_INIT_LOG_INDEX,
+    RAFT_INIT_LOG_TERM,
+    GenSnapTask,
+    PeerStorage,
+    clear_meta,
+    compact_raft_log,
+    conf_state_from_region,
+    is_region_initialized,
+    load_region_states,
+    write_initial_states,
+    write_peer_state,
+)
+from .write import WriteRoundStats, WriteTask, write_tasks
+
+__all__ = [
+    "ENTRY_CACHE_MEMORY",
+    "EntryCache",
+    "MemoryTrace",
+    "TermCache",
+    "CompactLogError",
+    "InvalidStateError",
+    "PeerTombstoneError",
+    "RegionNotFoundError",
+    "StoreError",
+    "MAX_SNAP_TRY_CNT",
+    "RAFT_INIT_LOG_INDEX",
+    "RAFT_INIT_LOG_TERM",
+    "GenSnapTask",
+    "PeerStorage",
+    "clear_meta",
+    "compact_raft_log",
+    "conf_state_from_region",
+    "is_region_initialized",
+    "load_region_states",
+    "write_initial_states",
+    "write_peer_state",
+    "WriteRoundStats",
+    "WriteTask",
+    "write_tasks",
+]

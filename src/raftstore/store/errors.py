@@ -1,0 +1,56 @@
+"""raftstore.store.errors: the errors of the store layer.
+
+The tree::
+
+    StoreError                      root of every error the store layer raises on purpose
+    ├── InvalidStateError           persisted state fails validation (names the region; nothing is written)
+    ├── CompactLogError             compact_raft_log was asked for an index or term it cannot take
+    ├── RegionNotFoundError         a region the store does not host
+    └── PeerTombstoneError          the peer was destroyed; its state is a tombstone
+
+Storage methods of PeerStorage raise raft's errors (raftstore.raft.errors), as raft expects; engine errors
+(raftstore.engine.errors) are converted to StoreError where they cross into this layer.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "StoreError",
+    "InvalidStateError",
+    "CompactLogError",
+    "RegionNotFoundError",
+    "PeerTombstoneError",
+]
+
+
+class StoreError(Exception):
+    """StoreError is the root of the store layer's errors."""
+
+
+class InvalidStateError(StoreError):
+    """InvalidStateError: persisted state is inconsistent; the message names the region by its id."""
+
+    def __init__(self, region_id: int, reason: str) -> None:
+        super().__init__(f"[region {region_id}] invalid persisted state: {reason}")
+        self.region_id = region_id
+        self.reason = reason
+
+
+class CompactLogError(StoreError):
+    """CompactLogError: a compact-log request that the apply state cannot take."""
+
+
+class RegionNotFoundError(StoreError):
+    """RegionNotFoundError: the store hosts no peer of this region."""
+
+    def __init__(self, region_id: int) -> None:
+        super().__init__(f"region {region_id} not found")
+        self.region_id = region_id
+
+
+class PeerTombstoneError(StoreError):
+    """PeerTombstoneError: the peer of this region was destroyed."""
+
+    def __init__(self, region_id: int) -> None:
+        super().__init__(f"[region {region_id}] peer is a tombstone")
+        self.region_id = region_id

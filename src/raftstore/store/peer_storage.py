@@ -1,0 +1,700 @@
+"""raftstore.store.peer_storage: PeerStorage, the durable storage of one Raft peer of one region.
+
+PeerStorage implements raft's Storage on the two engines with TiKV's semantics:
+
+- the raft engine holds the log (`raft_log_key`) and the RaftLocalState {hard_state, last_index};
+- the KV engine's CF_RAFT holds the RaftApplyState {applied_index, truncated_state, commit_index,
+  commit_term} and the RegionLocalState {state, region}.
+
+Invariants kept in memory and on disk (checked by validate_states when a PeerStorage is built):
+truncated_index <= applied_index <= commit_index <= last_index; first_index = truncated_index + 1; the
+entry at last_index exists unless last_index == truncated_index (or the region was just bootstrapped at
+RAFT_INIT_LOG_INDEX); the hard state's term is at least the apply state's commit term.
+
+Reads come from the entry cache when they can (hit/miss counted), otherwise from the raft engine.
+Writes are staged into a WriteTask (see write.py) and become durable with `write_tasks`; afterwards the
+owner calls `on_persisted(task)` so that the cache may let go of what is durable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from google.protobuf.message import DecodeError
+
+from ..engine import keys
+from ..engine.base import CF_DEFAULT, CF_RAFT
+from ..engine.engines import Engines
+from ..engine.errors import EngineError
+from ..proto.eraftpb_pb2 import ConfState, Entry, HardState, Snapshot
+from ..proto.metapb_pb2 import PeerRole, Region
+from ..proto.raft_serverpb_pb2 import (
+    PeerState,
+    RaftApplyState,
+    RaftLocalState,
+    RaftSnapshotData,
+    RegionLocalState,
+)
+from ..raft.errors import (
+    CompactedError,
+    InvariantError,
+    SnapshotTemporarilyUnavailableError,
+    StorageError,
+    UnavailableError,
+)
+from ..raft.storage import GetEntriesContext, RaftState
+from ..raft.util import NO_LIMIT, limit_size
+from .entry_cache import EntryCache, MemoryTrace, TermCache
+from .errors import CompactLogError, InvalidStateError, StoreError
+from .write import WriteTask
+
+if TYPE_CHECKING:
+    from ..raft.raw_node import Ready
+
+__all__ = [
+    "RAFT_INIT_LOG_INDEX",
+    "RAFT_INIT_LOG_TERM",
+    "MAX_SNAP_TRY_CNT",
+    "PeerStorage",
+    "GenSnapTask",
+    "write_initial_states",
+    "write_peer_state",
+    "compact_raft_log",
+    "clear_meta",
+    "conf_state_from_region",
+    "is_region_initialized",
+    "load_region_states",
+]
+
+logger = logging.getLogger("raftstore.store")
+
+# RAFT_INIT_LOG_INDEX / RAFT_INIT_LOG_TERM: where a bootstrapped region's log starts (TiKV's values).
+RAFT_INIT_LOG_INDEX = 5
+RAFT_INIT_LOG_TERM = 5
+# MAX_SNAP_TRY_CNT: snapshot() gives up after this many failed generations in a row.
+MAX_SNAP_TRY_CNT = 5
+# RAFT_LOG_MULTI_GET_CNT: ranges up to this long are read with point gets, longer ones with a scan.
+RAFT_LOG_MULTI_GET_CNT = 8
+
+
+def is_region_initialized(region: Region) -> bool:
+    """is_region_initialized: a region is initialized once it knows its peers (TiKV's rule)."""
+    return len(region.peers) > 0
+
+
+def conf_state_from_region(region: Region) -> ConfState:
+    """conf_state_from_region derives raft's ConfState from the region's peers and their roles.
+
+    Voters vote in both halves of a joint configuration; an IncomingVoter only in the incoming half, a
+    DemotingVoter only in the outgoing half (and becomes a learner next); outside a joint configuration
+    voters_outgoing is empty.
+    """
+    cs = ConfState()
+    in_joint = False
+    for p in region.peers:
+        if p.role == PeerRole.Voter:
+            cs.voters.append(p.id)
+            cs.voters_outgoing.append(p.id)
+        elif p.role == PeerRole.Learner:
+            cs.learners.append(p.id)
+        elif p.role == PeerRole.IncomingVoter:
+            in_joint = True
+            cs.voters.append(p.id)
+        elif p.role == PeerRole.DemotingVoter:
+            in_joint = True
+            cs.voters_outgoing.append(p.id)
+            cs.learners_next.append(p.id)
+    if not in_joint:
+        del cs.voters_outgoing[:]
+    return cs
+
+
+def _initial_raft_state() -> RaftLocalState:
+    state = RaftLocalState(last_index=RAFT_INIT_LOG_INDEX)
+    state.hard_state.term = RAFT_INIT_LOG_TERM
+    state.hard_state.commit = RAFT_INIT_LOG_INDEX
+    return state
+
+
+def _initial_apply_state() -> RaftApplyState:
+    state = RaftApplyState(applied_index=RAFT_INIT_LOG_INDEX)
+    state.truncated_state.index = RAFT_INIT_LOG_INDEX
+    state.truncated_state.term = RAFT_INIT_LOG_TERM
+    return state
+
+
+def write_peer_state(task: WriteTask, region: Region, state: int) -> None:
+    """write_peer_state stages the RegionLocalState {state, region} of region into task's KV writes."""
+    region_state = RegionLocalState(state=state)
+    region_state.region.CopyFrom(region)
+    task.put_kv(CF_RAFT, keys.region_state_key(region.id), region_state.SerializeToString())
+
+
+def write_initial_states(engines: Engines, region: Region) -> None:
+    """write_initial_states bootstraps region at index/term 5: its RaftLocalState in the raft engine, its
+    RaftApplyState and a Normal RegionLocalState in the KV engine, durably. A region that already has
+    state is refused with StoreError (bootstrapping twice would reset it)."""
+    region_id = region.id
+    try:
+        existing = engines.raft.get(CF_DEFAULT, keys.raft_state_key(region_id)) or engines.kv.get(
+            CF_RAFT, keys.apply_state_key(region_id)
+        )
+    except EngineError as err:
+        raise StoreError(f"[region {region_id}] cannot read state: {err}") from err
+    if existing is not None:
+        raise StoreError(f"[region {region_id}] already has persisted state; refusing to bootstrap it again")
+    task = WriteTask(region_id, 0, 0)
+    task.put_kv(CF_RAFT, keys.apply_state_key(region_id), _initial_apply_state().SerializeToString())
+    write_peer_state(task, region, PeerState.Normal)
+    task.raft_state = _initial_raft_state()
+    from .write import write_tasks
+
+    write_tasks(engines, [task])
+
+
+def compact_raft_log(apply_state: RaftApplyState, index: int, term: int) -> None:
+    """compact_raft_log moves apply_state.truncated_state to (index, term), as TiKV's apply does.
+
+    The log itself is deleted later, by log GC, once the new truncated state is durable. Raises
+    CompactLogError (a StoreError) for index <= truncated index, index > applied index, or term 0.
+    """
+    truncated = apply_state.truncated_state.index
+    if term == 0:
+        raise CompactLogError(f"compact log to {index} with term 0: the command format is outdated")
+    if index <= truncated:
+        raise CompactLogError(f"try to truncate compacted entries: index {index} <= truncated index {truncated}")
+    if index > apply_state.applied_index:
+        raise CompactLogError(f"compact index {index} > applied index {apply_state.applied_index}")
+    apply_state.truncated_state.index = index
+    apply_state.truncated_state.term = term
+
+
+def clear_meta(task: WriteTask, region_id: int, first_index: int, raft_state: RaftLocalState) -> None:
+    """clear_meta stages the removal of a peer's metadata: region and apply states (KV), and the log from
+    first_index through last_index plus the RaftLocalState (raft engine), as TiKV's clear_meta does."""
+    task.delete_kv(CF_RAFT, keys.region_state_key(region_id))
+    task.delete_kv(CF_RAFT, keys.apply_state_key(region_id))
+    end = max(raft_state.last_index + 1, first_index)
+    task.delete_raft_range(keys.raft_log_key(region_id, 0), keys.raft_log_key(region_id, end))
+    task.delete_raft_range(keys.raft_state_key(region_id), keys.raft_state_key(region_id) + b"\x00")
+
+
+class GenSnapTask:
+    """GenSnapTask asks the snapshot worker for a snapshot of the region for peer `to`.
+
+    The worker calls complete(snapshot) or fail(reason); PeerStorage.snapshot() picks the result up.
+    `canceled` is set when the storage no longer wants it (e.g. the log was compacted past its index).
+    """
+
+    __slots__ = ("region_id", "to", "request_index", "canceled", "result", "error", "done", "taken")
+
+    def __init__(self, region_id: int, to: int, request_index: int) -> None:
+        self.region_id = region_id
+        self.to = to
+        self.request_index = request_index
+        self.canceled = False
+        self.result: Snapshot | None = None
+        self.error: str | None = None
+        self.done = False
+        self.taken = False
+
+    def complete(self, snapshot: Snapshot) -> None:
+        self.result = snapshot
+        self.done = True
+
+    def fail(self, reason: str) -> None:
+        self.error = reason
+        self.done = True
+
+
+def _decode(cls: type, raw: bytes, region_id: int, what: str):  # type: ignore[no-untyped-def]
+    try:
+        return cls.FromString(raw)
+    except DecodeError as err:
+        raise InvalidStateError(region_id, f"{what} is not a valid {cls.__name__}: {err}") from err
+
+
+class PeerStorage:
+    """PeerStorage: raft's Storage for one peer of one region on the engines (see the module docstring).
+
+    Options: `cache_trace` (a MemoryTrace the entry cache reports its memory to), `tag` (log prefix).
+    Building one reads the persisted states (defaults for a region never seen: initialized regions start
+    at index/term 5, uninitialized ones at 0), validates them and raises InvalidStateError on
+    inconsistency without writing anything.
+    """
+
+    def __init__(
+        self,
+        engines: Engines,
+        region: Region,
+        peer_id: int,
+        *,
+        cache_trace: MemoryTrace | None = None,
+        tag: str | None = None,
+    ) -> None:
+        self.engines = engines
+        self.region = Region()
+        self.region.CopyFrom(region)
+        self.peer_id = peer_id
+        self.tag = tag if tag is not None else f"[region {region.id}] {peer_id}"
+        self.raft_state = self._load_raft_state()
+        self.apply_state = self._load_apply_state()
+        self._validate_states()
+        self._last_term = self._init_last_term()
+        self._applied_term = self._init_applied_term()
+        self.cache = EntryCache(cache_trace)
+        self.cache.update_persisted(self.raft_state.last_index)
+        self.term_cache = TermCache()
+        # _pending: (ready_number, first staged index) of staged tasks not yet persisted, oldest first.
+        self._pending: deque[tuple[int, int]] = deque()
+        self._gc_from = 0  # log GC deletes from here: nothing below it is left in the raft engine.
+        self.gen_snap_task: GenSnapTask | None = None
+        self._snap_tried = 0
+
+    # -- loading and validation ------------------------------------------------------------------
+
+    @property
+    def region_id(self) -> int:
+        return self.region.id
+
+    def _get(self, engine_name: str, cf: str, key: bytes) -> bytes | None:
+        engine = self.engines.kv if engine_name == "kv" else self.engines.raft
+        try:
+            return engine.get(cf, key)
+        except EngineError as err:
+            raise StoreError(f"{self.tag} cannot read {engine_name} engine: {err}") from err
+
+    def _load_raft_state(self) -> RaftLocalState:
+        raw = self._get("raft", CF_DEFAULT, keys.raft_state_key(self.region.id))
+        if raw is not None:
+            state: RaftLocalState = _decode(RaftLocalState, raw, self.region.id, "raft state")
+            return state
+        return _initial_raft_state() if is_region_initialized(self.region) else RaftLocalState()
+
+    def _load_apply_state(self) -> RaftApplyState:
+        raw = self._get("kv", CF_RAFT, keys.apply_state_key(self.region.id))
+        if raw is not None:
+            state: RaftApplyState = _decode(RaftApplyState, raw, self.region.id, "apply state")
+            return state
+        return _initial_apply_state() if is_region_initialized(self.region) else RaftApplyState()
+
+    def _engine_entry(self, index: int) -> Entry | None:
+        raw = self._get("raft", CF_DEFAULT, keys.raft_log_key(self.region.id, index))
+        if raw is None:
+            return None
+        entry: Entry = _decode(Entry, raw, self.region.id, f"log entry {index}")
+        if entry.index != index:
+            raise InvalidStateError(self.region.id, f"log key {index} holds entry {entry.index}")
+        return entry
+
+    def _validate_states(self) -> None:
+        """_validate_states: TiKV's validate_states, on the states just loaded (may forward the commit)."""
+        rid = self.region.id
+        raft_state, apply_state = self.raft_state, self.apply_state
+        last_index = raft_state.last_index
+        commit = raft_state.hard_state.commit
+        recorded_commit = apply_state.commit_index
+
+        def describe() -> str:
+            return (
+                f"raft state {{last_index: {last_index}, hard_state: {{term: {raft_state.hard_state.term}, "
+                f"vote: {raft_state.hard_state.vote}, commit: {commit}}}}}, apply state {{applied_index: "
+                f"{apply_state.applied_index}, truncated: ({apply_state.truncated_state.index}, "
+                f"{apply_state.truncated_state.term}), commit: ({recorded_commit}, {apply_state.commit_term})}}"
+            )
+
+        if commit < recorded_commit:
+            entry = self._engine_entry(recorded_commit)
+            if entry is None or entry.term != apply_state.commit_term:
+                raise InvalidStateError(
+                    rid,
+                    f"log at recorded commit index [{apply_state.commit_term}] {recorded_commit} doesn't exist, "
+                    f"may lose data, {describe()}",
+                )
+            logger.info("%s updating commit index %d -> %d", self.tag, commit, recorded_commit)
+            commit = recorded_commit
+        if commit > last_index:
+            raise InvalidStateError(rid, f"max(commit index, recorded commit index) > last index, {describe()}")
+        if raft_state.hard_state.term < apply_state.commit_term:
+            raise InvalidStateError(rid, f"term of raft state < commit term of apply state, {describe()}")
+        if last_index < apply_state.truncated_state.index:
+            raise InvalidStateError(rid, f"last index < truncated index, {describe()}")
+        raft_state.hard_state.commit = commit
+
+    def _init_last_term(self) -> int:
+        last = self.raft_state.last_index
+        if last == 0:
+            return 0
+        if last == RAFT_INIT_LOG_INDEX:
+            return RAFT_INIT_LOG_TERM
+        if last == self.apply_state.truncated_state.index:
+            return self.apply_state.truncated_state.term
+        entry = self._engine_entry(last)
+        if entry is None:
+            raise InvalidStateError(self.region.id, f"entry at {last} doesn't exist, may lose data")
+        return entry.term
+
+    def _init_applied_term(self) -> int:
+        applied = self.apply_state.applied_index
+        if applied == RAFT_INIT_LOG_INDEX:
+            return RAFT_INIT_LOG_TERM
+        if applied == self.apply_state.truncated_state.index:
+            return self.apply_state.truncated_state.term
+        if applied > self.raft_state.last_index:
+            return self.apply_state.commit_term
+        entry = self._engine_entry(applied)
+        if entry is None:
+            raise InvalidStateError(self.region.id, f"entry at apply index {applied} doesn't exist, may lose data")
+        return entry.term
+
+    # -- state accessors -------------------------------------------------------------------------
+
+    def is_initialized(self) -> bool:
+        return is_region_initialized(self.region)
+
+    def set_region(self, region: Region) -> None:
+        self.region.CopyFrom(region)
+
+    def applied_index(self) -> int:
+        return self.apply_state.applied_index
+
+    def applied_term(self) -> int:
+        return self._applied_term
+
+    def set_applied_term(self, term: int) -> None:
+        self._applied_term = term
+
+    def truncated_index(self) -> int:
+        return self.apply_state.truncated_state.index
+
+    def truncated_term(self) -> int:
+        return self.apply_state.truncated_state.term
+
+    def last_term(self) -> int:
+        return self._last_term
+
+    def commit_index(self) -> int:
+        return self.raft_state.hard_state.commit
+
+    def hard_state(self) -> HardState:
+        return self.raft_state.hard_state
+
+    def region_state(self) -> RegionLocalState | None:
+        """region_state is the persisted RegionLocalState, None when the region has none yet."""
+        raw = self._get("kv", CF_RAFT, keys.region_state_key(self.region.id))
+        if raw is None:
+            return None
+        state: RegionLocalState = _decode(RegionLocalState, raw, self.region.id, "region state")
+        return state
+
+    # -- raft Storage ----------------------------------------------------------------------------
+
+    def initial_state(self) -> RaftState:
+        """initial_state: the hard state and the ConfState of the region's peers (empty if uninitialized)."""
+        hs = HardState()
+        hs.CopyFrom(self.raft_state.hard_state)
+        if hs == HardState():
+            if self.is_initialized():
+                raise InvariantError(
+                    f"{self.tag} peer for region {self.region.id} is initialized but its hard state is empty"
+                )
+            return RaftState(hs, ConfState())
+        return RaftState(hs, conf_state_from_region(self.region))
+
+    def first_index(self) -> int:
+        return self.apply_state.truncated_state.index + 1
+
+    def last_index(self) -> int:
+        return self.raft_state.last_index
+
+    def _check_range(self, low: int, high: int) -> None:
+        if low > high:
+            raise StorageError(f"{self.tag} low: {low} is greater than high: {high}")
+        if low <= self.apply_state.truncated_state.index:
+            raise CompactedError()
+        if high > self.raft_state.last_index + 1:
+            raise StorageError(
+                f"{self.tag} entries' high {high} is out of bound lastindex {self.raft_state.last_index}"
+            )
+
+    def entries(
+        self, low: int, high: int, max_size: int | None = None, context: GetEntriesContext | None = None
+    ) -> list[Entry]:
+        """entries returns [low, high): at least one entry when low < high, then as many as fit in
+        max_size (protobuf-encoded size); from the entry cache where cached, else from the raft engine."""
+        self._check_range(low, high)
+        if low == high:
+            return []
+        limit = NO_LIMIT if max_size is None else max_size
+        cache = self.cache
+        cache_low = cache.first_index()
+        if cache_low is None or high <= cache_low:
+            cache.miss += 1
+            return self._fetch_from_engine(low, high, limit)
+        ents: list[Entry] = []
+        begin = low
+        if low < cache_low:
+            cache.miss += 1
+            ents = self._fetch_from_engine(low, cache_low, limit)
+            if len(ents) < cache_low - low:
+                return ents
+            begin = cache_low
+        cache.hit += 1
+        fetched = sum(e.ByteSize() for e in ents) if ents and limit != NO_LIMIT else 0
+        tail = cache.fetch(begin, high, fetched, limit)
+        if not ents:
+            return tail
+        ents.extend(tail)
+        return ents
+
+    def _fetch_from_engine(self, low: int, high: int, max_size: int) -> list[Entry]:
+        """_fetch_from_engine reads [low, high) from the raft engine; a missing entry in the range means the
+        log was compacted under us (CompactedError) or is lost (UnavailableError)."""
+        rid = self.region.id
+        try:
+            if high - low <= RAFT_LOG_MULTI_GET_CNT:
+                raws = [self.engines.raft.get(CF_DEFAULT, keys.raft_log_key(rid, i)) for i in range(low, high)]
+            else:
+                raws = [
+                    v
+                    for _, v in self.engines.raft.scan(
+                        CF_DEFAULT, keys.raft_log_key(rid, low), keys.raft_log_key(rid, high)
+                    )
+                ]
+        except EngineError as err:
+            raise StorageError(f"{self.tag} cannot read the raft log: {err}") from err
+        ents: list[Entry] = []
+        size = 0
+        expect = low
+        for raw in raws:
+            if raw is None:
+                break
+            try:
+                e = Entry.FromString(raw)
+            except DecodeError as err:
+                raise StorageError(f"{self.tag} log entry {expect} is corrupt: {err}") from err
+            if e.index != expect:
+                if expect == low:
+                    raise CompactedError()
+                raise StorageError(f"{self.tag} raft log has a hole: expected entry {expect}, found {e.index}")
+            size += len(raw)
+            if ents and size > max_size:
+                return ents
+            ents.append(e)
+            expect += 1
+        if len(ents) == high - low:
+            return ents
+        if not ents:
+            raise CompactedError()
+        raise UnavailableError()
+
+    def term(self, idx: int) -> int:
+        """term of entry idx: the truncated term at the truncated index, CompactedError below it, a
+        StorageError above the last index."""
+        truncated = self.apply_state.truncated_state
+        if idx == truncated.index:
+            return truncated.term
+        self._check_range(idx, idx + 1)
+        if truncated.term == self._last_term or idx == self.raft_state.last_index:
+            return self._last_term
+        e = self.cache.entry(idx)
+        if e is not None:
+            return e.term
+        term = self.term_cache.entry(idx)
+        if term is not None:
+            return term
+        entry = self._engine_entry(idx)
+        if entry is None:
+            raise StorageError(f"{self.tag} entry {idx} is missing from the raft log")
+        return entry.term
+
+    def snapshot(self, request_index: int, to: int) -> Snapshot:
+        """snapshot: asynchronous, as in TiKV. The first call schedules a GenSnapTask (taken by the snapshot
+        worker via take_gen_snap_task) and raises SnapshotTemporarilyUnavailableError; a later call returns
+        the generated snapshot if its index is at least request_index and the truncated index and its
+        epoch is not stale, otherwise generates again; after MAX_SNAP_TRY_CNT failures a StorageError."""
+        task = self.gen_snap_task
+        tried = task is not None
+        last_canceled = False
+        if task is not None:
+            if not task.done:
+                raise SnapshotTemporarilyUnavailableError()
+            self.gen_snap_task = None
+            last_canceled = task.canceled
+            if task.result is not None and not task.canceled:
+                self._snap_tried = 0
+                if self._validate_snap(task.result, request_index):
+                    return task.result
+            else:
+                logger.warning("%s failed to generate a snapshot (%s), try %d", self.tag, task.error, self._snap_tried)
+        if not any(p.id == to for p in self.region.peers):
+            logger.warning("%s snapshot requested for unknown peer %d", self.tag, to)
+            raise SnapshotTemporarilyUnavailableError()
+        if self._snap_tried >= MAX_SNAP_TRY_CNT:
+            count = self._snap_tried
+            self._snap_tried = 0
+            raise StorageError(f"{self.tag} failed to get snapshot after {count} times")
+        if not tried or not last_canceled:
+            self._snap_tried += 1
+        self.gen_snap_task = GenSnapTask(self.region.id, to, request_index)
+        raise SnapshotTemporarilyUnavailableError()
+
+    def _validate_snap(self, snap: Snapshot, request_index: int) -> bool:
+        index = snap.metadata.index
+        if index < self.truncated_index() or index < request_index:
+            logger.info("%s snapshot at %d is stale, generating again", self.tag, index)
+            return False
+        try:
+            data = RaftSnapshotData.FromString(snap.data)
+        except DecodeError:
+            logger.error("%s generated snapshot is corrupt", self.tag)
+            return False
+        if data.region.region_epoch.conf_ver < self.region.region_epoch.conf_ver:
+            logger.info("%s snapshot epoch is stale", self.tag)
+            return False
+        return True
+
+    def take_gen_snap_task(self) -> GenSnapTask | None:
+        """take_gen_snap_task hands the pending generation task to the snapshot worker (once)."""
+        task = self.gen_snap_task
+        if task is None or task.done or task.taken:
+            return None
+        task.taken = True
+        return task
+
+    def cancel_generating_snap(self, compact_to: int | None = None) -> None:
+        task = self.gen_snap_task
+        if task is not None and (compact_to is None or task.request_index < compact_to):
+            task.canceled = True
+
+    # -- write path ------------------------------------------------------------------------------
+
+    def append(self, entries: Sequence[Entry], task: WriteTask) -> None:
+        """append stages entries into task (deleting a conflicting tail), updates the entry cache and
+        raft_state.last_index at once, and sets task.raft_state to the new RaftLocalState."""
+        if not entries:
+            return
+        first = entries[0].index
+        if first <= self.apply_state.truncated_state.index:
+            raise InvariantError(
+                f"{self.tag} append at {first} is at or below the truncated index {self.truncated_index()}"
+            )
+        if first > self.raft_state.last_index + 1:
+            raise InvariantError(f"{self.tag} append at {first} leaves a hole after {self.raft_state.last_index}")
+        ents = list(entries)
+        prev_last = self.raft_state.last_index
+        self.cache.append(self.region.id, self.peer_id, ents)
+        task.set_append(prev_last + 1, ents)
+        self._pending.append((task.ready_number, first))
+        if self.cache.persisted >= first:
+            self.cache.update_persisted(first - 1)
+        last = ents[-1]
+        self.raft_state.last_index = last.index
+        self._last_term = last.term
+        self._stage_raft_state(task)
+
+    def set_hard_state(self, hs: HardState, task: WriteTask) -> None:
+        """set_hard_state records a new hard state and stages the RaftLocalState into task. An uninitialized
+        peer (last index 0) never persists a hard state, as in TiKV."""
+        if self.raft_state.last_index == 0:
+            return
+        self.raft_state.hard_state.CopyFrom(hs)
+        self._stage_raft_state(task)
+
+    def _stage_raft_state(self, task: WriteTask) -> None:
+        state = RaftLocalState()
+        state.CopyFrom(self.raft_state)
+        task.raft_state = state
+
+    def handle_raft_ready(self, ready: "Ready", task: WriteTask) -> None:
+        """handle_raft_ready stages a raft Ready's entries and hard state into task (snapshots are applied
+        by the snapshot path, not here)."""
+        if ready.entries:
+            self.append(ready.entries, task)
+        if ready.hs is not None:
+            self.set_hard_state(ready.hs, task)
+
+    def on_persisted(self, task: WriteTask) -> None:
+        """on_persisted tells the storage that task is durable: the cache may now drop what it wrote."""
+        pending = self._pending
+        while pending and pending[0][0] <= task.ready_number:
+            pending.popleft()
+        last = task.last_entry_index()
+        if last is None:
+            return
+        if pending:
+            last = min(last, pending[0][1] - 1)
+        if last > self.cache.persisted:
+            self.cache.update_persisted(last)
+
+    def compact_entry_cache(self, index: int) -> None:
+        """compact_entry_cache drops cached entries below index (only persisted ones) and old terms."""
+        self.cache.compact_to(index)
+        self.term_cache.compact_to(index)
+
+    def update_term_cache(self, entries: Sequence[Entry]) -> None:
+        """update_term_cache records the terms of committed entries (called as they are applied)."""
+        self.term_cache.append_entries(entries)
+
+    def save_apply_state_to(self, task: WriteTask) -> None:
+        task.put_kv(CF_RAFT, keys.apply_state_key(self.region.id), self.apply_state.SerializeToString())
+
+    def compact_to(self, index: int, term: int, task: WriteTask) -> None:
+        """compact_to applies a compact-log command: moves the truncated state to (index, term) (see
+        compact_raft_log), stages the apply state, and stages log GC of everything below index + 1, which
+        write_tasks deletes only after the KV batch carrying the truncated state is synced."""
+        compact_raft_log(self.apply_state, index, term)
+        self.save_apply_state_to(task)
+        self.schedule_log_gc(task)
+        self.cancel_generating_snap(index)
+
+    def schedule_log_gc(self, task: WriteTask) -> None:
+        """schedule_log_gc stages deletion of log entries up to the truncated index; call it only when the
+        truncated state is durable or is staged in the same task (its KV write goes first)."""
+        end = self.apply_state.truncated_state.index + 1
+        if end <= self._gc_from:
+            return
+        rid = self.region.id
+        task.delete_raft_range(keys.raft_log_key(rid, self._gc_from), keys.raft_log_key(rid, end))
+        self._gc_from = end
+        self.compact_entry_cache(end)
+
+    def clear_meta(self, task: WriteTask) -> None:
+        """clear_meta stages the removal of this peer's metadata and log (see the module function)."""
+        clear_meta(task, self.region.id, self.first_index(), self.raft_state)
+
+    def tombstone(self, task: WriteTask) -> None:
+        """tombstone destroys the peer: clears its metadata and log and leaves a Tombstone region state."""
+        self.clear_meta(task)
+        write_peer_state(task, self.region, PeerState.Tombstone)
+        self.cache.clear()
+        self.term_cache = TermCache()
+
+    def cache_stats(self) -> tuple[int, int, int]:
+        """cache_stats: (hits, misses, bytes) of the entry cache."""
+        return self.cache.hit, self.cache.miss, self.cache.mem_size
+
+
+def load_region_states(engines: Engines) -> list[RegionLocalState]:
+    """load_region_states reads every RegionLocalState in the KV engine (what a store hosts), in region
+    id order; a malformed key or value raises InvalidStateError naming the region (or the key)."""
+    states: list[RegionLocalState] = []
+    try:
+        rows = list(engines.kv.scan(CF_RAFT, keys.REGION_META_MIN_KEY, keys.REGION_META_MAX_KEY))
+    except EngineError as err:
+        raise StoreError(f"cannot scan region states: {err}") from err
+    for key, raw in rows:
+        try:
+            region_id, suffix = keys.decode_region_meta_key(key)
+        except keys.InvalidKeyError as err:
+            raise InvalidStateError(0, f"malformed region meta key {key.hex()}: {err}") from err
+        if suffix != keys.REGION_STATE_SUFFIX:
+            continue
+        state: RegionLocalState = _decode(RegionLocalState, raw, region_id, "region state")
+        if state.region.id != region_id:
+            raise InvalidStateError(region_id, f"region state holds region {state.region.id}")
+        states.append(state)
+    return states
