@@ -64,6 +64,10 @@ __all__ = [
     "conf_change_v2",
     "accept_and_reply",
     "commit_noop_entry",
+    "ents_with_config",
+    "voted_with_config",
+    "next_ents",
+    "assert_raft_log",
 ]
 
 # NOP_STEPPER is a peer slot for Network.new that swallows every message (a dead node / black hole).
@@ -317,3 +321,45 @@ def commit_noop_entry(r: Interface, s: MemStorage) -> None:
         s.append(unstable)
         r.on_persist_entries(last_idx, last_term)
         r.commit_apply(r.raft_log.committed)
+
+
+def ents_with_config(terms: Sequence[int], pre_vote: bool, id: int, peers: Sequence[int]) -> Interface:
+    """ents_with_config builds Raft id (election 5, heartbeat 1, pre_vote as given) whose storage holds
+    one entry per term of terms (index 1, 2, ...), reset to the last of those terms."""
+    store = MemStorage.new_with_conf_state(conf_state(peers, []))
+    for i, term in enumerate(terms):
+        store.append([Entry(index=i + 1, term=term)])
+    raft = new_test_raft_with_prevote(id, peers, 5, 1, store, pre_vote)
+    raft.reset(terms[-1])
+    return raft
+
+
+def voted_with_config(vote: int, term: int, pre_vote: bool, id: int, peers: Sequence[int]) -> Interface:
+    """voted_with_config builds Raft id (election 5, heartbeat 1) that voted for vote in term but holds
+    no entries, reset to term."""
+    store = MemStorage.new_with_conf_state(conf_state(peers, []))
+    store.set_hardstate(hard_state(term, 0, vote))
+    raft = new_test_raft_with_prevote(id, peers, 5, 1, store, pre_vote)
+    raft.reset(term)
+    return raft
+
+
+def next_ents(r: Interface | Raft, s: MemStorage) -> list[Entry]:
+    """next_ents persists r's unstable entries into s, then returns the committed entries ready for
+    applying and marks everything committed as applied."""
+    unstable = list(r.raft_log.unstable_entries())
+    if unstable:
+        last_idx, last_term = unstable[-1].index, unstable[-1].term
+        r.raft_log.stable_entries(last_idx, last_term)
+        s.append(unstable)
+        r.on_persist_entries(last_idx, last_term)
+    ents = r.raft_log.next_entries(None)
+    r.commit_apply(r.raft_log.committed)
+    return ents if ents is not None else []
+
+
+def assert_raft_log(prefix: str, raft_log: RaftLog, committed: int, applied: int, last: int) -> None:
+    """assert_raft_log checks a log's committed index, applied index and last index."""
+    assert raft_log.committed == committed, f"{prefix}committed = {raft_log.committed}, want {committed}"
+    assert raft_log.applied == applied, f"{prefix}applied = {raft_log.applied}, want {applied}"
+    assert raft_log.last_index() == last, f"{prefix}last_index = {raft_log.last_index()}, want {last}"
