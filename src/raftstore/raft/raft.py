@@ -25,7 +25,6 @@ import logging
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ..proto.eraftpb_pb2 import (
     ConfChange,
@@ -301,15 +300,15 @@ class Raft:
         """r is the Raft itself: raft-rs splits fields into `raft.r` (RaftCore); here they are one."""
         return self
 
-    def mut_prs(self) -> Any:
+    def mut_prs(self) -> ProgressTracker:
         """mut_prs returns the ProgressTracker `prs` (raft-rs `mut_prs()`)."""
         return self.prs
 
-    def store(self) -> Any:
+    def store(self) -> Storage:
         """store is the Storage under the log."""
         return self.raft_log.store
 
-    def mut_store(self) -> Any:
+    def mut_store(self) -> Storage:
         return self.raft_log.store
 
     def snap(self) -> Snapshot | None:
@@ -595,11 +594,15 @@ class Raft:
     def send_append(self, to: int) -> None:
         """send_append sends `to` an append with new entries (if any) and the commit index."""
         pr = self.prs.get(to)
+        if pr is None:
+            raise InvariantError(f"send_append to {to}: no progress for it")
         self._maybe_send_append(to, pr, True)
 
     def send_append_aggressively(self, to: int) -> None:
         """send_append_aggressively sends `to` as many appends with entries as flow control allows."""
         pr = self.prs.get(to)
+        if pr is None:
+            raise InvariantError(f"send_append_aggressively to {to}: no progress for it")
         while self._maybe_send_append(to, pr, False):
             pass
 
@@ -803,8 +806,8 @@ class Raft:
         from_role = self.state
         self.state = _FOLLOWER
         self.pending_request_snapshot = pending_request_snapshot
-        if hasattr(self.raft_log, "max_apply_unpersisted_log_limit"):
-            self.raft_log.max_apply_unpersisted_log_limit = 0
+        # Applying unpersisted entries is a leader-only optimization.
+        self.raft_log.max_apply_unpersisted_log_limit = 0
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("[%d] became follower at term %d (from %s)", self.id, self.term, from_role.name)
 
@@ -901,7 +904,7 @@ class Raft:
                 [v for v in voters if v != self_id],
             )
 
-    def poll(self, from_: int, t: int, vote: bool) -> Any:
+    def poll(self, from_: int, t: int, vote: bool) -> VoteResult:
         """poll records `from_`'s vote and acts on the tally: won -> next phase or leader; lost ->
         follower. Returns the VoteResult."""
         self.prs.record_vote(from_, vote)
@@ -1115,7 +1118,7 @@ class Raft:
         else:
             self.campaign(CAMPAIGN_ELECTION)
 
-    def _has_unapplied_conf_changes(self, lo: int, hi: int, context: Any) -> bool:
+    def _has_unapplied_conf_changes(self, lo: int, hi: int, context: GetEntriesContext) -> bool:
         if self.raft_log.applied >= self.raft_log.committed:
             return False
         found = False
@@ -1129,25 +1132,10 @@ class Raft:
             return True
 
         try:
-            self._scan(lo, hi, self.max_committed_size_per_ready, context, visit)
+            self.raft_log.scan(lo, hi, self.max_committed_size_per_ready, context, visit)
         except RaftError as e:
             raise InvariantError(f"error scanning unapplied entries [{lo}, {hi}): {e!r}") from e
         return found
-
-    def _scan(self, lo: int, hi: int, page_size: int, context: Any, f: Callable[[Sequence[Entry]], bool]) -> None:
-        """_scan visits the log entries in [lo, hi) page by page (each page at most page_size bytes
-        but at least one entry) until f returns False."""
-        scan = getattr(self.raft_log, "scan", None)
-        if scan is not None:
-            scan(lo, hi, page_size, context, f)
-            return
-        while lo < hi:
-            ents = self.raft_log.slice(lo, hi, page_size, context)
-            if not ents:
-                raise InvariantError(f"got 0 entries in [{lo}, {hi})")
-            if not f(ents):
-                return
-            lo += len(ents)
 
     # ------------------------------------------------------------------ leader
 
