@@ -195,7 +195,7 @@ def soft_state(leader_id: int, raft_state: StateRole) -> SoftState:
     return SoftState(leader_id=leader_id, raft_state=raft_state)
 
 
-def new_message_with_entries(from_: int, to: int, t: int, ents: Sequence[Entry]) -> Message:
+def new_message_with_entries(from_: int, to: int, t: MessageType, ents: Sequence[Entry]) -> Message:
     """new_message_with_entries is a message of type t from from_ to to carrying copies of ents."""
     m = Message(msg_type=t, to=to, from_=from_)
     if ents:
@@ -203,7 +203,7 @@ def new_message_with_entries(from_: int, to: int, t: int, ents: Sequence[Entry])
     return m
 
 
-def new_message(from_: int, to: int, t: int, n: int) -> Message:
+def new_message(from_: int, to: int, t: MessageType, n: int) -> Message:
     """new_message is a message of type t from from_ to to carrying n entries of SOME_DATA (term and
     index 0)."""
     m = new_message_with_entries(from_, to, t, [])
@@ -234,7 +234,7 @@ def new_snapshot(index: int, term: int, voters: Sequence[int]) -> Snapshot:
     return s
 
 
-def conf_change(ty: int, node_id: int) -> ConfChange:
+def conf_change(ty: ConfChangeType, node_id: int) -> ConfChange:
     """conf_change is a v1 ConfChange of type ty for node_id."""
     return ConfChange(change_type=ty, node_id=node_id)
 

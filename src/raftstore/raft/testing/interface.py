@@ -8,12 +8,13 @@ that are not the Interface's own (`raft`) are forwarded to the Raft, so a test c
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ...proto.eraftpb_pb2 import Entry, Message, Snapshot
 
 if TYPE_CHECKING:
     from ..raft import Raft
+    from ..storage import MemStorage
 
 __all__ = ["Interface"]
 
@@ -76,13 +77,14 @@ class Interface:
         if raft is None:
             return
         raft_log = raft.raft_log
+        store = cast("MemStorage", raft_log.store)
         pending: Snapshot | None = raft_log.unstable.snapshot
         if pending is not None:
             snap = Snapshot()
             snap.CopyFrom(pending)
             index = snap.metadata.index
             raft_log.stable_snap(index)
-            raft_log.store.apply_snapshot(snap)
+            store.apply_snapshot(snap)
             raft.on_persist_snap(index)
             raft.commit_apply(index)
         unstable: list[Entry] = []
@@ -93,5 +95,5 @@ class Interface:
         if unstable:
             last_idx, last_term = unstable[-1].index, unstable[-1].term
             raft_log.stable_entries(last_idx, last_term)
-            raft_log.store.append(unstable)
+            store.append(unstable)
             raft.on_persist_entries(last_idx, last_term)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import random
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 from ...proto.eraftpb_pb2 import ConfState, Message, MessageType
 from ..config import Config
@@ -76,7 +77,7 @@ class Network:
                 if p.raft is not None:
                     if p.raft.id != id:
                         raise AssertionError(f"peer {p.raft.id} in peers has a wrong position {id}")
-                    nstorage[id] = p.raft.raft_log.store
+                    nstorage[id] = cast(MemStorage, p.raft.raft_log.store)
                 npeers[id] = p
         return cls(npeers, nstorage, random.Random(seed))
 
