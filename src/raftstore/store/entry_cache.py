@@ -44,7 +44,10 @@ ENTRY_CACHE_MEMORY = MemoryTrace()
 
 
 def _entry_mem_size(entries: Sequence[Entry]) -> int:
-    return sum(len(e.data) + len(e.context) for e in entries) + ENTRY_MEM_OVERHEAD * len(entries)
+    size = ENTRY_MEM_OVERHEAD * len(entries)
+    for e in entries:
+        size += len(e.data) + len(e.context)
+    return size
 
 
 class EntryCache:

@@ -584,14 +584,13 @@ class PeerStorage:
             )
         if first > self.raft_state.last_index + 1:
             raise InvariantError(f"{self.tag} append at {first} leaves a hole after {self.raft_state.last_index}")
-        ents = list(entries)
         prev_last = self.raft_state.last_index
-        self.cache.append(self.region.id, self.peer_id, ents)
-        task.set_append(prev_last + 1, ents)
+        self.cache.append(self.region.id, self.peer_id, entries)
+        task.set_append(prev_last + 1, entries)
         self._pending.append((task.ready_number, first))
         if self.cache.persisted >= first:
-            self.cache.update_persisted(first - 1)
-        last = ents[-1]
+            self.cache.persisted = first - 1
+        last = entries[-1]
         self.raft_state.last_index = last.index
         self._last_term = last.term
         self._stage_raft_state(task)
@@ -605,9 +604,11 @@ class PeerStorage:
         self._stage_raft_state(task)
 
     def _stage_raft_state(self, task: WriteTask) -> None:
-        state = RaftLocalState()
+        # A task keeps its own copy: raft_state may move on before the task is written.
+        state = task.raft_state
+        if state is None:
+            state = task.raft_state = RaftLocalState()
         state.CopyFrom(self.raft_state)
-        task.raft_state = state
 
     def handle_raft_ready(self, ready: "Ready", task: WriteTask) -> None:
         """handle_raft_ready stages a raft Ready's entries and hard state into task (snapshots are applied

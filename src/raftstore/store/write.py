@@ -60,7 +60,7 @@ class WriteTask:
         self.raft_deletes: list[tuple[bytes, bytes]] = []
         self.messages: list[object] = []
 
-    def set_append(self, overwrite_to: int | None, entries: list[Entry]) -> None:
+    def set_append(self, overwrite_to: int | None, entries: Sequence[Entry]) -> None:
         """set_append stages entries; overwrite_to is the old last index + 1 (the stale tail's end)."""
         if self.entries and entries and entries[0].index <= self.entries[-1].index + 1:
             keep = entries[0].index - self.entries[0].index

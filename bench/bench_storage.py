@@ -1,0 +1,257 @@
+"""bench_storage: PeerStorage's write path, reads and restart against raw RocksDB in the same run.
+
+Every figure is paired with a baseline measured in the same process on the same disk, because these
+machines are shared and noisy: read the ratios, not the absolute numbers.
+
+1. write: N entries of 256 B in rounds of R entries. Baseline: one rocksdict WriteBatch per round holding
+   each entry under its raft log key (protobuf-encoded, as any log must be), written with sync. PeerStorage:
+   the same entries spread over 1, 100 and 1000 regions: append into a WriteTask per region, write_tasks
+   (group commit), on_persisted. Fsyncs per round are counted from the engines' stats.
+2. entries(): 64-entry windows from the entry cache and from the raft engine, against a raw rocksdict
+   scan + decode of the same windows.
+3. restart: 1000 regions holding 1M entries; reopening the engines and building every PeerStorage
+   (states only) against scanning every log (what a log-reading restart would cost).
+
+`--write-docs` puts the table into docs/benchmarks.md (between the bench_storage markers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import struct
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import rocksdict
+
+from raftstore.engine import keys, open_engines
+from raftstore.engine.engines import Engines
+from raftstore.proto.eraftpb_pb2 import Entry, HardState
+from raftstore.proto.metapb_pb2 import Peer, Region, RegionEpoch
+from raftstore.store import PeerStorage, WriteTask, load_region_states, write_initial_states, write_tasks
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- bench_storage:begin -->", "<!-- bench_storage:end -->"
+PAYLOAD = b"x" * 256
+
+
+def region(region_id: int) -> Region:
+    return Region(
+        id=region_id,
+        start_key=struct.pack(">Q", region_id),
+        end_key=struct.pack(">Q", region_id + 1),
+        region_epoch=RegionEpoch(conf_ver=1, version=1),
+        peers=[Peer(id=region_id, store_id=1)],
+    )
+
+
+def bootstrap(engines: Engines, count: int) -> dict[int, PeerStorage]:
+    for rid in range(1, count + 1):
+        write_initial_states(engines, region(rid))
+    return {rid: PeerStorage(engines, region(rid), rid) for rid in range(1, count + 1)}
+
+
+def rounds_of(total: int, per_round: int, regions: int) -> list[list[tuple[int, list[Entry]]]]:
+    """rounds_of builds the entries of every round up front: per round, (region, entries) pairs."""
+    out = []
+    next_index = {rid: 6 for rid in range(1, regions + 1)}
+    per_region = max(per_round // regions, 1)
+    rid = 1
+    for _ in range(total // per_round):
+        batch = []
+        for _ in range(max(per_round // per_region, 1)):
+            first = next_index[rid]
+            batch.append((rid, [Entry(index=i, term=5, data=PAYLOAD) for i in range(first, first + per_region)]))
+            next_index[rid] = first + per_region
+            rid = rid % regions + 1
+        out.append(batch)
+    return out
+
+
+def raw_write(path: Path, rounds: list[list[tuple[int, list[Entry]]]]) -> float:
+    db = rocksdict.Rdict(str(path), rocksdict.Options(raw_mode=True))
+    wo = rocksdict.WriteOptions()
+    wo.sync = True
+    log_key = keys.raft_log_key
+    start = time.perf_counter()
+    for batch in rounds:
+        wb = rocksdict.WriteBatch(raw_mode=True)
+        for rid, ents in batch:
+            for e in ents:
+                wb.put(log_key(rid, e.index), e.SerializeToString())
+        db.write(wb, wo)
+    secs = time.perf_counter() - start
+    db.close()
+    return secs
+
+
+def peer_storage_write(
+    path: Path, regions: int, rounds: list[list[tuple[int, list[Entry]]]], apply_state: bool = False
+) -> tuple[float, float]:
+    """peer_storage_write returns (seconds, fsyncs per round). Each task carries the entries and a new
+    hard state (commit); with apply_state also the region's RaftApplyState (a KV write), as a round that
+    applies does."""
+    with open_engines(path) as engines:
+        storages = bootstrap(engines, regions)
+        syncs_before = engines.kv.stats.synced_writes + engines.raft.stats.synced_writes
+        start = time.perf_counter()
+        for number, batch in enumerate(rounds, 1):
+            tasks = []
+            for rid, ents in batch:
+                ps = storages[rid]
+                task = WriteTask(rid, rid, number)
+                ps.append(ents, task)
+                old = ps.hard_state()
+                ps.set_hard_state(HardState(term=old.term, vote=old.vote, commit=ents[-1].index), task)
+                if apply_state:
+                    ps.apply_state.applied_index = ps.apply_state.commit_index = ents[-1].index
+                    ps.save_apply_state_to(task)
+                tasks.append(task)
+            write_tasks(engines, tasks)
+            for task in tasks:
+                storages[task.region_id].on_persisted(task)
+        secs = time.perf_counter() - start
+        syncs = engines.kv.stats.synced_writes + engines.raft.stats.synced_writes - syncs_before
+    return secs, syncs / len(rounds)
+
+
+def bench_reads(path: Path, window: int = 64, repeats: int = 200) -> dict[str, float]:
+    """bench_reads: seconds per window read from the cache, from the engine, and raw (scan + decode)."""
+    with open_engines(path) as engines:
+        storages = bootstrap(engines, 1)
+        ps = storages[1]
+        task = WriteTask(1, 1, 1)
+        ps.append([Entry(index=i, term=5, data=PAYLOAD) for i in range(6, 6 + window * repeats)], task)
+        write_tasks(engines, [task])
+        ps.on_persisted(task)
+        lows = [6 + window * i for i in range(repeats)]
+        start = time.perf_counter()
+        for lo in lows:
+            ps.entries(lo, lo + window)
+        cached = (time.perf_counter() - start) / repeats
+        ps.compact_entry_cache(ps.last_index() + 1)
+        start = time.perf_counter()
+        for lo in lows:
+            ps.entries(lo, lo + window)
+        engine = (time.perf_counter() - start) / repeats
+        db = engines.raft
+        start = time.perf_counter()
+        for lo in lows:
+            [Entry.FromString(v) for _, v in db.scan("default", keys.raft_log_key(1, lo), keys.raft_log_key(1, lo + window))]
+        raw = (time.perf_counter() - start) / repeats
+    return {"cache": cached, "engine": engine, "raw": raw}
+
+
+def bench_restart(path: Path, regions: int, per_region: int) -> dict[str, float]:
+    with open_engines(path) as engines:
+        storages = bootstrap(engines, regions)
+        chunk = 100
+        for base in range(6, 6 + per_region, chunk):
+            tasks = []
+            for rid, ps in storages.items():
+                task = WriteTask(rid, rid, base)
+                ps.append([Entry(index=i, term=5, data=b"y" * 64) for i in range(base, base + chunk)], task)
+                tasks.append(task)
+            write_tasks(engines, tasks)
+            for t in tasks:
+                storages[t.region_id].on_persisted(t)
+    start = time.perf_counter()
+    with open_engines(path) as engines:
+        states = load_region_states(engines)
+        reopened = [PeerStorage(engines, st.region, st.region.id) for st in states]
+        restart = time.perf_counter() - start
+        assert len(reopened) == regions and all(ps.last_index() == 5 + per_region for ps in reopened)
+        start = time.perf_counter()
+        rows = sum(1 for _ in engines.raft.scan("default", keys.REGION_RAFT_MIN_KEY, keys.REGION_RAFT_MAX_KEY))
+        scan = time.perf_counter() - start + restart
+    return {"restart": restart, "scan_all_logs": scan, "rows": rows}
+
+
+def median_of(runs: int, fn: Callable[[], float]) -> float:
+    return statistics.median(fn() for _ in range(runs))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--entries", type=int, default=100_000)
+    ap.add_argument("--round", type=int, default=1000, help="entries per round (one group commit)")
+    ap.add_argument("--runs", type=int, default=3, help="runs of each write measurement (median)")
+    ap.add_argument("--restart-regions", type=int, default=1000)
+    ap.add_argument("--restart-entries", type=int, default=1000, help="entries per region for the restart test")
+    ap.add_argument("--write-docs", action="store_true")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench_storage_"))
+    lines = []
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+        lines.append(line)
+
+    try:
+        say(f"write: {args.entries} entries of 256 B, {args.round} entries per round (median of {args.runs} runs)")
+        say("")
+        say("| path | entries/s | ratio to raw | fsyncs per round |")
+        say("|---|---|---|---|")
+        for regions in (1, 100, 1000):
+            rounds = rounds_of(args.entries, args.round, regions)
+            n = sum(len(e) for b in rounds for _, e in b)
+
+            def raw_once() -> float:
+                d = tmp / f"raw-{time.monotonic_ns()}"
+                secs = raw_write(d, rounds)
+                shutil.rmtree(d)
+                return secs
+
+            results = []
+            for _ in range(args.runs):
+                raw = raw_once()
+                d = tmp / f"ps-{time.monotonic_ns()}"
+                secs, syncs = peer_storage_write(d, regions, rounds)
+                shutil.rmtree(d)
+                results.append((raw, secs, syncs))
+            raw = statistics.median(r[0] for r in results)
+            secs = statistics.median(r[1] for r in results)
+            ratio = statistics.median(r[0] / r[1] for r in results)
+            say(f"| raw rocksdict WriteBatch+sync ({regions} regions' keys) | {n / raw:,.0f} | 1.00 | 1 |")
+            say(f"| PeerStorage write path, {regions} regions | {n / secs:,.0f} | {ratio:.2f} | {results[0][2]:.0f} |")
+        rounds = rounds_of(args.entries // 10, args.round, 1000)
+        d = tmp / "ps-apply"
+        secs, syncs = peer_storage_write(d, 1000, rounds, apply_state=True)
+        shutil.rmtree(d)
+        n = sum(len(e) for b in rounds for _, e in b)
+        say(f"| PeerStorage write path, 1000 regions, + apply state (KV) per region | {n / secs:,.0f} | — | {syncs:.0f} |")
+        reads = bench_reads(tmp / "reads")
+        say("")
+        say("entries(): 64-entry windows of 256 B entries")
+        say("")
+        say("| source | µs per call | ratio to raw scan+decode |")
+        say("|---|---|---|")
+        for name in ("cache", "engine"):
+            say(f"| PeerStorage.entries from {name} | {reads[name] * 1e6:,.1f} | {reads['raw'] / reads[name]:.2f}× speed |")
+        say(f"| raw engine scan + decode | {reads['raw'] * 1e6:,.1f} | 1.00 |")
+        rs = bench_restart(tmp / "restart", args.restart_regions, args.restart_entries)
+        say("")
+        say(f"restart: {args.restart_regions} regions holding {args.restart_regions * args.restart_entries:,} entries")
+        say("")
+        say("| what | seconds | ratio |")
+        say("|---|---|---|")
+        say(f"| reopen engines + build every PeerStorage (states only) | {rs['restart']:.2f} | 1.00 |")
+        say(f"| same + scan every log ({rs['rows']:,} rows; a log-reading restart) | {rs['scan_all_logs']:.2f} | {rs['scan_all_logs'] / rs['restart']:.1f}× slower |")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if args.write_docs:
+        text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+        block = BEGIN + "\n" + "\n".join(lines) + "\n" + END
+        if BEGIN in text:
+            text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+        else:
+            text += "\n## Storage (bench/bench_storage.py)\n\n" + block + "\n"
+        DOCS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
