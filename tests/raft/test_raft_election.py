@@ -8,7 +8,9 @@ import pytest
 from raftstore.raft import (
     INVALID_ID,
     ConfChange,
+    ConfChangeTransition,
     ConfChangeType,
+    ConfChangeV2,
     ConfigInvalidError,
     Entry,
     EntryType,
@@ -27,14 +29,20 @@ from raftstore.raft.testing import (
     Network,
     add_node,
     assert_raft_log,
+    conf_change,
+    conf_change_into_v2,
+    conf_change_v2,
     conf_state,
     empty_entry,
     ents_with_config,
     new_entry,
+    new_conf_change_single,
     new_message,
+    new_message_with_entries,
     new_storage,
     new_test_config,
     new_test_learner_raft,
+    new_test_learner_raft_with_prevote,
     new_test_raft,
     new_test_raft_with_config,
     new_test_raft_with_prevote,
@@ -1321,3 +1329,188 @@ def test_election_after_change_priority() -> None:
         network.send([hup(id)])
         assert network.peers[id].state == state, f"peer {id} state"
 
+
+
+# Commit index advanced through vote messages (raft-rs: a vote request / response carries the
+# sender's commit index and term, so a node can learn a committed conf change it must apply before
+# it may campaign).
+
+
+def conf_change_entry(cc: ConfChange | ConfChangeV2) -> Entry:
+    """conf_change_entry is the log entry proposing cc (v1 or v2)."""
+    if isinstance(cc, ConfChange):
+        return Entry(entry_type=EntryType.EntryConfChange, data=cc.SerializeToString())
+    return Entry(entry_type=EntryType.EntryConfChangeV2, data=cc.SerializeToString())
+
+
+def as_v2(cc: ConfChange | ConfChangeV2) -> ConfChangeV2:
+    """as_v2 is cc as a ConfChangeV2."""
+    return conf_change_into_v2(cc) if isinstance(cc, ConfChange) else cc
+
+
+def check_advance_commit_index_by_vote_request(use_prevote: bool) -> None:
+    """check_advance_commit_index_by_vote_request: a (pre-)vote request advances the voter's commit."""
+    cases: list[ConfChange | ConfChangeV2] = [
+        conf_change(ConfChangeType.AddNode, 4),
+        conf_change_v2(
+            [
+                new_conf_change_single(3, ConfChangeType.AddLearnerNode),
+                new_conf_change_single(4, ConfChangeType.AddNode),
+            ]
+        ),
+    ]
+    for i, cc in enumerate(cases):
+        peers = [new_test_learner_raft_with_prevote(id, [1, 2, 3], [4], use_prevote) for id in range(1, 5)]
+        nt = Network.new(peers)
+        nt.send([hup(1)])
+
+        # propose a conf change entry but don't let it commit
+        nt.ignore(MessageType.MsgAppendResponse)
+        nt.send([new_message_with_entries(1, 1, MessageType.MsgPropose, [conf_change_entry(cc)])])
+        cc_index = nt.peers[1].raft_log.last_index()
+
+        # let node 4 have a more up-to-date log than the other voters
+        nt.recover()
+        nt.cut(1, 2)
+        nt.cut(1, 3)
+        nt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
+
+        # let the conf change entry commit but don't let node 4 know
+        nt.recover()
+        nt.cut(1, 4)
+        nt.ignore(MessageType.MsgAppend)
+        msg = new_message(2, 1, MessageType.MsgAppendResponse, 0)
+        msg.index = nt.peers[2].raft_log.last_index()
+        nt.send([msg, new_message(1, 1, MessageType.MsgBeat, 0)])
+
+        # simulate the leader down
+        nt.recover()
+        nt.isolate(1)
+
+        p4 = nt.peers[4]
+        assert p4.raft_log.committed < cc_index, f"#{i}: node 4 committed {p4.raft_log.committed}"
+        # node 4 can't start a new election: it thinks it is a learner
+        tick_n(p4, p4.randomized_election_timeout)
+        assert p4.state == StateRole.FOLLOWER, f"#{i}: node 4 state {p4.state}, want Follower"
+
+        p2 = nt.peers[2]
+        assert p2.raft_log.committed >= cc_index, f"#{i}: node 2 committed {p2.raft_log.committed}"
+        p2.apply_conf_change(as_v2(cc))
+        p2.commit_apply(cc_index)
+
+        # node 2 needs the votes of both 3 and 4, but 4 rejects it
+        tick_n(p2, p2.randomized_election_timeout)
+        want = StateRole.PRE_CANDIDATE if use_prevote else StateRole.CANDIDATE
+        assert p2.state == want, f"#{i}: node 2 state {p2.state}, want {want}"
+        nt.filter_and_send(nt.read_messages())
+        assert nt.peers[2].state != StateRole.LEADER, f"#{i}: node 2 must not win"
+
+        # node 4's commit index is advanced by node 2's vote request
+        p4 = nt.peers[4]
+        assert p4.raft_log.committed >= cc_index, f"#{i}: node 4 committed {p4.raft_log.committed}"
+        p4.apply_conf_change(as_v2(cc))
+        p4.commit_apply(cc_index)
+
+        # now node 4 can campaign and win
+        tick_n(p4, p4.randomized_election_timeout)
+        nt.filter_and_send(nt.read_messages())
+        assert nt.peers[4].state == StateRole.LEADER, f"#{i}: node 4 state {nt.peers[4].state}"
+
+
+def test_advance_commit_index_by_direct_vote_request() -> None:
+    """§5.2 + §4: a vote request carries the commit index, letting a voter apply a pending conf change."""
+    check_advance_commit_index_by_vote_request(False)
+
+
+def test_advance_commit_index_by_prevote_request() -> None:
+    """thesis §9.6 + §4: a pre-vote request carries the commit index too."""
+    check_advance_commit_index_by_vote_request(True)
+
+
+def check_advance_commit_index_by_vote_response(use_prevote: bool) -> None:
+    """check_advance_commit_index_by_vote_response: a rejecting (pre-)vote response advances the commit."""
+    cases: list[ConfChange | ConfChangeV2] = [
+        conf_change(ConfChangeType.RemoveNode, 4),
+        # explicitly leave the joint configuration
+        conf_change_v2([]),
+    ]
+    # enter the joint configuration
+    enter_joint = conf_change_v2(
+        [
+            new_conf_change_single(3, ConfChangeType.AddNode),
+            new_conf_change_single(4, ConfChangeType.AddLearnerNode),
+        ]
+    )
+    enter_joint.transition = ConfChangeTransition.Explicit
+    for i, cc in enumerate(cases):
+        peers = [
+            new_test_raft_with_prevote(id, [1, 2, 3, 4], 10, 1, new_storage(), use_prevote)
+            for id in range(1, 5)
+        ]
+        nt = Network.new(peers)
+
+        # For the joint case, enter the joint configuration first.
+        if not isinstance(cc, ConfChange):
+            for p in nt.peers.values():
+                p.apply_conf_change(enter_joint)
+
+        nt.send([hup(1)])
+
+        # propose a conf change entry but don't let it commit
+        nt.ignore(MessageType.MsgAppendResponse)
+        nt.send([new_message_with_entries(1, 1, MessageType.MsgPropose, [conf_change_entry(cc)])])
+        cc_index = nt.peers[1].raft_log.last_index()
+
+        # let node 4 have a more up-to-date log than the other voters
+        nt.recover()
+        nt.cut(1, 2)
+        nt.cut(1, 3)
+        nt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
+
+        # a delayed MsgAppendResponse makes the conf change entry committed
+        msg = new_message(2, 1, MessageType.MsgAppendResponse, 0)
+        msg.index = nt.peers[2].raft_log.last_index()
+        nt.send([msg, new_message(1, 1, MessageType.MsgBeat, 0)])
+
+        # simulate the leader down
+        nt.recover()
+        nt.isolate(1)
+
+        p4 = nt.peers[4]
+        assert p4.raft_log.committed >= cc_index, f"#{i}: node 4 committed {p4.raft_log.committed}"
+        p4.apply_conf_change(as_v2(cc))
+        p4.commit_apply(cc_index)
+        # node 4 can't start a new election: it thinks it is a learner
+        tick_n(p4, p4.randomized_election_timeout)
+        assert p4.state == StateRole.FOLLOWER, f"#{i}: node 4 state {p4.state}, want Follower"
+
+        p2 = nt.peers[2]
+        assert p2.raft_log.committed < cc_index, f"#{i}: node 2 committed {p2.raft_log.committed}"
+
+        # node 2 needs the votes of both 3 and 4, but 4 rejects it
+        tick_n(p2, p2.randomized_election_timeout)
+        want = StateRole.PRE_CANDIDATE if use_prevote else StateRole.CANDIDATE
+        assert p2.state == want, f"#{i}: node 2 state {p2.state}, want {want}"
+        nt.filter_and_send(nt.read_messages())
+        p2 = nt.peers[2]
+        assert p2.state == StateRole.FOLLOWER, f"#{i}: node 2 state {p2.state}, want Follower"
+
+        # node 2's commit index is advanced by the vote response
+        assert p2.raft_log.committed >= cc_index, f"#{i}: node 2 committed {p2.raft_log.committed}"
+        p2.apply_conf_change(as_v2(cc))
+        p2.commit_apply(cc_index)
+
+        # now node 2 needs only node 3's vote
+        tick_n(p2, p2.randomized_election_timeout)
+        nt.filter_and_send(nt.read_messages())
+        assert nt.peers[2].state == StateRole.LEADER, f"#{i}: node 2 state {nt.peers[2].state}"
+
+
+def test_advance_commit_index_by_direct_vote_response() -> None:
+    """§5.2 + §4: a vote response carries the commit index, letting a candidate apply a conf change."""
+    check_advance_commit_index_by_vote_response(False)
+
+
+def test_advance_commit_index_by_prevote_response() -> None:
+    """thesis §9.6 + §4: a pre-vote response carries the commit index too."""
+    check_advance_commit_index_by_vote_response(True)

@@ -61,6 +61,7 @@ __all__ = [
     "add_learner",
     "conf_state",
     "conf_state_v2",
+    "new_conf_change_single",
     "conf_change_v2",
     "accept_and_reply",
     "commit_noop_entry",
@@ -280,6 +281,11 @@ def conf_state_v2(
     cs.learners_next.extend(learners_next)
     cs.auto_leave = auto_leave
     return cs
+
+
+def new_conf_change_single(node_id: int, ty: ConfChangeType) -> ConfChangeSingle:
+    """new_conf_change_single is one step of a ConfChangeV2 (raft-rs util::new_conf_change_single)."""
+    return ConfChangeSingle(change_type=ty, node_id=node_id)
 
 
 def conf_change_v2(steps: Sequence[ConfChangeSingle]) -> ConfChangeV2:
