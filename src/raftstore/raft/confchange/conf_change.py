@@ -37,12 +37,12 @@ class ConfChangeParseError(ConfChangeError, ValueError):
     """ConfChangeParseError: parse_conf_change met a bad token (raft-rs returns the message as Err)."""
 
 
-def new_conf_change_single(node_id: int, change_type: ConfChangeType.ValueType) -> ConfChangeSingle:
+def new_conf_change_single(node_id: int, change_type: ConfChangeType) -> ConfChangeSingle:
     """new_conf_change_single is a ConfChangeSingle of the given node and type."""
     return ConfChangeSingle(node_id=node_id, change_type=change_type)
 
 
-_TYPE_OF_LETTER: dict[str, ConfChangeType.ValueType] = {
+_TYPE_OF_LETTER: dict[str, ConfChangeType] = {
     "v": ConfChangeType.AddNode,
     "l": ConfChangeType.AddLearnerNode,
     "r": ConfChangeType.RemoveNode,

@@ -38,23 +38,29 @@ class Inflights:
 
     @classmethod
     def from_parts(
-        cls, start: int, count: int, buffer: list[int], cap: int, incoming_cap: int | None = None
+        cls,
+        start: int,
+        count: int,
+        buffer: list[int],
+        cap: int,
+        incoming_cap: int | None = None,
+        buffer_capacity: int | None = None,
     ) -> Inflights:
-        """from_parts builds an Inflights from raw fields (for tests); its buffer capacity is
-        max(cap, len(buffer))."""
+        """from_parts builds an Inflights from raw fields (for tests). buffer_capacity defaults to
+        len(buffer), as for a Rust `vec![...]` literal."""
         ins = cls(cap)
         ins.start = start
         ins._count = count
         ins.buffer = list(buffer)
         ins.incoming_cap = incoming_cap
-        ins._buffer_cap = max(cap, len(buffer))
+        ins._buffer_cap = len(buffer) if buffer_capacity is None else buffer_capacity
         return ins
 
     def clone(self) -> Inflights:
         """clone is an independent copy, buffer capacity included."""
-        ins = Inflights.from_parts(self.start, self._count, self.buffer, self.cap, self.incoming_cap)
-        ins._buffer_cap = self._buffer_cap
-        return ins
+        return Inflights.from_parts(
+            self.start, self._count, self.buffer, self.cap, self.incoming_cap, self._buffer_cap
+        )
 
     def set_cap(self, incoming_cap: int) -> None:
         """set_cap adjusts the window size; 0 stops replication. Growing is immediate (the ring is
@@ -114,6 +120,9 @@ class Inflights:
         if nxt > len(buffer):
             raise InvariantError(f"inflights ring position {nxt} is past the buffer end {len(buffer)}")
         if nxt == len(buffer):
+            if len(buffer) >= self._buffer_cap:
+                # Growing past the allocation doubles it, as a Rust Vec push does.
+                self._buffer_cap = max(self._buffer_cap * 2, len(buffer) + 1, 4)
             buffer.append(inflight)
         else:
             buffer[nxt] = inflight
