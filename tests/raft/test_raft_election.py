@@ -1514,3 +1514,15 @@ def test_advance_commit_index_by_direct_vote_response() -> None:
 def test_advance_commit_index_by_prevote_response() -> None:
     """thesis §9.6 + §4: a pre-vote response carries the commit index too."""
     check_advance_commit_index_by_vote_response(True)
+
+
+def test_learner_hup_asks_voters_only() -> None:
+    """§5.2 (raft-rs hup): a learner given MsgHup campaigns, asks only voters, and its own vote doesn't count."""
+    # raft-rs checks promotable only in tick_election and MsgTimeoutNow, not in hup.
+    n2 = new_test_learner_raft(2, [1], [2], 10, 1, new_storage())
+    n2.become_follower(1, INVALID_ID)
+    n2.step(hup(2))
+    assert n2.state == StateRole.CANDIDATE
+    assert n2.term == 2
+    msgs = n2.read_messages()
+    assert [(m.msg_type, m.to, m.term) for m in msgs] == [(MessageType.MsgRequestVote, 1, 2)]
