@@ -12,8 +12,9 @@ its `to`). A caller that still needs `m` steps a copy.
 Names collide in Python where raft-rs has a private field and a public method of the same name; the
 method keeps the raft-rs name and the field gets a leading underscore: `election_timeout()`,
 `heartbeat_timeout()`, `heartbeat_elapsed()`, `promotable()`, `skip_bcast_commit(skip)` (a setter, as
-in raft-rs), `uncommitted_size()`. `randomized_election_timeout` is a plain attribute (set it with
-`set_randomized_election_timeout(t)`, which checks the range). raft-rs's `prs()` / `mut_prs()` are the
+in raft-rs), `uncommitted_size()`. `randomized_election_timeout` is an int attribute (set it with
+`set_randomized_election_timeout(t)`, which checks the range); its value may also be called, so that
+raft-rs style `randomized_election_timeout()` reads the same number. raft-rs's `prs()` / `mut_prs()` are the
 attribute `prs` (and `mut_prs()` returns it too); `r` returns the Raft itself, standing for raft-rs's
 `RaftCore`, so `raft.r.max_inflight` reads as in raft-rs.
 """
@@ -218,6 +219,16 @@ def _is_continuous_ents(msg: Message, ents: Sequence[Entry]) -> bool:
     return True
 
 
+class _Ticks(int):
+    """_Ticks is an int that can also be called, returning itself: `randomized_election_timeout` is an
+    attribute here, while raft-rs code reads it with a call (`randomized_election_timeout()`)."""
+
+    __slots__ = ()
+
+    def __call__(self) -> int:
+        return int(self)
+
+
 class Raft:
     """Raft is one node's consensus state machine (raft-rs `Raft` and its `RaftCore` in one class).
 
@@ -260,7 +271,8 @@ class Raft:
         self.disable_proposal_forwarding: bool = c.disable_proposal_forwarding
         self._heartbeat_timeout: int = c.heartbeat_tick
         self._election_timeout: int = c.election_tick
-        self.randomized_election_timeout: int = 0
+        # randomized_election_timeout: an int (see _Ticks) in [min_election_timeout, max_election_timeout).
+        self.randomized_election_timeout: int = _Ticks(0)
         self.min_election_timeout: int = c.effective_min_election_tick()
         self.max_election_timeout: int = c.effective_max_election_tick()
         self.priority: int = c.priority
@@ -352,7 +364,7 @@ class Raft:
                 f"randomized election timeout {t} not in "
                 f"[{self.min_election_timeout}, {self.max_election_timeout})"
             )
-        self.randomized_election_timeout = t
+        self.randomized_election_timeout = _Ticks(t)
 
     def election_timeout(self) -> int:
         return self._election_timeout
@@ -793,7 +805,7 @@ class Raft:
             logger.debug(
                 "[%d] reset election timeout %d -> %d at %d", self.id, prev, timeout, self.election_elapsed
             )
-        self.randomized_election_timeout = timeout
+        self.randomized_election_timeout = _Ticks(timeout)
 
     # ------------------------------------------------------------------ roles
 
