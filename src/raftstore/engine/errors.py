@@ -11,7 +11,8 @@ The tree::
     keys.InvalidKeyError               a malformed key (a ValueError and an EngineError), see keys.py
 
 rocksdict raises plain `Exception` subclasses; the engines convert them at the boundary with
-`wrap_rocks_error`, so no rocksdict exception ever leaves raftstore.engine.
+`wrap_rocks_error`, so no rocksdict exception ever leaves raftstore.engine. Keys and values must be
+`bytes` (rocksdict's raw mode takes nothing else); anything else raises TypeError in both engines.
 """
 
 from __future__ import annotations
@@ -51,13 +52,20 @@ class CorruptionError(EngineIOError):
     """CorruptionError: RocksDB found its files corrupted."""
 
 
-def wrap_rocks_error(exc: BaseException, what: str) -> EngineError:
-    """wrap_rocks_error converts a rocksdict exception raised while doing `what` into an EngineError.
+# _NOT_BYTES is what rocksdict's raw mode says (as a KeyError or ValueError) of a key or value not bytes.
+_NOT_BYTES = "raw mode only support bytes"
 
-    The caller raises the result `from exc`. A closed database maps to EngineClosedError, a message that
-    RocksDB tags as corruption to CorruptionError, anything else to EngineIOError.
+
+def wrap_rocks_error(exc: BaseException, what: str) -> Exception:
+    """wrap_rocks_error converts a rocksdict exception raised while doing `what` into the error to raise.
+
+    The caller raises the result `from exc`. A key or value that is not bytes maps to TypeError, a closed
+    database to EngineClosedError, a message that RocksDB tags as corruption to CorruptionError, anything
+    else to EngineIOError.
     """
-    msg = str(exc)
+    msg = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
+    if msg == _NOT_BYTES:
+        return TypeError(f"{what}: keys and values must be bytes")
     if type(exc).__name__ == "DbClosedError":
         return EngineClosedError(f"{what}: engine is closed")
     if "Corruption" in msg:

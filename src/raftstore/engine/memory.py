@@ -78,7 +78,10 @@ class _Cf:
 
 
 def _bytes(b: bytes) -> bytes:
-    return b if type(b) is bytes else bytes(b)
+    # _bytes: keys and values must be bytes, as in RocksEngine (rocksdict's raw mode takes nothing else).
+    if type(b) is not bytes:
+        raise TypeError(f"keys and values must be bytes, not {type(b).__name__}")
+    return b
 
 
 def _scan(
@@ -90,8 +93,8 @@ def _scan(
     reverse: bool,
     limit: int | None,
 ) -> Iterator[tuple[bytes, bytes]]:
-    lo = bisect_left(keys, start)
-    hi = len(keys) if end is None else bisect_left(keys, end)
+    lo = bisect_left(keys, _bytes(start))
+    hi = len(keys) if end is None else bisect_left(keys, _bytes(end))
     if hi < lo:
         hi = lo
     if limit is not None:
@@ -147,8 +150,11 @@ class MemWriteBatch:
         self._size += len(key)
 
     def delete_range(self, cf: str, start: bytes, end: bytes) -> None:
+        """delete_range deletes [start, end); an empty range (start >= end) is not recorded at all."""
         self._engine._check_cf(cf)
-        self._ops.append((_DELETE_RANGE, cf, _bytes(start), _bytes(end)))
+        if _bytes(start) >= _bytes(end):
+            return
+        self._ops.append((_DELETE_RANGE, cf, start, end))
         self._size += len(start) + len(end)
 
     def count(self) -> int:
@@ -186,7 +192,7 @@ class MemSnapshot:
         return frozen
 
     def get(self, cf: str, key: bytes) -> bytes | None:
-        return self._cf(cf)[0].get(key)
+        return self._cf(cf)[0].get(_bytes(key))
 
     def scan(
         self, cf: str, start: bytes, end: bytes | None, *, reverse: bool = False, limit: int | None = None
@@ -224,7 +230,7 @@ class MemEngine:
         return self._cfs[cf]
 
     def get(self, cf: str, key: bytes) -> bytes | None:
-        return self._check_cf(cf).data.get(key)
+        return self._check_cf(cf).data.get(_bytes(key))
 
     def scan(
         self, cf: str, start: bytes, end: bytes | None, *, reverse: bool = False, limit: int | None = None
@@ -267,7 +273,11 @@ class MemEngine:
         self.stats.bytes_written += len(key)
 
     def delete_range(self, cf: str, start: bytes, end: bytes) -> None:
-        self._check_cf(cf).delete_range(start, end)
+        """delete_range deletes [start, end); an empty range (start >= end) writes nothing."""
+        data = self._check_cf(cf)
+        if _bytes(start) >= _bytes(end):
+            return
+        data.delete_range(start, end)
         self.stats.writes += 1
         self.stats.bytes_written += len(start) + len(end)
 
