@@ -404,22 +404,6 @@ def test_candidate_concede() -> None:
         assert p.raft.raft_log.last_index() == 2
 
 
-def test_single_node_candidate() -> None:
-    """§5.2 a single node elects itself."""
-    tt = Network.new([None])
-    tt.send([new_message(1, 1, MessageType.MsgHup, 0)])
-    assert tt.peers[1].raft.state == StateRole.LEADER
-
-
-def test_single_node_pre_candidate() -> None:
-    """A single pre-voting node elects itself."""
-    config = Network.default_config()
-    config.pre_vote = True
-    tt = Network.new_with_config([None], config)
-    tt.send([new_message(1, 1, MessageType.MsgHup, 0)])
-    assert tt.peers[1].raft.state == StateRole.LEADER
-
-
 def test_old_messages() -> None:
     """§5.1 messages of an old term are ignored."""
     tt = Network.new([None, None, None])
