@@ -1496,7 +1496,7 @@ def test_committed_entries_pagination_after_restart() -> None:
 
     s.inner.wl().append([new_entry(1, 11, "boom")])
 
-    raw_node = RawNode(new_test_config(1, 10, 1), s)  # type: ignore[arg-type]
+    raw_node = RawNode(new_test_config(1, 10, 1), s)
 
     # The storage ignores max_committed_size_per_ready, RaftLog.slice does not.
     raw_node.raft.set_max_committed_size_per_ready(size - 1)
@@ -1782,4 +1782,35 @@ def test_propose_conf_change_rejects_other_types() -> None:
     """propose_conf_change raises TypeError for anything but ConfChange / ConfChangeV2."""
     raw_node, _ = _single_leader()
     with pytest.raises(TypeError):
-        raw_node.propose_conf_change(b"", Entry())  # type: ignore[arg-type]
+        raw_node.propose_conf_change(b"", Entry())
+
+
+def test_seed_makes_election_timeouts_reproducible() -> None:
+    """RawNode(seed=...) gives the Raft a seeded random.Random: same seed, same randomized timeouts."""
+    a = RawNode(new_test_config(1, 10, 1), MemStorage.new_with_conf_state(conf_state([1, 2, 3], [])), seed=42)
+    b = RawNode(new_test_config(1, 10, 1), MemStorage.new_with_conf_state(conf_state([1, 2, 3], [])), seed=42)
+    seq_a, seq_b = [], []
+    for _ in range(20):
+        a.raft.reset_randomized_election_timeout()
+        b.raft.reset_randomized_election_timeout()
+        seq_a.append(a.raft.randomized_election_timeout)
+        seq_b.append(b.raft.randomized_election_timeout)
+    assert seq_a == seq_b
+    assert all(10 <= t < 20 for t in seq_a)
+
+
+def test_peer_and_snapshot_status() -> None:
+    """Peer carries an id and an optional context; SnapshotStatus has FINISH and FAILURE."""
+    from raftstore.raft import Peer
+
+    assert Peer(3).context is None
+    assert Peer(3, b"addr").context == b"addr"
+    assert {s.name for s in SnapshotStatus} == {"FINISH", "FAILURE"}
+
+
+def test_config_id_zero_is_invariant_error() -> None:
+    """RawNode refuses a config with id 0 (raft-rs asserts config.id != 0)."""
+    from raftstore.raft import InvariantError
+
+    with pytest.raises(InvariantError):
+        RawNode(Config(0), MemStorage.new_with_conf_state(conf_state([1], [])))
