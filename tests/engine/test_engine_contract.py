@@ -458,7 +458,9 @@ def test_snapshot_scans_and_gets_interleaved(engine: Any) -> None:
     fwd = snap.scan(CF_DEFAULT, b"", None)
     rev = snap.scan(CF_DEFAULT, b"a", b"c", reverse=True)
     part = snap.scan(CF_DEFAULT, b"ab", b"ba")
-    got_f, got_r, got_p = [], [], []
+    got_f: list[bytes] = []
+    got_r: list[bytes] = []
+    got_p: list[bytes] = []
     for _ in range(len(KEYS) + 2):
         for it, out in ((fwd, got_f), (rev, got_r), (part, got_p)):
             kv = next(it, None)

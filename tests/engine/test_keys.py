@@ -267,7 +267,7 @@ def test_builders_reject_non_u64(bad: object) -> None:
     ]
     for f in one_arg:
         with pytest.raises(InvalidKeyError, match="u64"):
-            f(bad)  # type: ignore[operator]
+            f(bad)  # type: ignore[arg-type]
     with pytest.raises(InvalidKeyError, match="u64"):
         keys.raft_log_key(bad, 1)  # type: ignore[arg-type]
     with pytest.raises(InvalidKeyError, match="u64"):
