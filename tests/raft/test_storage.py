@@ -228,13 +228,16 @@ def test_storage_append(entries: list[Entry], wentries: list[Entry] | None) -> N
         assert storage.wl().entries == wentries
 
 
-def test_storage_append_copies() -> None:
-    """test_storage_append_copies: append() keeps copies, so the caller may mutate its entries."""
+def test_storage_append_keeps_entries() -> None:
+    """test_storage_append_keeps_entries: append() keeps the given Entry objects themselves (the
+    documented ownership rule: the caller hands them over and must not mutate them afterwards)."""
     storage = MemStorage()
     e = new_entry(1, 1)
-    storage.append([e])
-    e.term = 9
-    assert storage.term(1) == 1
+    ents = [e]
+    storage.append(ents)
+    assert storage.wl().entries[0] is e
+    assert storage.wl().entries is not ents
+    assert storage.entries(1, 2) == [new_entry(1, 1)]
 
 
 def test_storage_apply_snapshot() -> None:

@@ -8,9 +8,12 @@ reaches the core through `rl()` / `wl()` lock guards; here `rl()` and `wl()` ret
 object (there is no lock: the core is single-threaded) and every core mutator is also offered
 directly on MemStorage, so `store.wl().append(ents)` and `store.append(ents)` are the same call.
 
-Entry ownership: MemStorage copies the entries given to `append` (raft-rs clones them), so the
-caller may keep mutating its own. `entries()` returns a new list holding the stored Entry objects
-themselves (raft-rs returns clones): callers must treat those entries as read-only.
+Entry ownership: MemStorage keeps the Entry objects given to `append` themselves (raft-rs clones
+them; copying every entry in Python was the main cost of the write path): the caller hands them
+over and must not mutate them afterwards. Raft never mutates an entry once it is in the log, so
+`store.append(rd.entries)` is safe; an application that wants to reuse its objects appends copies.
+`entries()` returns a new list holding the stored Entry objects themselves (raft-rs returns
+clones): callers must treat those entries as read-only.
 """
 
 from __future__ import annotations
@@ -370,9 +373,11 @@ class MemStorageCore:
             del self.entries[: compact_index - self.entries[0].index]
 
     def append(self, ents: Sequence[Entry]) -> None:
-        """append stores copies of ents, first dropping every stored entry from ents[0].index on.
+        """append stores ents, first dropping every stored entry from ents[0].index on.
 
-        Raises InvariantError when ents would overwrite compacted entries or leave a gap.
+        The Entry objects are kept, not copied (see the module docstring): the caller must not
+        mutate them afterwards. Raises InvariantError when ents would overwrite compacted entries
+        or leave a gap.
         """
         if not ents:
             return
@@ -388,11 +393,7 @@ class MemStorageCore:
                 f"raft logs should be continuous, last index: {last}, new appended: {start}"
             )
         del self.entries[start - first :]
-        out = self.entries
-        for e in ents:
-            c = Entry()
-            c.CopyFrom(e)
-            out.append(c)
+        self.entries.extend(ents)
 
     def commit_to_and_set_conf_states(self, idx: int, cs: ConfState | None) -> None:
         """commit_to_and_set_conf_states commits to idx and, when cs is given, sets the ConfState."""
