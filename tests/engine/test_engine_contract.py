@@ -635,3 +635,12 @@ def test_engine_matches_model(kind: str, ops: list[tuple[str, str, bytes, bytes]
                 check_against_model(snap, frozen, bounds)
         finally:
             engine.close()
+
+
+def test_write_batch_put_many_is_put_in_order(engine: Any) -> None:
+    """put_many stages every pair in order, counted like single puts; a later pair overrides an earlier one."""
+    wb = engine.write_batch()
+    wb.put_many(CF_DEFAULT, [(b"a", b"1"), (b"b", b"2"), (b"a", b"3")])
+    assert (wb.count(), wb.data_size()) == (3, 6)
+    engine.write(wb, sync=True)
+    assert (engine.get(CF_DEFAULT, b"a"), engine.get(CF_DEFAULT, b"b")) == (b"3", b"2")

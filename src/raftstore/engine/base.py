@@ -9,7 +9,7 @@ Keys and values are bytes. Ranges are half-open, [start, end); end None means un
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 __all__ = [
@@ -54,6 +54,10 @@ class WriteBatch(Protocol):
     """WriteBatch collects puts and deletes that one write() applies atomically, in order."""
 
     def put(self, cf: str, key: bytes, value: bytes) -> None: ...
+
+    def put_many(self, cf: str, items: Sequence[tuple[bytes, bytes]]) -> None:
+        """put_many puts every (key, value) of items, in order (the hot path of log appends)."""
+        ...
 
     def delete(self, cf: str, key: bytes) -> None: ...
 

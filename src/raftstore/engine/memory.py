@@ -144,6 +144,11 @@ class MemWriteBatch:
         self._ops.append((_PUT, cf, _bytes(key), _bytes(value)))
         self._size += len(key) + len(value)
 
+    def put_many(self, cf: str, items: Sequence[tuple[bytes, bytes]]) -> None:
+        """put_many puts every (key, value) of items into cf, in order."""
+        for key, value in items:
+            self.put(cf, key, value)
+
     def delete(self, cf: str, key: bytes) -> None:
         self._engine._check_cf(cf)
         self._ops.append((_DELETE, cf, _bytes(key), b""))

@@ -136,6 +136,21 @@ class RocksWriteBatch:
         self._ops.append((_PUT, cf, key, value))
         self._size += len(key) + len(value)
 
+    def put_many(self, cf: str, items: Sequence[tuple[bytes, bytes]]) -> None:
+        """put_many puts every (key, value) of items into cf, in order: the hot path of log appends."""
+        handle = self._handle(cf)
+        wb = self._wb if self._wb is not None else self._rocks_batch()
+        put = wb.put
+        size = 0
+        try:
+            for key, value in items:
+                put(key, value, handle)
+                size += len(key) + len(value)
+        except Exception as exc:
+            raise wrap_rocks_error(exc, "put") from exc
+        self._ops.extend([(_PUT, cf, key, value) for key, value in items])
+        self._size += size
+
     def delete(self, cf: str, key: bytes) -> None:
         handle = self._handle(cf)
         try:

@@ -14,6 +14,7 @@ has left the entry cache is answered without reading the raft engine.
 from __future__ import annotations
 
 from collections import deque
+from operator import attrgetter
 from collections.abc import Sequence
 
 from ..raft.errors import InvariantError
@@ -21,6 +22,9 @@ from ..raft.util import NO_LIMIT
 from ..proto.eraftpb_pb2 import Entry
 
 __all__ = ["EntryCache", "TermCache", "MemoryTrace", "ENTRY_CACHE_MEMORY", "ENTRY_MEM_OVERHEAD"]
+
+_DATA = attrgetter("data")
+_CONTEXT = attrgetter("context")
 
 # ENTRY_MEM_OVERHEAD approximates what one cached Entry costs besides its data and context bytes (the Python
 # object and its list slot). It makes memory accounting count many tiny entries honestly.
@@ -44,10 +48,12 @@ ENTRY_CACHE_MEMORY = MemoryTrace()
 
 
 def _entry_mem_size(entries: Sequence[Entry]) -> int:
-    size = ENTRY_MEM_OVERHEAD * len(entries)
-    for e in entries:
-        size += len(e.data) + len(e.context)
-    return size
+    # map() keeps the per-entry work in C: this runs on every append.
+    return (
+        ENTRY_MEM_OVERHEAD * len(entries)
+        + sum(map(len, map(_DATA, entries)))
+        + sum(map(len, map(_CONTEXT, entries)))
+    )
 
 
 class EntryCache:

@@ -139,12 +139,13 @@ def write_initial_states(engines: Engines, region: Region) -> None:
     state is refused with StoreError (bootstrapping twice would reset it)."""
     region_id = region.id
     try:
-        existing = engines.raft.get(CF_DEFAULT, keys.raft_state_key(region_id)) or engines.kv.get(
-            CF_RAFT, keys.apply_state_key(region_id)
+        existing = (
+            engines.raft.get(CF_DEFAULT, keys.raft_state_key(region_id)),
+            engines.kv.get(CF_RAFT, keys.apply_state_key(region_id)),
         )
     except EngineError as err:
         raise StoreError(f"[region {region_id}] cannot read state: {err}") from err
-    if existing is not None:
+    if existing != (None, None):
         raise StoreError(f"[region {region_id}] already has persisted state; refusing to bootstrap it again")
     task = WriteTask(region_id, 0, 0)
     task.put_kv(CF_RAFT, keys.apply_state_key(region_id), _initial_apply_state().SerializeToString())

@@ -120,8 +120,7 @@ def write_tasks(engines: Engines, tasks: Sequence[WriteTask]) -> WriteRoundStats
         region_id = task.region_id
         entries = task.entries
         if entries:
-            for e in entries:
-                raft_put(CF_DEFAULT, log_key(region_id, e.index), e.SerializeToString())
+            raft_wb.put_many(CF_DEFAULT, [(log_key(region_id, e.index), e.SerializeToString()) for e in entries])
             entry_count += len(entries)
             last = entries[-1].index
             if task.overwrite_to is not None and task.overwrite_to > last + 1:
