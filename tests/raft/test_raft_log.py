@@ -12,6 +12,7 @@ from raftstore.raft import (
     InvariantError,
     LogTemporarilyUnavailableError,
     MemStorage,
+    Message,
     RaftLog,
     Snapshot,
 )
@@ -582,14 +583,28 @@ def test_log_maybe_append(
         assert raft_log.slice(lo, hi, None, GetEntriesContext.empty(False)) == entries
 
 
-def test_maybe_append_copies_entries() -> None:
-    """test_maybe_append_copies_entries: entries taken from a message are copied, as raft-rs clones them."""
+def test_maybe_append_keeps_entries() -> None:
+    """test_maybe_append_keeps_entries: the appended entries are the given (message's) objects
+    themselves, from the first conflicting one on (documented ownership rule: step takes the
+    message over, so its entries are not copied)."""
     raft_log = RaftLog(MemStorage())
     raft_log.append(PREV_123)
-    incoming = ents((4, 4))
-    assert raft_log.maybe_append(3, 3, 0, incoming) == (4, 4)
-    incoming[0].term = 9
+    incoming = ents((3, 3), (4, 4), (5, 4))
+    assert raft_log.maybe_append(2, 2, 0, incoming) == (4, 5)
+    assert raft_log.unstable_entries()[-2] is incoming[1]
+    assert raft_log.unstable_entries()[-1] is incoming[2]
     assert raft_log.term(4) == 4
+
+
+def test_maybe_append_keeps_message_entries() -> None:
+    """test_maybe_append_keeps_message_entries: entries of a protobuf repeated field (a received
+    MsgAppend's) are kept as they are and stay valid once the message is gone."""
+    raft_log = RaftLog(MemStorage())
+    raft_log.append(PREV_123)
+    m = Message(entries=ents((4, 4), (5, 4)))
+    assert raft_log.maybe_append(3, 3, 0, m.entries) == (4, 5)
+    del m
+    assert raft_log.slice(4, 6, None, GetEntriesContext.empty(False)) == ents((4, 4), (5, 4))
 
 
 @pytest.mark.parametrize(

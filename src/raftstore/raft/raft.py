@@ -946,8 +946,13 @@ class Raft:
     # ------------------------------------------------------------------ step
 
     def step(self, m: Message) -> None:
-        """step processes one message (see the module docstring on ownership); raises
-        ProposalDroppedError for a proposal that cannot be appended or forwarded."""
+        """step processes one message; raises ProposalDroppedError for a proposal that cannot be
+        appended or forwarded.
+
+        Ownership (see the module docstring): step takes m over, as raft-rs's step(m: Message)
+        moves it. The Entry objects of a MsgPropose or MsgAppend are kept in the log as they are
+        (not copied) and a proposal's entries are stamped in place, so the caller must neither
+        mutate m nor step it again afterwards; a caller that still needs m steps a copy."""
         # Term handling first: may step down to follower.
         mt = m.msg_type
         if m.term == 0:

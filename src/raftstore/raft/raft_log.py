@@ -4,8 +4,9 @@ Method names and argument order are raft-rs's. Where raft-rs returns Result, met
 (CompactedError etc.); where it returns Option, they return None; where it panics (fatal!), they
 raise InvariantError.
 
-Entry ownership: append() keeps the Entry objects it is given (the caller hands them over);
-maybe_append() copies the entries it appends, since they belong to a received Message. Lists
+Entry ownership: append() and maybe_append() keep the Entry objects they are given (the caller hands
+them over; for maybe_append they are a received Message's entries, which Raft.step takes over as
+raft-rs's step(m: Message) takes ownership of m): they must not be mutated afterwards. Lists
 returned by entries()/slice()/next_entries() are new lists, but the Entry objects in them are
 shared with the log and the Storage: treat them as read-only. unstable_entries() returns the
 live list of the unstable log: copy it (list(...)) before keeping it.
@@ -185,8 +186,8 @@ class RaftLog:
 
         Returns (conflict_index, last_new_index), or None when (idx, term) does not match. A
         conflict at or below committed is a broken invariant (InvariantError). Commit moves to
-        min(committed, last_new_index); persisted drops below a conflict. The appended entries
-        are copies.
+        min(committed, last_new_index); persisted drops below a conflict. The appended Entry
+        objects are ents' own (not copies: the caller hands them over, see the module docstring).
         """
         if not self.match_term(idx, term):
             return None
@@ -198,13 +199,8 @@ class RaftLog:
                 f"entry {conflict_idx} conflict with committed entry {self.committed}"
             )
         else:
-            start = conflict_idx - (idx + 1)
-            copies: list[Entry] = []
-            for i in range(start, len(ents)):
-                c = Entry()
-                c.CopyFrom(ents[i])
-                copies.append(c)
-            self.append(copies)
+            # A slice is a new list of the same objects (also for a protobuf repeated field).
+            self.append(ents[conflict_idx - (idx + 1) :])
             if self.persisted > conflict_idx - 1:
                 self.persisted = conflict_idx - 1
         last_new_index = idx + len(ents)

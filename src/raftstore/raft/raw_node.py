@@ -431,7 +431,11 @@ class RawNode:
 
     def step(self, m: Message) -> None:
         """step: feeds a message from the network. Local message types raise StepLocalMsgError; a
-        response from a peer the tracker does not know raises StepPeerNotFoundError."""
+        response from a peer the tracker does not know raises StepPeerNotFoundError.
+
+        Ownership: like raft-rs's step(m: Message), this takes m over: the entries of a MsgAppend
+        are kept in the log as they are (not copied), so the caller must not mutate or reuse m
+        afterwards (step a copy to keep one)."""
         t = m.msg_type
         if t in _LOCAL_MSGS:
             raise StepLocalMsgError()
