@@ -217,6 +217,24 @@ def test_entries_size_counts_data_and_context() -> None:
     assert u.entries_size == 1 + 12
 
 
+def test_entries_size_follows_every_change() -> None:
+    """test_entries_size_follows_every_change: entries_size (kept lazily) is exact after each append,
+    truncation, stable_entries and restore, whether or not it was read in between."""
+    u = Unstable(1, [Entry(index=1, term=1, data=b"ab")])
+    assert u.entries_size == 2 + 12
+    u.truncate_and_append([Entry(index=2, term=1, data=b"abcd")])
+    u.truncate_and_append([Entry(index=3, term=1, context=b"c")])
+    assert u.entries_size == (2 + 12) + (4 + 12) + (1 + 12)
+    u.truncate_and_append([Entry(index=2, term=2)])
+    assert u.entries_size == (2 + 12) + 12
+    u.stable_entries(2, 2)
+    assert u.entries_size == 0
+    u.truncate_and_append([Entry(index=3, term=2, data=b"x")])
+    assert u.entries_size == 1 + 12
+    u.restore(new_snapshot(9, 3))
+    assert u.entries_size == 0
+
+
 @pytest.mark.parametrize(
     "lo, hi, wpanic, wlen",
     [

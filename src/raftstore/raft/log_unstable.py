@@ -26,9 +26,13 @@ class Unstable:
     Invariants: entries[i] has index offset + i; when snapshot is set, offset is its index + 1 or
     more; entries_size is the sum of entry_approximate_size over entries. offset may be below the
     last index in storage: the next write then truncates the stored log first.
+
+    entries_size is computed lazily: appends only mark it stale (summing every appended entry in
+    Python was a large share of the write path), and reading it sums the held entries once. Setting
+    it stores the given value, which appends then invalidate.
     """
 
-    __slots__ = ("snapshot", "entries", "entries_size", "offset")
+    __slots__ = ("snapshot", "entries", "_entries_size", "offset")
 
     def __init__(
         self,
@@ -41,12 +45,23 @@ class Unstable:
         self.snapshot: Snapshot | None = snapshot
         # entries: the entries not yet stable, from index offset on.
         self.entries: list[Entry] = entries if entries is not None else []
-        # entries_size: approximate size of entries (see entry_approximate_size).
-        if entries_size is None:
-            entries_size = sum(len(e.data) + len(e.context) + 12 for e in self.entries)
-        self.entries_size: int = entries_size
+        # _entries_size: approximate size of entries (see entry_approximate_size), None when stale.
+        self._entries_size: int | None = entries_size
         # offset: the index of entries[0] (of the next entry when entries is empty).
         self.offset: int = offset
+
+    @property
+    def entries_size(self) -> int:
+        """entries_size is the sum of entry_approximate_size over entries (computed on demand)."""
+        size = self._entries_size
+        if size is None:
+            size = sum(len(e.data) + len(e.context) for e in self.entries) + 12 * len(self.entries)
+            self._entries_size = size
+        return size
+
+    @entries_size.setter
+    def entries_size(self, size: int) -> None:
+        self._entries_size = size
 
     def maybe_first_index(self) -> int | None:
         """maybe_first_index is the snapshot's index + 1 when there is a snapshot, else None."""
@@ -100,7 +115,7 @@ class Unstable:
             )
         self.offset = last.index + 1
         self.entries = []
-        self.entries_size = 0
+        self._entries_size = 0
 
     def stable_snap(self, index: int) -> None:
         """stable_snap drops the snapshot once written; it must be at index, else InvariantError."""
@@ -116,7 +131,7 @@ class Unstable:
     def restore(self, snap: Snapshot) -> None:
         """restore replaces everything by snap (kept as is, not copied, not unpacked)."""
         self.entries = []
-        self.entries_size = 0
+        self._entries_size = 0
         self.offset = snap.metadata.index + 1
         self.snapshot = snap
 
@@ -134,15 +149,12 @@ class Unstable:
         elif after <= offset:
             self.offset = after
             self.entries = []
-            self.entries_size = 0
         else:
             self.must_check_outofbounds(offset, after)
-            keep = after - offset
-            dropped = self.entries[keep:]
-            self.entries_size -= sum(len(e.data) + len(e.context) + 12 for e in dropped)
-            del self.entries[keep:]
+            del self.entries[after - offset :]
         self.entries.extend(ents)
-        self.entries_size += sum(len(e.data) + len(e.context) + 12 for e in ents)
+        # entries_size is recomputed on demand.
+        self._entries_size = None
 
     def slice(self, lo: int, hi: int) -> list[Entry]:
         """slice returns the held entries in [lo, hi); out of bounds or lo > hi is InvariantError."""
