@@ -31,7 +31,7 @@ import os
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 import rocksdict
@@ -72,6 +72,7 @@ def _db_options(write_buffer_size: int) -> rocksdict.Options:
 _PUT = 0
 _DELETE = 1
 _DELETE_RANGE = 2
+_PUT_MANY = 3  # one op for a put_many call: (op, cf, list of (key, value), b"")
 
 
 class RocksWriteBatch:
@@ -85,7 +86,7 @@ class RocksWriteBatch:
     per-record overhead.
     """
 
-    __slots__ = ("_engine", "_handles", "_wb", "_ops", "_size")
+    __slots__ = ("_engine", "_handles", "_wb", "_ops", "_size", "_count")
 
     def __init__(self, engine: RocksEngine, handles: dict[str, Any]) -> None:
         self._engine = engine
@@ -93,8 +94,9 @@ class RocksWriteBatch:
         self._handles = handles
         # _wb holds exactly _ops, or is None once a write consumed it.
         self._wb: Any = rocksdict.WriteBatch(raw_mode=True)
-        self._ops: list[tuple[int, str, bytes, bytes]] = []
+        self._ops: list[tuple[int, str, Any, bytes]] = []
         self._size = 0
+        self._count = 0
 
     def _handle(self, cf: str) -> Any:
         handle = self._handles.get(cf)
@@ -114,6 +116,9 @@ class RocksWriteBatch:
                     raise self._engine._cf_error(cf)
                 if op == _PUT:
                     wb.put(a, b, handle)
+                elif op == _PUT_MANY:
+                    for key, value in a:
+                        wb.put(key, value, handle)
                 elif op == _DELETE:
                     wb.delete(a, handle)
                 else:
@@ -134,22 +139,23 @@ class RocksWriteBatch:
         except Exception as exc:
             raise wrap_rocks_error(exc, "put") from exc
         self._ops.append((_PUT, cf, key, value))
+        self._count += 1
         self._size += len(key) + len(value)
 
     def put_many(self, cf: str, items: Sequence[tuple[bytes, bytes]]) -> None:
-        """put_many puts every (key, value) of items into cf, in order: the hot path of log appends."""
+        """put_many puts every (key, value) of items into cf, in order: the hot path of log appends.
+        The batch keeps `items` (as one operation) to rebuild itself: do not change it afterwards."""
         handle = self._handle(cf)
         wb = self._wb if self._wb is not None else self._rocks_batch()
         put = wb.put
-        size = 0
         try:
             for key, value in items:
                 put(key, value, handle)
-                size += len(key) + len(value)
         except Exception as exc:
             raise wrap_rocks_error(exc, "put") from exc
-        self._ops.extend([(_PUT, cf, key, value) for key, value in items])
-        self._size += size
+        self._ops.append((_PUT_MANY, cf, items, b""))
+        self._count += len(items)
+        self._size += sum(map(len, chain.from_iterable(items)))
 
     def delete(self, cf: str, key: bytes) -> None:
         handle = self._handle(cf)
@@ -158,6 +164,7 @@ class RocksWriteBatch:
         except Exception as exc:
             raise wrap_rocks_error(exc, "delete") from exc
         self._ops.append((_DELETE, cf, key, b""))
+        self._count += 1
         self._size += len(key)
 
     def delete_range(self, cf: str, start: bytes, end: bytes) -> None:
@@ -172,16 +179,17 @@ class RocksWriteBatch:
         except Exception as exc:
             raise wrap_rocks_error(exc, "delete_range") from exc
         self._ops.append((_DELETE_RANGE, cf, start, end))
+        self._count += 1
         self._size += len(start) + len(end)
 
     def count(self) -> int:
-        return len(self._ops)
+        return self._count
 
     def data_size(self) -> int:
         return self._size
 
     def is_empty(self) -> bool:
-        return not self._ops
+        return self._count == 0
 
     def clear(self) -> None:
         if self._wb is not None:
@@ -190,9 +198,10 @@ class RocksWriteBatch:
             self._wb = rocksdict.WriteBatch(raw_mode=True)
         self._ops.clear()
         self._size = 0
+        self._count = 0
 
     def __len__(self) -> int:
-        return len(self._ops)
+        return self._count
 
 
 class _RocksScan:

@@ -48,12 +48,13 @@ ENTRY_CACHE_MEMORY = MemoryTrace()
 
 
 def _entry_mem_size(entries: Sequence[Entry]) -> int:
-    # map() keeps the per-entry work in C: this runs on every append.
-    return (
-        ENTRY_MEM_OVERHEAD * len(entries)
-        + sum(map(len, map(_DATA, entries)))
-        + sum(map(len, map(_CONTEXT, entries)))
-    )
+    size = ENTRY_MEM_OVERHEAD * len(entries)
+    if len(entries) < 8:
+        for e in entries:
+            size += len(e.data) + len(e.context)
+        return size
+    # map() keeps the per-entry work in C for longer runs.
+    return size + sum(map(len, map(_DATA, entries))) + sum(map(len, map(_CONTEXT, entries)))
 
 
 class EntryCache:

@@ -578,21 +578,22 @@ class PeerStorage:
         raft_state.last_index at once, and sets task.raft_state to the new RaftLocalState."""
         if not entries:
             return
+        raft_state = self.raft_state
+        prev_last = raft_state.last_index
         first = entries[0].index
-        if first <= self.apply_state.truncated_state.index:
+        if first > prev_last + 1 or first <= self.apply_state.truncated_state.index:
             raise InvariantError(
-                f"{self.tag} append at {first} is at or below the truncated index {self.truncated_index()}"
+                f"{self.tag} append at {first} must follow the truncated index {self.truncated_index()} "
+                f"and leave no hole after the last index {prev_last}"
             )
-        if first > self.raft_state.last_index + 1:
-            raise InvariantError(f"{self.tag} append at {first} leaves a hole after {self.raft_state.last_index}")
-        prev_last = self.raft_state.last_index
-        self.cache.append(self.region.id, self.peer_id, entries)
+        cache = self.cache
+        cache.append(self.region.id, self.peer_id, entries)
         task.set_append(prev_last + 1, entries)
         self._pending.append((task.ready_number, first))
-        if self.cache.persisted >= first:
-            self.cache.persisted = first - 1
+        if cache.persisted >= first:
+            cache.persisted = first - 1
         last = entries[-1]
-        self.raft_state.last_index = last.index
+        raft_state.last_index = last.index
         self._last_term = last.term
         self._stage_raft_state(task)
 
@@ -628,7 +629,8 @@ class PeerStorage:
         if last is None:
             return
         if pending:
-            last = min(last, pending[0][1] - 1)
+            # A later task that is not durable yet may have re-staged lower indexes: they stay pinned.
+            last = min(last, min(first for _, first in pending) - 1)
         if last > self.cache.persisted:
             self.cache.update_persisted(last)
 
