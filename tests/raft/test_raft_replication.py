@@ -1068,6 +1068,100 @@ def test_batch_msg_append() -> None:
     assert len(raft.raft.msgs) == 3
 
 
+_BATCH_BUG = (
+    "core bug, shared with raft-rs: with batch_append, try_batching merges the entries of a new append into a "
+    "queued MsgAppend to the same peer that carries no entries (is_continuous_ents is true for an empty message) "
+    "but keeps that message's stale index, so entries [next..] go out as (index=old next - 1, entries from a "
+    "lower next); a follower that has them answers index = m.index + len(entries), beyond the leader's log"
+)
+
+
+def _batching_leader_with_stale_empty_append() -> tuple[Interface, MemStorage]:
+    """_batching_leader_with_stale_empty_append is leader 1 of [1, 2, 3] (batch_append) that replicated
+    entries 2..4 and committed them with 3's ack, so an empty MsgAppend (commit 4, index 4) to 2 is
+    queued in its msgs."""
+    s = new_storage()
+    r = new_test_raft(1, [1, 2, 3], 10, 1, s)
+    r.raft.become_candidate()
+    r.raft.become_leader()
+    r.raft.set_batch_append(True)
+    commit_noop_entry(r, s)
+    for _ in range(3):
+        r.step(new_message(1, 1, MessageType.MsgPropose, 1))
+    r.persist()
+    return r, s
+
+
+@pytest.mark.xfail(reason=_BATCH_BUG, strict=True)
+def test_batch_append_after_rejection_sends_well_formed_append() -> None:
+    """§5.3 every MsgAppend's entries follow its (index, log_term), also when batch_append merges them."""
+    r, _ = _batching_leader_with_stale_empty_append()
+    read_messages(r)
+    ack = new_message(3, 1, MessageType.MsgAppendResponse, 0)
+    ack.term = r.raft.term
+    ack.index = 4
+    r.step(ack)
+    # The commit broadcast queues an empty MsgAppend(index 4, commit 4) for 2.
+    assert [(m.to, m.index, len(m.entries)) for m in r.raft.msgs if m.to == 2] == [(2, 4, 0)]
+    # A delayed rejection from 2 moves next back to match + 1 = 2: entries 2..4 are sent again.
+    rej = new_message(2, 1, MessageType.MsgAppendResponse, 0)
+    rej.term = r.raft.term
+    rej.index = 4
+    rej.reject = True
+    rej.reject_hint = 1
+    rej.log_term = 1
+    r.step(rej)
+    for m in read_messages(r):
+        if m.msg_type == MessageType.MsgAppend and m.entries:
+            assert m.entries[0].index == m.index + 1, (
+                f"MsgAppend to {m.to} has index {m.index} but entries from {m.entries[0].index}"
+            )
+
+
+@pytest.mark.xfail(reason=_BATCH_BUG, strict=True)
+def test_batch_append_never_commits_without_quorum() -> None:
+    """§5.3/§5.4 a leader commits only what a majority stores, also with batch_append."""
+    r, _ = _batching_leader_with_stale_empty_append()
+    first = next(m for m in read_messages(r) if m.to == 2)
+    # Follower 2 receives entries 2..4; its ack is lost.
+    s2 = MemStorage.new_with_conf_state(conf_state([1, 2, 3], []))
+    s2.append([e for e in r.raft.raft_log.all_entries() if e.index == 1])
+    r2 = new_test_raft(2, [1, 2, 3], 10, 1, s2)
+    r2.raft.become_follower(1, 1)
+    r2.step(first)
+    r2.persist()
+    read_messages(r2)
+    assert r2.raft.raft_log.last_index() == 4
+
+    ack = new_message(3, 1, MessageType.MsgAppendResponse, 0)
+    ack.term = 1
+    ack.index = 4
+    r.step(ack)
+    rej = new_message(2, 1, MessageType.MsgAppendResponse, 0)
+    rej.term = 1
+    rej.index = 4
+    rej.reject = True
+    rej.reject_hint = 1
+    rej.log_term = 1
+    r.step(rej)
+    merged = next(m for m in read_messages(r) if m.to == 2)
+    r2.step(merged)
+    r2.persist()
+    (resp,) = read_messages(r2)
+    r.step(resp)
+    # No follower can have matched beyond the leader's log.
+    assert r.raft.prs.get(2).matched <= r.raft.raft_log.last_index()
+
+    # Three new entries, stored by the leader only: they must not commit.
+    for _ in range(3):
+        r.step(new_message(1, 1, MessageType.MsgPropose, 1))
+    r.persist()
+    assert r.raft.raft_log.committed == 4, (
+        f"committed {r.raft.raft_log.committed} with entries 5..7 on the leader only "
+        f"(follower 2 last index {r2.raft.raft_log.last_index()}, 3 matched {r.raft.prs.get(3).matched})"
+    )
+
+
 def _uncommitted_config() -> Config:
     """_uncommitted_config is raft-rs's `Config { id: 1, max_uncommitted_size: 12, ..default }`."""
     return Config(1, max_uncommitted_size=12)
