@@ -14,8 +14,12 @@ The baseline is the same-run cost of building the proposals alone (one Message w
 batch, as propose_batch does); the ratio baseline / raft tells how many times more a proposal costs
 through the whole Raft loop than just wrapping it in an Entry.
 
-Run: `python bench/bench_raft.py` (about a minute on a 2-core machine); `--profile` prints a cProfile
-of the 10 B run; `-n`, `--batch`, `--sizes` change the workload.
+Run: `python bench/bench_raft.py` (a few seconds per run on a 2-core machine); `--profile` prints a
+cProfile of the 10 B run; `-n`, `--batch`, `--sizes` change the workload; `--runs 3` runs each size
+three times and reports the median. The figures end with a markdown table (size, batch,
+proposals/s, MB/s, baseline/s, ratio); `--write-docs` also writes it into docs/benchmarks.md,
+replacing the block between `<!-- bench_raft:begin -->` and `<!-- bench_raft:end -->` (appended under
+a "## Raft core (bench/bench_raft.py)" heading when missing; the rest of the file is kept).
 """
 
 from __future__ import annotations
@@ -23,10 +27,15 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
+import platform
 import pstats
+import statistics
 import sys
 import time
 from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
 
 from raftstore.raft import (
     ConfState,
@@ -190,15 +199,103 @@ def baseline(n: int, size: int, batch: int) -> float:
     return time.perf_counter() - t0
 
 
+DOCS_BEGIN = "<!-- bench_raft:begin -->"
+DOCS_END = "<!-- bench_raft:end -->"
+DOCS_HEADING = "## Raft core (bench/bench_raft.py)"
+# DOCS_PATH: the file --write-docs updates by default (docs/benchmarks.md of this checkout).
+DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+
+@dataclass
+class Result:
+    """Result: the median figures of one proposal size over its runs: proposals/s, the baseline/s and
+    the ratio baseline/s / proposals/s of each run against its own baseline (how many times more a
+    proposal costs through Raft than building it)."""
+
+    size: int
+    batch: int
+    rate: float
+    baseline_rate: float
+    ratio: float
+
+
+def markdown_table(results: list[Result]) -> str:
+    """markdown_table: the results as a markdown table (one row per size)."""
+    lines = [
+        "| size (B) | batch | proposals/s | MB/s | baseline/s | ratio |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.size} | {r.batch} | {r.rate:,.0f} | {r.rate * r.size / 1e6:.1f} | "
+            f"{r.baseline_rate:,.0f} | {r.ratio:.1f}x |"
+        )
+    return "\n".join(lines)
+
+
+def docs_block(results: list[Result], args: argparse.Namespace) -> str:
+    """docs_block: the marked block --write-docs puts in docs/benchmarks.md (setup line and table)."""
+    runs = f"median of {args.runs} runs" if args.runs > 1 else "1 run"
+    setup = (
+        f"3 voters, MemStorage, full Ready loop, {args.n:,} proposals per run, {runs}, "
+        f"messages {'serialized' if args.serialize else 'in-process'}; "
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}. "
+        "ratio = baseline/s / proposals/s of the same run (median), where the baseline is the cost of "
+        "building the proposals alone (one Message with `entries.add` per batch)."
+    )
+    cmd = "python bench/bench_raft.py " + " ".join(args.argv) if args.argv else "python bench/bench_raft.py"
+    return f"{DOCS_BEGIN}\n`{cmd}`: {setup}\n\n{markdown_table(results)}\n{DOCS_END}"
+
+
+def write_docs(path: Path, block: str) -> None:
+    """write_docs: replaces the block between DOCS_BEGIN and DOCS_END in path, or appends it under
+    DOCS_HEADING (adding the heading, or the file, when missing). Everything else is kept as is."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    begin = text.find(DOCS_BEGIN)
+    end = text.find(DOCS_END, begin + len(DOCS_BEGIN)) if begin >= 0 else -1
+    if begin >= 0 and end >= 0:
+        text = text[:begin] + block + text[end + len(DOCS_END) :]
+    elif begin >= 0:
+        raise SystemExit(f"{path}: {DOCS_BEGIN} without {DOCS_END}; fix the file by hand")
+    else:
+        lines = text.splitlines(keepends=True)
+        at = next((i for i, line in enumerate(lines) if line.rstrip() == DOCS_HEADING), None)
+        if at is None:
+            text = text.rstrip("\n") + f"\n\n{DOCS_HEADING}\n\n{block}\n"
+        else:
+            # Right under the heading (before whatever text the section already has).
+            lines.insert(at + 1, f"\n{block}\n")
+            text = "".join(lines)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """main: runs the benchmark for each size and prints proposals/s, batch size and the baseline ratio."""
+    """main: runs the benchmark for each size and prints proposals/s, batch size and the baseline ratio
+    (one line per run, then a markdown table of the medians); --write-docs also puts that table in
+    docs/benchmarks.md."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-n", type=int, default=200_000, help="proposals per run (default 200000)")
     ap.add_argument("--batch", type=int, default=1024, help="proposals per batch (default 1024)")
     ap.add_argument("--sizes", default="10,1024", help="proposal sizes in bytes (default 10,1024)")
+    ap.add_argument("--runs", type=int, default=1, help="runs per size; the table shows the median (default 1)")
     ap.add_argument("--serialize", action="store_true", help="encode and decode every message")
-    ap.add_argument("--profile", action="store_true", help="print a cProfile of the first size's run")
-    args = ap.parse_args(argv)
+    ap.add_argument("--profile", action="store_true", help="print a cProfile of the first size's first run")
+    ap.add_argument(
+        "--write-docs",
+        nargs="?",
+        const=str(DOCS_PATH),
+        default=None,
+        metavar="PATH",
+        help=f"replace the {DOCS_BEGIN} ... {DOCS_END} block of PATH (default docs/benchmarks.md) with the table",
+    )
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = ap.parse_args(raw)
+    # argv: the options as given, minus --write-docs (for the command line shown in the docs).
+    args.argv = [a for a in raw if not a.startswith("--write-docs")]
+    if args.write_docs is not None and args.write_docs in args.argv:
+        args.argv.remove(args.write_docs)
     sizes = [int(s) for s in args.sizes.split(",")]
 
     print(
@@ -206,26 +303,43 @@ def main(argv: list[str] | None = None) -> None:
         f"batch {args.batch}, messages {'serialized' if args.serialize else 'in-process'}"
     )
     print(f"{'size':>6} {'batch':>6} {'proposals/s':>12} {'MB/s':>7} {'msgs':>7} {'baseline/s':>12} {'ratio':>6}")
+    results: list[Result] = []
     for i, size in enumerate(sizes):
-        if args.profile and i == 0:
-            prof = cProfile.Profile()
-            prof.enable()
-            dt, msgs = run(args.n, size, args.batch, args.serialize)
-            prof.disable()
-        else:
-            dt, msgs = run(args.n, size, args.batch, args.serialize)
-        bdt = baseline(args.n, size, args.batch)
-        rate = args.n / dt
-        brate = args.n / bdt
-        print(
-            f"{size:>6} {args.batch:>6} {rate:>12,.0f} {rate * size / 1e6:>7.1f} {msgs:>7} "
-            f"{brate:>12,.0f} {brate / rate:>5.1f}x"
+        rates: list[float] = []
+        brates: list[float] = []
+        msgs = 0
+        for k in range(args.runs):
+            if args.profile and i == 0 and k == 0:
+                prof = cProfile.Profile()
+                prof.enable()
+                dt, msgs = run(args.n, size, args.batch, args.serialize)
+                prof.disable()
+            else:
+                dt, msgs = run(args.n, size, args.batch, args.serialize)
+            bdt = baseline(args.n, size, args.batch)
+            rate = args.n / dt
+            brate = args.n / bdt
+            rates.append(rate)
+            brates.append(brate)
+            print(
+                f"{size:>6} {args.batch:>6} {rate:>12,.0f} {rate * size / 1e6:>7.1f} {msgs:>7} "
+                f"{brate:>12,.0f} {brate / rate:>5.1f}x"
+            )
+            sys.stdout.flush()
+            if args.profile and i == 0 and k == 0:
+                out = io.StringIO()
+                pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(30)
+                print(out.getvalue())
+        ratios = [b / r for b, r in zip(brates, rates)]
+        results.append(
+            Result(size, args.batch, statistics.median(rates), statistics.median(brates), statistics.median(ratios))
         )
-        sys.stdout.flush()
-        if args.profile and i == 0:
-            out = io.StringIO()
-            pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(30)
-            print(out.getvalue())
+    print()
+    print(markdown_table(results))
+    if args.write_docs is not None:
+        path = Path(args.write_docs)
+        write_docs(path, docs_block(results, args))
+        print(f"\nwrote the table to {path}")
 
 
 if __name__ == "__main__":
