@@ -21,9 +21,10 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from google.protobuf.message import DecodeError
+from google.protobuf.message import Message as PbMessage
 
 from ..engine import keys
 from ..engine.base import CF_DEFAULT, CF_RAFT
@@ -126,7 +127,7 @@ def _initial_apply_state() -> RaftApplyState:
     return state
 
 
-def write_peer_state(task: WriteTask, region: Region, state: int) -> None:
+def write_peer_state(task: WriteTask, region: Region, state: PeerState) -> None:
     """write_peer_state stages the RegionLocalState {state, region} of region into task's KV writes."""
     region_state = RegionLocalState(state=state)
     region_state.region.CopyFrom(region)
@@ -211,7 +212,11 @@ class GenSnapTask:
         self.done = True
 
 
-def _decode(cls: type, raw: bytes, region_id: int, what: str):  # type: ignore[no-untyped-def]
+_M = TypeVar("_M", bound=PbMessage)
+
+
+def _decode(cls: type[_M], raw: bytes, region_id: int, what: str) -> _M:
+    """_decode parses a persisted value; a malformed one is an InvalidStateError naming the region."""
     try:
         return cls.FromString(raw)
     except DecodeError as err:
