@@ -427,6 +427,31 @@ def test_storage_overwrite_pending_then_persist_older(engines: Engines) -> None:
     assert raft_log_indexes(engines, 1) == [4, 5, 6, 7, 8]
 
 
+def test_storage_overwrite_below_oldest_pending(engines: Engines) -> None:
+    """A later unwritten task overwriting below an earlier unwritten one keeps its entries pinned in the cache."""
+    store = new_storage_from_ents(engines, ENTS_345)
+    t1 = WriteTask(1, 1, 2)
+    store.append([new_entry(i, 5) for i in range(6, 11)], t1)
+    t2 = WriteTask(1, 1, 3)
+    store.append([new_entry(11, 5), new_entry(12, 5)], t2)
+    t3 = WriteTask(1, 1, 4)
+    store.append([new_entry(8, 7)], t3)
+    write_tasks(engines, [t1])
+    store.on_persisted(t1)
+    store.compact_entry_cache(100)
+    store.cache.evict(False)
+    assert store.cache.first_index() == 8
+    assert store.last_index() == 8 and store.term(8) == 7
+    assert plain(store.entries(6, 9)) == [(6, 5, b""), (7, 5, b""), (8, 7, b"")]
+    write_tasks(engines, [t2, t3])
+    store.on_persisted(t2)
+    store.on_persisted(t3)
+    store.compact_entry_cache(100)
+    assert store.cache.is_empty()
+    assert plain(store.entries(6, 9)) == [(6, 5, b""), (7, 5, b""), (8, 7, b"")]
+    assert raft_log_indexes(engines, 1) == [4, 5, 6, 7, 8]
+
+
 def test_evict_cached_entries(engines: Engines) -> None:
     """evict(False) empties the cache up to the persisted index; each step frees one more entry."""
     store = new_storage_from_ents(engines, [new_entry(3, 3)])
