@@ -25,12 +25,13 @@ tests/raft/test_simulation.py -k test_simulation_seed_from_env`.
 
 from __future__ import annotations
 
+import copy
 import os
 import random
 import zlib
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NoReturn
 
 import pytest
@@ -46,6 +47,7 @@ from raftstore.raft import (
     MessageType,
     ProposalDroppedError,
     RawNode,
+    Snapshot,
     Ready,
     SnapshotStatus,
     StateRole,
@@ -84,6 +86,7 @@ class SimParams:
     p_dup: float
     p_crash_in_ready: float
     compact: bool
+    async_persist: bool
 
     @classmethod
     def draw(cls, rng: random.Random, batch_append: bool | None = False) -> SimParams:
@@ -104,6 +107,7 @@ class SimParams:
             p_dup=rng.choice([0.0, 0.02, 0.1]),
             p_crash_in_ready=rng.choice([0.0, 0.002, 0.01]),
             compact=rng.random() < 0.7,
+            async_persist=rng.random() < 0.4,
         )
 
     def config(self, id_: int, applied: int) -> Config:
@@ -146,6 +150,13 @@ class SimNode:
     leader_checked: int = 0
     persisted_term: int = 0
     persisted_vote: int = 0
+    # With async persistence (advance_append_async / on_persist_ready): `storage` is what raft reads
+    # (written at once), `durable` what survives a crash, `pending` the Readies written to `storage`
+    # but not yet to `durable` (number, writes, persisted messages held back until then), and
+    # `apply_queue` committed entries waiting for their commit index to be durable.
+    durable: MemStorage | None = None
+    pending: deque[tuple[int, list[tuple[str, object]], list[Message]]] = field(default_factory=deque)
+    apply_queue: list[Entry] = field(default_factory=list)
 
 
 @dataclass
@@ -268,6 +279,8 @@ class Simulation:
         self.nodes: dict[int, SimNode] = {}
         for id_ in ids:
             node = SimNode(id_, MemStorage.new_with_conf_state(ConfState(voters=ids)))
+            if self.p.async_persist:
+                node.durable = copy.deepcopy(node.storage)
             self.nodes[id_] = node
             self.start(node)
         self.net: list[Flight] = []
@@ -320,6 +333,8 @@ class Simulation:
         node.leader_checked = 0
         hs = node.storage.hard_state()
         node.persisted_term, node.persisted_vote = hs.term, hs.vote
+        node.pending.clear()
+        node.apply_queue.clear()
         if r.term != hs.term or r.vote != hs.vote or r.raft_log.committed != max(hs.commit, 0):
             self.checker.fail(f"node {node.id} restarted with term/vote/commit {r.term}/{r.vote}/"
                               f"{r.raft_log.committed} but persisted {hs}")
@@ -328,6 +343,13 @@ class Simulation:
         self.note(f"crash {node.id} ({why})")
         self.stats["crash " + why] += 1
         node.raw = None
+        if node.durable is not None:
+            # What was written but not made durable is lost.
+            if node.pending:
+                self.stats["unsynced writes lost"] += 1
+            node.storage = copy.deepcopy(node.durable)
+            node.pending.clear()
+            node.apply_queue.clear()
 
     # -- network ---------------------------------------------------------------------------------
 
@@ -404,7 +426,9 @@ class Simulation:
         if node.sm_hash != self.checker.hashes[e.index]:
             self.checker.fail(f"§5.4.3 state machine of node {node.id} at {e.index} differs from the committed history")
 
-    def persist_hard_state(self, node: SimNode, hs: HardState) -> None:
+    def persist_hard_state(self, node: SimNode, hs: HardState, storage: MemStorage | None = None) -> None:
+        """persist_hard_state checks hs against what node persisted before (§5.2: one vote per term)
+        and writes it to storage (node.storage by default)."""
         if hs.term < node.persisted_term:
             self.checker.fail(f"node {node.id} persists term {hs.term} below its persisted term {node.persisted_term}")
         if hs.term == node.persisted_term and node.persisted_vote != 0 and hs.vote != node.persisted_vote:
@@ -412,7 +436,7 @@ class Simulation:
                 f"§5.2 node {node.id} changes its persisted vote in term {hs.term} from "
                 f"{node.persisted_vote} to {hs.vote}"
             )
-        node.storage.set_hardstate(hs)
+        (storage if storage is not None else node.storage).set_hardstate(hs)
         node.persisted_term, node.persisted_vote = hs.term, hs.vote
 
     def handle_ready(self, node: SimNode, faults: bool = True) -> None:
@@ -426,6 +450,9 @@ class Simulation:
                   f" msgs={len(rd.messages)}+{len(rd.persisted_messages)} hs={'y' if rd.hs else 'n'}")
         # A leader may send before persisting (thesis §10.2.1).
         self.send(node, list(rd.messages))
+        if node.durable is not None:
+            self.handle_ready_async(node, rd)
+            return
         if faults and self.rng.random() < self.p.p_crash_in_ready:
             self.crash(node, "after sending, before persisting")
             return
@@ -467,6 +494,113 @@ class Simulation:
         for e in light.committed_entries:
             self.apply_entry(node, e)
         raw.advance_apply()
+
+    def handle_ready_async(self, node: SimNode, rd: Ready) -> None:
+        """handle_ready_async writes rd where raft reads (node.storage) and queues it for durability;
+        persisted messages wait for `sync`."""
+        raw = node.raw
+        assert raw is not None
+        writes: list[tuple[str, object]] = []
+        snap = rd.snapshot
+        if snap.metadata.index > 0:
+            self.check_snapshot(node.id, snap.metadata.index, snap.metadata.term, "applies")
+            c = Snapshot()
+            c.CopyFrom(snap)
+            node.storage.apply_snapshot(snap)
+            writes.append(("snap", c))
+        ents = list(rd.entries)
+        if ents:
+            first = ents[0].index
+            prev_term = self.term_or_unknown(raw.raft.raft_log, first - 1)
+            self.checker.register_entries(node.id, first - 1, prev_term, ents)
+            if first <= node.storage.last_index():
+                self.stats["log tail overwritten"] += 1
+            copies = []
+            for e in ents:
+                c2 = Entry()
+                c2.CopyFrom(e)
+                copies.append(c2)
+            node.storage.append(ents)
+            writes.append(("ents", copies))
+        if rd.hs is not None:
+            hs = HardState()
+            hs.CopyFrom(rd.hs)
+            node.storage.set_hardstate(rd.hs)
+            writes.append(("hs", hs))
+        self.deliver_committed(node, list(rd.committed_entries))
+        held = list(rd.persisted_messages)
+        raw.advance_append_async(rd)
+        node.pending.append((rd.number, writes, held))
+        if snap.metadata.index > 0:
+            # A snapshot is made durable and applied at once (TiKV applies it before the peer ticks
+            # again): raft-rs requires the applied index to reach the snapshot before the node
+            # campaigns, or the scan for unapplied conf changes reads below the new first index.
+            self.sync(node, len(node.pending))
+        self.advance_applied(node)
+
+    def sync(self, node: SimNode, count: int) -> None:
+        """sync makes the `count` oldest pending Readies of node durable, tells raft (on_persist_ready)
+        and sends the messages they held back."""
+        raw = node.raw
+        assert raw is not None and node.durable is not None
+        batches = [node.pending.popleft() for _ in range(min(count, len(node.pending)))]
+        if not batches:
+            return
+        self.note(f"sync {node.id} up to #{batches[-1][0]}")
+        self.stats["sync"] += 1
+        for _, writes, _ in batches:
+            for kind, value in writes:
+                if kind == "snap":
+                    assert isinstance(value, Snapshot)
+                    node.durable.apply_snapshot(value)
+                    idx = value.metadata.index
+                    self.stats["snapshot applied"] += 1
+                    node.apply_queue = [e for e in node.apply_queue if e.index > idx]
+                    node.applied = idx
+                    node.sm_hash = self.checker.hashes[idx]
+                elif kind == "ents":
+                    assert isinstance(value, list)
+                    node.durable.append(value)
+                else:
+                    assert isinstance(value, HardState)
+                    self.persist_hard_state(node, value, node.durable)
+        raw.on_persist_ready(batches[-1][0])
+        for _, _, held in batches:
+            self.send(node, held)
+        self.drain_apply_queue(node)
+        self.advance_applied(node)
+
+    def deliver_committed(self, node: SimNode, entries: list[Entry]) -> None:
+        """deliver_committed applies committed entries whose commit index is durable; with async
+        persistence the others wait in node.apply_queue."""
+        durable_commit = node.durable.hard_state().commit if node.durable is not None else None
+        for e in entries:
+            if durable_commit is not None and (node.apply_queue or e.index > durable_commit):
+                c = Entry()
+                c.CopyFrom(e)
+                node.apply_queue.append(c)
+            else:
+                self.apply_entry(node, e)
+                self.stats["entries applied"] += 1
+
+    def drain_apply_queue(self, node: SimNode) -> None:
+        assert node.durable is not None
+        durable_commit = node.durable.hard_state().commit
+        while node.apply_queue and node.apply_queue[0].index <= durable_commit:
+            e = node.apply_queue.pop(0)
+            if e.index <= node.applied:
+                continue
+            self.apply_entry(node, e)
+            self.stats["entries applied"] += 1
+
+    def advance_applied(self, node: SimNode) -> None:
+        """advance_applied tells raft what the state machine applied (async mode)."""
+        raw = node.raw
+        assert raw is not None
+        log = raw.raft.raft_log
+        target = min(node.applied, log.committed)
+        if target > log.applied:
+            raw.advance_apply_to(target)
 
     # -- observation (after every step) ---------------------------------------------------------
 
@@ -584,6 +718,12 @@ class Simulation:
                 return
             x = 50
         if x < 80:
+            if self.p.async_persist and x >= 72:
+                pend = [n for n in ups if n.pending]
+                if pend:
+                    n = rng.choice(pend)
+                    self.sync(n, rng.randint(1, len(n.pending)))
+                    return
             ready = [n for n in ups if n.raw is not None and n.raw.has_ready()]
             if ready:
                 self.handle_ready(rng.choice(ready), faults=storm)
@@ -678,6 +818,8 @@ class Simulation:
             self.note(f"compact {node.id} to {idx}")
             self.stats["compaction"] += 1
             node.storage.compact(idx)
+            if node.durable is not None:
+                node.durable.compact(idx)
 
     # -- the run ---------------------------------------------------------------------------------
 
@@ -716,6 +858,9 @@ class Simulation:
                     if n.raw.has_ready():
                         self.handle_ready(n, faults=False)
                         progressed = True
+                    if n.pending:
+                        self.sync(n, len(n.pending))
+                        progressed = True
                 while self.net:
                     self.deliver(0, faults=False)
                     progressed = True
@@ -730,9 +875,10 @@ class Simulation:
                     leader.raw.propose(b"", final)
                     proposed_at = round_
                     self.note(f"propose final at {leader.id}")
+                    continue
                 except ProposalDroppedError:
-                    pass
-                continue
+                    # E.g. a leader transfer is in progress: time passes until it is aborted.
+                    self.note(f"propose final at {leader.id}: dropped")
             if proposed_at is not None:
                 done = all(
                     any(e[2] == final for e in self.checker.log[: n.applied])
