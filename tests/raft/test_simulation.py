@@ -39,6 +39,13 @@ import pytest
 from raftstore.raft import (
     NO_LIMIT,
     CompactedError,
+    ConfChange,
+    ConfChangeError,
+    ConfChangeSingle,
+    ConfChangeTransition,
+    ConfChangeType,
+    ConfChangeV2,
+    EntryType,
     Config,
     ConfState,
     Entry,
@@ -57,10 +64,12 @@ from raftstore.raft.raft_log import RaftLog
 from raftstore.raft.storage import MemStorage
 
 # The per-step cost budget: NORMAL_SEEDS * NORMAL_STEPS >= 10,000 steps in well under a minute.
-NORMAL_SEEDS = 40
+NORMAL_SEEDS = 50
 NORMAL_STEPS = 2500
 SLOW_SEEDS = 1000
 SLOW_STEPS = 10000
+# BOOTSTRAP is the index and term of the bootstrap snapshot of membership runs.
+BOOTSTRAP = 5
 # Every FULL_CHECK_EVERY steps (and at the end) the checker scans every log in full.
 FULL_CHECK_EVERY = 25
 
@@ -87,13 +96,19 @@ class SimParams:
     p_crash_in_ready: float
     compact: bool
     async_persist: bool
+    # membership: conf changes (simple and joint, learners) are proposed; the first `initial_voters`
+    # ids start as the cluster, the others start empty and wait to be added.
+    membership: bool
+    initial_voters: int
 
     @classmethod
-    def draw(cls, rng: random.Random, batch_append: bool | None = False) -> SimParams:
+    def draw(
+        cls, rng: random.Random, batch_append: bool | None = False, membership: bool = False
+    ) -> SimParams:
         """draw draws the parameters of a run; batch_append None draws it too (see
         test_simulation_with_batch_append for why it is off by default)."""
         election_tick = rng.choice([5, 10])
-        return cls(
+        p = cls(
             n=rng.choice([3, 3, 4, 5, 5]),
             election_tick=election_tick,
             heartbeat_tick=rng.choice([1, 1, 2]),
@@ -108,7 +123,16 @@ class SimParams:
             p_crash_in_ready=rng.choice([0.0, 0.002, 0.01]),
             compact=rng.random() < 0.7,
             async_persist=rng.random() < 0.4,
+            membership=False,
+            initial_voters=0,
         )
+        if membership:
+            p.membership = True
+            p.n = rng.choice([4, 5])
+            p.initial_voters = rng.choice([1, 3, 3])
+        else:
+            p.initial_voters = p.n
+        return p
 
     def config(self, id_: int, applied: int) -> Config:
         return Config(
@@ -125,6 +149,32 @@ class SimParams:
         )
 
 
+class SimStorage(MemStorage):
+    """SimStorage is a MemStorage whose snapshots (when `provider` is set) are taken at the
+    application's applied index with the ConfState as of that index, as TiKV generates them;
+    raft-rs's MemStorage takes them at the commit index with the latest stored ConfState, which is
+    only right while applied == commit."""
+
+    def __init__(self, provider: Callable[[], tuple[int, ConfState]] | None = None) -> None:
+        super().__init__()
+        self.provider = provider
+
+    def snapshot(self, request_index: int, to: int) -> Snapshot:
+        if self.provider is None:
+            return super().snapshot(request_index, to)
+        index, cs = self.provider()
+        snap = Snapshot()
+        snap.metadata.index = index
+        snap.metadata.term = self.term(index)
+        snap.metadata.conf_state.CopyFrom(cs)
+        return snap
+
+    def __deepcopy__(self, memo: dict[int, object]) -> SimStorage:
+        c = SimStorage(self.provider)
+        c._core = copy.deepcopy(self._core, memo)
+        return c
+
+
 def chain(h: int, index: int, term: int, entry_type: int, data: bytes) -> int:
     """chain is the state-machine hash after applying (index, term, type, data) to state h."""
     return zlib.crc32(b"%d/%d/%d/" % (index, term, entry_type) + data, h)
@@ -137,6 +187,8 @@ class SimNode:
 
     id: int
     storage: MemStorage
+    # cs: the ConfState as of `applied` (persisted with the state machine).
+    cs: ConfState = field(default_factory=ConfState)
     raw: RawNode | None = None
     incarnation: int = 0
     # The state machine, persisted atomically with the applied index (as TiKV's apply state).
@@ -185,6 +237,11 @@ class SafetyChecker:
         self.votes: dict[tuple[int, int], int] = {}
         # registry: (index, term) -> (type, data, previous term or -1 when unknown).
         self.registry: dict[tuple[int, int], tuple[int, bytes, int]] = {}
+
+    def bootstrap(self, index: int) -> None:
+        """bootstrap records indexes 1..index as committed by a bootstrap snapshot at (index, index)."""
+        for i in range(1, index + 1):
+            self.add_committed(0, i, 0, (index, -1, b"bootstrap"))
 
     def fail(self, what: str) -> NoReturn:
         raise SafetyViolation(f"{what}\n{self.where()}")
@@ -264,21 +321,48 @@ class Simulation:
     """Simulation runs one seed: `run()` plays `steps` random actions, then the liveness phase."""
 
     def __init__(
-        self, seed: int, steps: int, params: SimParams | None = None, batch_append: bool | None = False
+        self,
+        seed: int,
+        steps: int,
+        params: SimParams | None = None,
+        batch_append: bool | None = False,
+        membership: bool = False,
+        allow_single_voter: bool = False,
     ) -> None:
         self.seed = seed
+        self.allow_single_voter = allow_single_voter
         self.steps = steps
         self.batch_append = batch_append
         self.rng = random.Random(seed)
-        self.p = params if params is not None else SimParams.draw(self.rng, batch_append)
+        self.p = params if params is not None else SimParams.draw(self.rng, batch_append, membership)
         self.step_no = 0
         self.trace: deque[str] = deque(maxlen=40)
         self.checker = SafetyChecker(self.describe)
         ids = list(range(1, self.p.n + 1))
         self.ids = ids
         self.nodes: dict[int, SimNode] = {}
+        initial = ids[: self.p.initial_voters]
+        if self.p.membership:
+            # Nodes added later start empty and must catch up with a snapshot, so the initial members
+            # start from a bootstrap snapshot at (BOOTSTRAP, BOOTSTRAP) as TiKV does (at 5): the initial
+            # configuration is then part of what a snapshot carries, not only of the initial storages.
+            self.checker.bootstrap(BOOTSTRAP)
         for id_ in ids:
-            node = SimNode(id_, MemStorage.new_with_conf_state(ConfState(voters=ids)))
+            node = SimNode(id_, SimStorage())
+            if self.p.membership:
+                node.storage.provider = self.snapshot_provider(node)
+            if id_ in initial:
+                node.cs = ConfState(voters=initial)
+                if self.p.membership:
+                    boot = Snapshot()
+                    boot.metadata.index = BOOTSTRAP
+                    boot.metadata.term = BOOTSTRAP
+                    boot.metadata.conf_state.CopyFrom(node.cs)
+                    node.storage.apply_snapshot(boot)
+                    node.applied = BOOTSTRAP
+                    node.sm_hash = self.checker.hashes[BOOTSTRAP]
+                else:
+                    node.storage.initialize_with_conf_state(node.cs)
             if self.p.async_persist:
                 node.durable = copy.deepcopy(node.storage)
             self.nodes[id_] = node
@@ -290,14 +374,23 @@ class Simulation:
         # stats: how often each interesting thing happened (to check the simulation is not vacuous).
         self.stats: Counter[str] = Counter()
 
+    @staticmethod
+    def snapshot_provider(node: SimNode) -> Callable[[], tuple[int, ConfState]]:
+        return lambda: (node.applied, node.cs)
+
     # -- reporting -------------------------------------------------------------------------------
 
     def describe(self) -> str:
         lines = [
             f"seed={self.seed} step={self.step_no} params={self.p}",
-            "reproduce: RAFTSTORE_SIM_SEED=%d RAFTSTORE_SIM_STEPS=%d%s pytest tests/raft/test_simulation.py "
+            "reproduce: RAFTSTORE_SIM_SEED=%d RAFTSTORE_SIM_STEPS=%d%s%s pytest tests/raft/test_simulation.py "
             "-k test_simulation_seed_from_env"
-            % (self.seed, self.steps, " RAFTSTORE_SIM_BATCH_APPEND=1" if self.batch_append is not False else ""),
+            % (
+                self.seed,
+                self.steps,
+                " RAFTSTORE_SIM_BATCH_APPEND=1" if self.batch_append is not False else "",
+                " RAFTSTORE_SIM_MEMBERSHIP=1" if self.p.membership else "",
+            ),
             "nodes:",
         ]
         for node in self.nodes.values():
@@ -305,10 +398,13 @@ class Simulation:
                 lines.append(f"  {node.id}: down (applied {node.applied})")
             else:
                 r = node.raw.raft
+                conf = r.prs.conf()
                 lines.append(
                     f"  {node.id}: {r.state.name} term={r.term} vote={r.vote} lead={r.leader_id} "
                     f"commit={r.raft_log.committed} applied={r.raft_log.applied} "
-                    f"first={r.raft_log.first_index()} last={r.raft_log.last_index()} inc={node.incarnation}"
+                    f"first={r.raft_log.first_index()} last={r.raft_log.last_index()} inc={node.incarnation} "
+                    f"voters={sorted(conf.voters.incoming)}/{sorted(conf.voters.outgoing)} "
+                    f"learners={sorted(conf.learners)}/{sorted(conf.learners_next)}"
                 )
         lines.append(f"committed: {len(self.checker.log)} entries; leaders by term: {self.checker.leaders}")
         lines.append("last actions:")
@@ -423,8 +519,35 @@ class Simulation:
         self.checker.check_same_committed(node.id, e.index, got, "apply")
         node.sm_hash = chain(node.sm_hash, e.index, e.term, e.entry_type, got[2])
         node.applied = e.index
+        if e.entry_type in (EntryType.EntryConfChange, EntryType.EntryConfChangeV2):
+            self.apply_conf_change(node, e)
         if node.sm_hash != self.checker.hashes[e.index]:
             self.checker.fail(f"§5.4.3 state machine of node {node.id} at {e.index} differs from the committed history")
+
+    def apply_conf_change(self, node: SimNode, e: Entry) -> None:
+        """apply_conf_change applies a committed conf change entry; an invalid change (refused by
+        every node alike) leaves the configuration as it is."""
+        assert node.raw is not None
+        cc: ConfChange | ConfChangeV2
+        if e.entry_type == EntryType.EntryConfChange:
+            cc = ConfChange.FromString(e.data)
+        else:
+            cc = ConfChangeV2.FromString(e.data)
+        try:
+            cs = node.raw.apply_conf_change(cc)
+        except ConfChangeError as err:
+            self.note(f"apply conf change {e.index} at {node.id}: refused ({err})")
+            self.stats["conf change refused"] += 1
+            return
+        self.stats["conf change applied"] += 1
+        if cs.voters_outgoing and not node.cs.voters_outgoing:
+            self.stats["joint config entered"] += 1
+        elif node.cs.voters_outgoing and not cs.voters_outgoing:
+            self.stats["joint config left"] += 1
+        node.cs = cs
+        node.storage.set_conf_state(cs)
+        if node.durable is not None:
+            node.durable.set_conf_state(cs)
 
     def persist_hard_state(self, node: SimNode, hs: HardState, storage: MemStorage | None = None) -> None:
         """persist_hard_state checks hs against what node persisted before (§5.2: one vote per term)
@@ -464,6 +587,8 @@ class Simulation:
             node.storage.apply_snapshot(snap)
             node.applied = idx
             node.sm_hash = self.checker.hashes[idx]
+            node.cs = ConfState()
+            node.cs.CopyFrom(snap.metadata.conf_state)
         ents = list(rd.entries)
         if ents:
             first = ents[0].index
@@ -558,6 +683,8 @@ class Simulation:
                     node.apply_queue = [e for e in node.apply_queue if e.index > idx]
                     node.applied = idx
                     node.sm_hash = self.checker.hashes[idx]
+                    node.cs = ConfState()
+                    node.cs.CopyFrom(value.metadata.conf_state)
                 elif kind == "ents":
                     assert isinstance(value, list)
                     node.durable.append(value)
@@ -765,6 +892,9 @@ class Simulation:
             if self.p.compact and ups:
                 self.compact(rng.choice(ups))
             return
+        if x < 99.8 and x >= 99 and self.p.membership:
+            self.propose_conf_change()
+            return
         if x < 99:
             leaders = [n for n in ups if n.raw is not None and n.raw.raft.state == StateRole.LEADER]
             if leaders:
@@ -780,6 +910,72 @@ class Simulation:
         for n in ups:
             if n.raw is not None:
                 self.handle_ready(n, faults=storm)
+
+    def propose_conf_change(self) -> None:
+        """propose_conf_change makes a leader propose a random conf change: add a learner or voter,
+        promote, demote, remove (never itself), several at once (joint consensus, any transition), or
+        leaving a joint configuration."""
+        rng = self.rng
+        leaders = [n for n in self.up() if n.raw is not None and n.raw.raft.state == StateRole.LEADER]
+        if not leaders:
+            return
+        node = rng.choice(leaders)
+        raw = node.raw
+        assert raw is not None
+        conf = raw.raft.prs.conf()
+        incoming = set(conf.voters.incoming)
+        outgoing = set(conf.voters.outgoing)
+        learners = set(conf.learners) | set(conf.learners_next)
+        cc: ConfChange | ConfChangeV2
+        if outgoing:
+            # Joint: leave it (also proposed under auto-leave now and then; raft may refuse it).
+            if conf.auto_leave and rng.random() < 0.7:
+                return
+            cc = ConfChangeV2()
+        else:
+            others = [i for i in self.ids if i not in incoming and i not in learners]
+            options: list[tuple[int, int]] = []
+            options += [(ConfChangeType.AddLearnerNode, i) for i in others]
+            options += [(ConfChangeType.AddNode, i) for i in others]
+            options += [(ConfChangeType.AddNode, i) for i in learners]
+            options += [(ConfChangeType.AddLearnerNode, i) for i in incoming if i != node.id]
+            options += [(ConfChangeType.RemoveNode, i) for i in (incoming | learners) if i != node.id]
+            if not options:
+                return
+            rng.shuffle(options)
+            k = 1 if rng.random() < 0.6 else rng.randint(2, 3)
+            picked: list[tuple[int, int]] = []
+            for t, i in options:
+                if all(i != j for _, j in picked):
+                    picked.append((t, i))
+                if len(picked) == k:
+                    break
+            if not self.allow_single_voter and len(incoming) >= 2:
+                after = set(incoming)
+                for t, i in picked:
+                    if t == ConfChangeType.AddNode:
+                        after.add(i)
+                    else:
+                        after.discard(i)
+                if len(after) < 2:
+                    # See test_sole_voter_with_unpersisted_entries_can_become_leader_again: raft-rs
+                    # (and this core) panic when a sole voter with unpersisted entries campaigns.
+                    return
+            if len(picked) == 1 and rng.random() < 0.5:
+                cc = ConfChange(change_type=picked[0][0], node_id=picked[0][1])
+            else:
+                cc = ConfChangeV2(
+                    changes=[ConfChangeSingle(change_type=t, node_id=i) for t, i in picked],
+                    transition=rng.choice(
+                        [ConfChangeTransition.Auto, ConfChangeTransition.Implicit, ConfChangeTransition.Explicit]
+                    ),
+                )
+        self.stats["conf change proposed"] += 1
+        try:
+            raw.propose_conf_change(b"", cc)
+            self.note(f"propose conf change at {node.id}: {_describe_cc(cc)}")
+        except ProposalDroppedError:
+            self.note(f"propose conf change at {node.id}: dropped")
 
     def propose(self, node: SimNode | None) -> None:
         if node is None or node.raw is None:
@@ -839,7 +1035,8 @@ class Simulation:
             raise SafetyViolation(f"the core raised {type(e).__name__}: {e}\n{self.describe()}") from e
 
     def liveness(self) -> None:
-        """liveness heals the network, restarts every node and checks a last proposal is applied everywhere."""
+        """liveness heals the network, restarts every node and checks that a last proposal gets applied
+        on every member of the final configuration (a joint configuration is left first)."""
         self.step_no = self.steps
         self.blocked = set()
         for n in self.nodes.values():
@@ -848,7 +1045,8 @@ class Simulation:
                 self.start(n)
         final = b"s%d-final" % self.seed
         proposed_at: int | None = None
-        for round_ in range(1, 1000):
+        left_at: int | None = None
+        for round_ in range(1, 1500):
             self.step_no = self.steps + round_
             # Deliver everything in order, handle every Ready, until quiet.
             for _ in range(50):
@@ -868,21 +1066,38 @@ class Simulation:
                 if not progressed:
                     break
             leaders = [n for n in self.nodes.values() if n.raw is not None and n.raw.raft.state == StateRole.LEADER]
-            if proposed_at is None and leaders:
-                leader = max(leaders, key=lambda n: n.raw.raft.term if n.raw else 0)
+            leader = max(leaders, key=lambda n: n.raw.raft.term if n.raw else 0) if leaders else None
+            if leader is not None:
                 assert leader.raw is not None
-                try:
-                    leader.raw.propose(b"", final)
-                    proposed_at = round_
-                    self.note(f"propose final at {leader.id}")
+                conf = leader.raw.raft.prs.conf()
+                if leader.id not in conf.voters.incoming and leader.id not in conf.voters.outgoing:
+                    # raft-rs keeps a removed or demoted leader leading (it does not step down): an
+                    # operator restarts it so that the voters elect a new one.
+                    self.note(f"restart {leader.id}: leader but not a voter")
+                    self.crash(leader, "leader not a voter (heal)")
+                    self.start(leader)
                     continue
-                except ProposalDroppedError:
-                    # E.g. a leader transfer is in progress: time passes until it is aborted.
-                    self.note(f"propose final at {leader.id}: dropped")
-            if proposed_at is not None:
-                done = all(
-                    any(e[2] == final for e in self.checker.log[: n.applied])
-                    for n in self.nodes.values()
+                if conf.voters.outgoing and not conf.auto_leave and (left_at is None or round_ - left_at > 100):
+                    try:
+                        leader.raw.propose_conf_change(b"", ConfChangeV2())
+                        left_at = round_
+                        self.note(f"propose leave joint at {leader.id} (heal)")
+                    except ProposalDroppedError:
+                        pass
+                if proposed_at is None:
+                    try:
+                        leader.raw.propose(b"", final)
+                        proposed_at = round_
+                        self.note(f"propose final at {leader.id}")
+                        continue
+                    except ProposalDroppedError:
+                        # E.g. a leader transfer is in progress: time passes until it is aborted.
+                        self.note(f"propose final at {leader.id}: dropped")
+            if proposed_at is not None and leader is not None and leader.raw is not None:
+                conf = leader.raw.raft.prs.conf()
+                members = set(conf.voters.incoming) | set(conf.voters.outgoing) | set(conf.learners)
+                done = not conf.voters.outgoing and all(
+                    any(e[2] == final for e in self.checker.log[: self.nodes[i].applied]) for i in members
                 )
                 if done:
                     return
@@ -893,11 +1108,30 @@ class Simulation:
             for n in self.nodes.values():
                 assert n.raw is not None
                 n.raw.tick()
-        self.checker.fail("liveness: after healing, the cluster did not apply a final proposal on every node")
+        self.checker.fail("liveness: after healing, the cluster did not apply a final proposal on every member")
 
 
-def run_seed(seed: int, steps: int, batch_append: bool | None = False) -> Simulation:
-    sim = Simulation(seed, steps, batch_append=batch_append)
+def _describe_cc(cc: ConfChange | ConfChangeV2) -> str:
+    names = {ConfChangeType.AddNode: "v", ConfChangeType.AddLearnerNode: "l", ConfChangeType.RemoveNode: "r"}
+    if isinstance(cc, ConfChange):
+        return f"v1 {names[cc.change_type]}{cc.node_id}"
+    if not cc.changes:
+        return "leave joint"
+    return "v2 " + " ".join(f"{names[c.change_type]}{c.node_id}" for c in cc.changes) + (
+        f" ({ConfChangeTransition.Name(cc.transition)})"
+    )
+
+
+def run_seed(
+    seed: int,
+    steps: int,
+    batch_append: bool | None = False,
+    membership: bool = False,
+    allow_single_voter: bool = False,
+) -> Simulation:
+    sim = Simulation(
+        seed, steps, batch_append=batch_append, membership=membership, allow_single_voter=allow_single_voter
+    )
     sim.run()
     return sim
 
@@ -909,16 +1143,24 @@ def test_simulation_safety(seed: int) -> None:
     run_seed(seed, NORMAL_STEPS)
 
 
+@pytest.mark.parametrize("seed", range(NORMAL_SEEDS))
+def test_simulation_safety_with_membership_changes(seed: int) -> None:
+    """§6 the same properties hold while random conf changes (learners, promotions, demotions, removals,
+    joint consensus with any transition) are committed and applied; added nodes catch up by snapshot."""
+    run_seed(seed, NORMAL_STEPS, membership=True)
+
+
 def test_simulation_exercises_the_protocol() -> None:
-    """The simulation is not vacuous: over a few seeds it elects, commits, crashes in every way,
-    overwrites log tails, compacts and installs snapshots."""
+    """The simulation is not vacuous: over a few seeds it elects, commits, crashes in every way, loses
+    unsynced writes, overwrites log tails, compacts, installs snapshots and changes membership."""
     total: Counter[str] = Counter()
     committed = 0
     for seed in range(8):
-        sim = run_seed(1000 + seed, NORMAL_STEPS)
-        total.update(sim.stats)
-        committed += len(sim.checker.log)
-    assert committed > 200, total
+        for membership in (False, True):
+            sim = run_seed(1000 + seed, NORMAL_STEPS, membership=membership)
+            total.update(sim.stats)
+            committed += len(sim.checker.log)
+    assert committed > 500, total
     for what in (
         "leader elected",
         "message lost",
@@ -926,13 +1168,30 @@ def test_simulation_exercises_the_protocol() -> None:
         "crash between steps",
         "crash after sending, before persisting",
         "crash after persisting, before sending",
+        "unsynced writes lost",
+        "sync",
         "log tail overwritten",
         "compaction",
         "snapshot sent",
         "snapshot applied",
         "transfer",
+        "conf change applied",
+        "joint config entered",
+        "joint config left",
     ):
         assert total[what] > 0, f"{what} never happened: {total}"
+
+
+@pytest.mark.xfail(
+    reason="core bug, shared with raft-rs: a sole voter with unpersisted entries that stepped down panics "
+    "in become_leader (see test_sole_voter_with_unpersisted_entries_can_become_leader_again in "
+    "test_raft_membership.py); seeds 317 and 431 reach it when conf changes may leave one voter",
+    strict=True,
+)
+@pytest.mark.parametrize("seed", [317, 431])
+def test_simulation_membership_down_to_one_voter(seed: int) -> None:
+    """Conf changes that may shrink the cluster to a single voter keep the core running and safe."""
+    run_seed(seed, NORMAL_STEPS, membership=True, allow_single_voter=True)
 
 
 @pytest.mark.xfail(
@@ -954,6 +1213,13 @@ def test_simulation_safety_soak(seed: int) -> None:
     run_seed(seed, SLOW_STEPS)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(NORMAL_SEEDS, NORMAL_SEEDS + SLOW_SEEDS))
+def test_simulation_membership_soak(seed: int) -> None:
+    """The membership simulation over many more seeds and steps (make soak)."""
+    run_seed(seed, SLOW_STEPS, membership=True)
+
+
 @pytest.mark.skipif("RAFTSTORE_SIM_SEED" not in os.environ, reason="set RAFTSTORE_SIM_SEED to replay one run")
 def test_simulation_seed_from_env() -> None:
     """Replays the run of RAFTSTORE_SIM_SEED (RAFTSTORE_SIM_STEPS, RAFTSTORE_SIM_BATCH_APPEND) printed by a failure."""
@@ -961,6 +1227,7 @@ def test_simulation_seed_from_env() -> None:
         int(os.environ["RAFTSTORE_SIM_SEED"]),
         int(os.environ.get("RAFTSTORE_SIM_STEPS", NORMAL_STEPS)),
         batch_append=None if os.environ.get("RAFTSTORE_SIM_BATCH_APPEND") == "1" else False,
+        membership=os.environ.get("RAFTSTORE_SIM_MEMBERSHIP") == "1",
     )
 
 
