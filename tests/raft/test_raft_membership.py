@@ -146,8 +146,7 @@ def test_step_config() -> None:
 
 
 def test_step_ignore_config() -> None:
-    """§6 one conf change at a time: a second one while the first is unapplied becomes an empty normal
-    entry and leaves pending_conf_index alone."""
+    """§6 one conf change at a time: a second one while the first is unapplied becomes an empty entry."""
     r = new_test_raft(1, [1, 2], 10, 1, new_storage())
     r.raft.become_candidate()
     r.raft.become_leader()
@@ -693,8 +692,7 @@ def test_joint_commit_needs_new_majority_in_network() -> None:
 
 
 def test_auto_leave_after_leader_change() -> None:
-    """A new leader that applied C_old,new (auto-leave) before its election proposes leaving it once
-    its first entry is applied."""
+    """§6 a new leader that applied C_old,new (auto-leave) proposes C_new once its first entry applies."""
     nt = _joint_network()
     nt.send([propose_msg(1, conf_change_entry(cc_v2(_SWAP)))])
     nt.send([new_message(1, 1, MessageType.MsgBeat, 0)])

@@ -1318,14 +1318,17 @@ def test_msg_app_flow_control_recv_heartbeat() -> None:
 
 
 def test_msg_app_flow_control_with_freeing_resources() -> None:
-    """Inflight counts follow sends and acks per follower."""
+    """Inflight buffers are allocated on first use and freed by maybe_free_inflight_buffers once empty."""
     r = _replicating_leader([1, 2, 3])
+    for _, pr in r.raft.prs.iter():
+        assert not pr.ins.buffer_is_allocated()
     for i in (1, 2, 3):
         r.raft.prs.get(i).become_replicate()
 
     r.step(new_message(1, 1, MessageType.MsgPropose, 1))
     for id_, pr in r.raft.prs.iter():
         if id_ != 1:
+            assert pr.ins.buffer_is_allocated()
             assert pr.ins.count() == 1
 
     resp = new_message(2, 1, MessageType.MsgAppendResponse, 0)
@@ -1342,6 +1345,13 @@ def test_msg_app_flow_control_with_freeing_resources() -> None:
     r.step(resp)
     assert r.raft.prs.get(2).ins.count() == 0
     assert r.raft.prs.get(3).ins.count() == 2
+    # Two buffers of 256 u64 slots.
+    assert r.raft.inflight_buffers_size() == 4096
+
+    r.raft.maybe_free_inflight_buffers()
+    assert not r.raft.prs.get(2).ins.buffer_is_allocated()
+    assert r.raft.prs.get(2).ins.count() == 0
+    assert r.raft.inflight_buffers_size() == 2048
 
 
 def test_disable_progress() -> None:
@@ -1366,8 +1376,7 @@ def test_disable_progress() -> None:
 
 
 def test_next_entries_paginated_by_max_committed_size_per_ready() -> None:
-    """Committed entries come out in pages of at most max_committed_size_per_ready bytes (the first
-    entry of a page always), as RawNode asks the log for them; next_entries() alone is unbounded."""
+    """Committed entries come in pages of at most max_committed_size_per_ready bytes (first entry always)."""
     cfg = new_test_config(1, 10, 1)
     cfg.max_committed_size_per_ready = 2048
     s = MemStorage.new_with_conf_state(conf_state([1], []))

@@ -149,8 +149,7 @@ def test_snapshot_with_min_term(pre_vote: bool) -> None:
 
 
 def test_request_snapshot() -> None:
-    """request_snapshot is refused without a leader, on a term mismatch and on the leader; the leader
-    answers a follower's request with a snapshot and keeps it in Snapshot state until it reports."""
+    """A follower's request snapshot gets a snapshot; refused without leader, on term mismatch, on a leader."""
     sm = new_test_raft(1, [1, 2], 10, 1, new_storage())
     sm.raft.restore(snap_11_11())
     sm.persist()
