@@ -100,6 +100,11 @@ class SimParams:
     # ids start as the cluster, the others start empty and wait to be added.
     membership: bool
     initial_voters: int
+    # persist_applied: the state machine survives restarts; otherwise a restarted node rebuilds it from
+    # its storage's first index - 1 and raft redelivers every committed entry after it.
+    persist_applied: bool
+    skip_bcast_commit: bool = False
+    max_uncommitted_size: int = NO_LIMIT
 
     @classmethod
     def draw(
@@ -125,7 +130,13 @@ class SimParams:
             async_persist=rng.random() < 0.4,
             membership=False,
             initial_voters=0,
+            persist_applied=True,
         )
+        if not membership:
+            p.persist_applied = rng.random() < 0.7
+        p.skip_bcast_commit = rng.random() < 0.3
+        if p.max_size_per_msg <= 1024 and rng.random() < 0.5:
+            p.max_uncommitted_size = 1024
         if membership:
             p.membership = True
             p.n = rng.choice([4, 5])
@@ -146,6 +157,8 @@ class SimParams:
             pre_vote=self.pre_vote,
             batch_append=self.batch_append,
             max_committed_size_per_ready=self.max_committed_size_per_ready,
+            skip_bcast_commit=self.skip_bcast_commit,
+            max_uncommitted_size=self.max_uncommitted_size,
         )
 
 
@@ -419,6 +432,11 @@ class Simulation:
     def start(self, node: SimNode) -> None:
         """start builds a RawNode on what the node persisted (storage + applied state machine)."""
         node.incarnation += 1
+        if node.incarnation > 1 and not self.p.persist_applied:
+            # The state machine is rebuilt from the log's base (the snapshot or compaction point).
+            base = node.storage.first_index() - 1
+            node.applied = base
+            node.sm_hash = self.checker.hashes[base]
         cfg = self.p.config(node.id, node.applied)
         rng = random.Random(f"{self.seed}/{node.id}/{node.incarnation}")
         node.raw = RawNode(cfg, node.storage, rng=rng)
