@@ -675,12 +675,6 @@ def test_storage_tombstone(db: ReopenableEngines) -> None:
     assert PeerStorage(engines, store.region, 1).region_state().state == PeerState.Tombstone  # type: ignore[union-attr]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: write_tasks puts each region's RaftLocalState after all raft-engine deletions of the round, "
-    "so a tombstone (clear_meta) staged after an append/hard state of the same region leaves the raft state "
-    "(here last_index 6, with no log) behind",
-)
 @pytest.mark.parametrize("same_task", [True, False])
 def test_storage_tombstone_after_append_in_round(engines: Engines, same_task: bool) -> None:
     """A tombstone staged after an append of the same round leaves no raft state and no log behind."""
@@ -1027,12 +1021,6 @@ def test_storage_create_snapshot(engines: Engines) -> None:
     assert request(s) is not task
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: cancel_generating_snap(compact_to) cancels whenever request_index < compact_to (and compact_to "
-    "passes the truncated index, TiKV passes index + 1); TiKV cancels only a generation whose snapshot index is "
-    "known and below compact_to - 1, so a compaction during generation does not throw away a valid snapshot",
-)
 def test_compaction_keeps_valid_snapshot_generation(engines: Engines) -> None:
     """Compacting while a snapshot is generated does not cancel it when the snapshot stays valid (TiKV)."""
     ents = [new_entry(i, 5) for i in range(3, 11)]

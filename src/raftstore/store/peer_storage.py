@@ -176,27 +176,32 @@ def compact_raft_log(apply_state: RaftApplyState, index: int, term: int) -> None
 
 def clear_meta(task: WriteTask, region_id: int, first_index: int, raft_state: RaftLocalState) -> None:
     """clear_meta stages the removal of a peer's metadata: region and apply states (KV), and the log from
-    first_index through last_index plus the RaftLocalState (raft engine), as TiKV's clear_meta does."""
+    first_index through last_index plus the RaftLocalState (raft engine), as TiKV's clear_meta does. No
+    RaftLocalState staged earlier in the same round survives it (see write_tasks)."""
     task.delete_kv(CF_RAFT, keys.region_state_key(region_id))
     task.delete_kv(CF_RAFT, keys.apply_state_key(region_id))
     end = max(raft_state.last_index + 1, first_index)
     task.delete_raft_range(keys.raft_log_key(region_id, 0), keys.raft_log_key(region_id, end))
     task.delete_raft_range(keys.raft_state_key(region_id), keys.raft_state_key(region_id) + b"\x00")
+    task.raft_state = None
+    task.clears_raft_state = True
 
 
 class GenSnapTask:
     """GenSnapTask asks the snapshot worker for a snapshot of the region for peer `to`.
 
-    The worker calls complete(snapshot) or fail(reason); PeerStorage.snapshot() picks the result up.
-    `canceled` is set when the storage no longer wants it (e.g. the log was compacted past its index).
+    The worker sets `index` once it knows the snapshot's index, then calls complete(snapshot) or
+    fail(reason); PeerStorage.snapshot() picks the result up. `canceled` is set when the storage no longer
+    wants it (the log was compacted past its index, or the peer is being destroyed).
     """
 
-    __slots__ = ("region_id", "to", "request_index", "canceled", "result", "error", "done", "taken")
+    __slots__ = ("region_id", "to", "request_index", "index", "canceled", "result", "error", "done", "taken")
 
     def __init__(self, region_id: int, to: int, request_index: int) -> None:
         self.region_id = region_id
         self.to = to
         self.request_index = request_index
+        self.index = 0  # the snapshot's index, set by the worker once it has taken its engine snapshot
         self.canceled = False
         self.result: Snapshot | None = None
         self.error: str | None = None
@@ -572,9 +577,16 @@ class PeerStorage:
         return task
 
     def cancel_generating_snap(self, compact_to: int | None = None) -> None:
+        """cancel_generating_snap cancels the generation in flight, as TiKV does: unconditionally without
+        compact_to; with it (the first index after a compaction) only when the snapshot's index is known
+        and the compaction leaves a gap after it (compact_to > index + 1)."""
         task = self.gen_snap_task
-        if task is not None and (compact_to is None or task.request_index < compact_to):
-            task.canceled = True
+        if task is None or task.canceled or task.done:
+            return
+        if compact_to is not None and (task.index == 0 or compact_to <= task.index + 1):
+            return
+        task.canceled = True
+        logger.info("%s canceled generating snap", self.tag)
 
     # -- write path ------------------------------------------------------------------------------
 
@@ -658,7 +670,7 @@ class PeerStorage:
         compact_raft_log(self.apply_state, index, term)
         self.save_apply_state_to(task)
         self.schedule_log_gc(task)
-        self.cancel_generating_snap(index)
+        self.cancel_generating_snap(index + 1)
 
     def schedule_log_gc(self, task: WriteTask) -> None:
         """schedule_log_gc stages deletion of log entries up to the truncated index; call it only when the

@@ -47,6 +47,7 @@ class WriteTask:
         "kv_ops",
         "raft_deletes",
         "messages",
+        "clears_raft_state",
     )
 
     def __init__(self, region_id: int, peer_id: int, ready_number: int) -> None:
@@ -59,6 +60,8 @@ class WriteTask:
         self.kv_ops: list[KvOp] = []
         self.raft_deletes: list[tuple[bytes, bytes]] = []
         self.messages: list[object] = []
+        # clears_raft_state: the task removes the region's RaftLocalState (clear_meta / tombstone).
+        self.clears_raft_state = False
 
     def set_append(self, overwrite_to: int | None, entries: Sequence[Entry]) -> None:
         """set_append stages entries; overwrite_to is the old last index + 1 (the stale tail's end)."""
@@ -127,6 +130,8 @@ def write_tasks(engines: Engines, tasks: Sequence[WriteTask]) -> WriteRoundStats
                 raft_wb.delete_range(CF_DEFAULT, log_key(region_id, last + 1), log_key(region_id, task.overwrite_to))
         for start, end in task.raft_deletes:
             raft_wb.delete_range(CF_DEFAULT, start, end)
+        if task.clears_raft_state:
+            raft_states.pop(region_id, None)
         if task.raft_state is not None:
             raft_states[region_id] = task.raft_state
     for region_id, state in raft_states.items():
