@@ -1200,10 +1200,12 @@ def test_simulation_exercises_the_protocol() -> None:
 @pytest.mark.xfail(
     reason="core bug, shared with raft-rs: a sole voter with unpersisted entries that stepped down panics "
     "in become_leader (see test_sole_voter_with_unpersisted_entries_can_become_leader_again in "
-    "test_raft_membership.py); seeds 317 and 431 reach it when conf changes may leave one voter",
+    "test_raft_membership.py); seed 628 reaches it when conf changes may leave one voter",
     strict=True,
 )
-@pytest.mark.parametrize("seed", [317, 431])
+# The seed depends on the simulation's code: after changing how actions are drawn, find a new one by
+# running run_seed(seed, NORMAL_STEPS, membership=True, allow_single_voter=True) over seeds 0..1000.
+@pytest.mark.parametrize("seed", [628])
 def test_simulation_membership_down_to_one_voter(seed: int) -> None:
     """Conf changes that may shrink the cluster to a single voter keep the core running and safe."""
     run_seed(seed, NORMAL_STEPS, membership=True, allow_single_voter=True)
