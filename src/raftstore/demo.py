@@ -118,8 +118,8 @@ def run_demo(data: Path, regions: int = 16, rounds: int = 50, per_round: int = 2
         for ps in storages.values():
             # Applied entries leave the cache, as TiKV's peer compacts it after apply; the newest stay.
             ps.compact_entry_cache(ps.applied_index() - per_round + 1)
-            ps.entries(ps.last_index() - per_round + 1, ps.last_index() + 1)
-            ps.entries(ps.first_index(), ps.first_index() + per_round)
+            ps.entries(max(ps.first_index(), ps.last_index() - per_round + 1), ps.last_index() + 1)
+            ps.entries(ps.first_index(), min(ps.first_index() + per_round, ps.last_index() + 1))
         out("\n3. compacted each log to its newest half (log GC deleted the rest once the truncated states were")
         out("   synced), let applied entries leave the entry cache, then read the newest entries (from the")
         out("   cache) and the oldest kept ones (from the raft engine)")

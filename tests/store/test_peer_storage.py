@@ -40,7 +40,7 @@ from raftstore.proto.raft_serverpb_pb2 import (
     RegionLocalState,
 )
 from raftstore.raft import NO_LIMIT
-from raftstore.raft.errors import CompactedError, SnapshotTemporarilyUnavailableError, StorageError
+from raftstore.raft.errors import CompactedError, InvariantError, SnapshotTemporarilyUnavailableError, StorageError
 from raftstore.store import (
     MAX_SNAP_TRY_CNT,
     RAFT_INIT_LOG_INDEX,
@@ -1198,3 +1198,19 @@ def test_raw_node_on_peer_storage(db: ReopenableEngines) -> None:
     assert again.hard_state().term == 7
     want = plain(again.entries(last - 2, again.last_index() + 1))
     assert plain(PeerStorage(db.reopen(), region, 1).entries(last - 2, again.last_index() + 1)) == want
+
+
+def test_set_commit_index_moves_forward_only(engines: Engines) -> None:
+    """set_commit_index (a LightReady's commit) is kept in memory, staged with the next raft state, never lowered."""
+    store = new_storage_from_ents(engines, ENTS_345)
+    t = WriteTask(1, 1, 2)
+    store.append([new_entry(6, 5), new_entry(7, 5)], t)
+    write_tasks(engines, [t])
+    store.set_commit_index(7)
+    assert store.commit_index() == 7
+    with pytest.raises(InvariantError):
+        store.set_commit_index(6)
+    t2 = WriteTask(1, 1, 3)
+    store.append([new_entry(8, 5)], t2)
+    write_tasks(engines, [t2])
+    assert PeerStorage(engines, store.region, 1).commit_index() == 7

@@ -622,6 +622,13 @@ class PeerStorage:
         self.raft_state.hard_state.CopyFrom(hs)
         self._stage_raft_state(task)
 
+    def set_commit_index(self, commit: int) -> None:
+        """set_commit_index records a commit index learned from a LightReady, in memory as TiKV does: the
+        next RaftLocalState staged carries it. The commit index never goes back."""
+        if commit < self.raft_state.hard_state.commit:
+            raise InvariantError(f"{self.tag} commit index {commit} < {self.raft_state.hard_state.commit}")
+        self.raft_state.hard_state.commit = commit
+
     def _stage_raft_state(self, task: WriteTask) -> None:
         # A task keeps its own copy: raft_state may move on before the task is written.
         state = task.raft_state
