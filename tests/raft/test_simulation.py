@@ -478,10 +478,65 @@ class Simulation:
                 self.checker.register_entries(node.id, m.index, m.log_term, list(m.entries))
             elif t == MessageType.MsgRequestVoteResponse and not m.reject:
                 self.checker.record_vote(node.id, m.term, m.to)
+                # Figure 2: persistent state is on stable storage before responding to RPCs.
+                # A later term may already have replaced it (the vote then can never change).
+                hs = self.durable(node).hard_state()
+                if hs.term < m.term or (hs.term == m.term and hs.vote != m.to):
+                    self.checker.fail(
+                        f"§5.2 node {node.id} grants its vote in term {m.term} to {m.to} before persisting it "
+                        f"(durable term {hs.term}, vote {hs.vote})"
+                    )
+            elif t == MessageType.MsgAppendResponse and not m.reject:
+                st = self.durable(node)
+                assert node.raw is not None
+                if m.index > st.last_index() and m.term < node.raw.raft.term:
+                    # raft-rs (and this core) may send, after persisting a Ready, an ack generated in an
+                    # older term for entries that a newer leader's append overwrote within the same
+                    # Ready. Only a leader of that older term can use it, and quorum intersection keeps
+                    # that harmless (check_commit_quorum would catch a commit it made unsafe).
+                    self.stats["stale ack of overwritten entries"] += 1
+                elif m.index > st.last_index():
+                    self.checker.fail(
+                        f"Figure 2: node {node.id} acknowledges entries up to {m.index} to {m.to} before "
+                        f"persisting them (durable last index {st.last_index()})"
+                    )
             elif t == MessageType.MsgSnapshot:
                 self.stats["snapshot sent"] += 1
                 self.check_snapshot(node.id, m.snapshot.metadata.index, m.snapshot.metadata.term, "sent")
             self.net.append(Flight(m, node.incarnation))
+
+    @staticmethod
+    def durable(node: SimNode) -> MemStorage:
+        """durable is what survives a crash of node."""
+        return node.durable if node.durable is not None else node.storage
+
+    def check_commit_quorum(self, node: SimNode, index: int) -> None:
+        """§5.3 a leader commits an entry only once a majority (of each half of a joint configuration)
+        stores it durably."""
+        raw = node.raw
+        assert raw is not None
+        log = raw.raft.raft_log
+        term = log.term(index)
+        conf = raw.raft.prs.conf()
+        for half in (set(conf.voters.incoming), set(conf.voters.outgoing)):
+            if not half:
+                continue
+            have = []
+            for vid in sorted(half):
+                st = self.durable(self.nodes[vid])
+                if index < st.first_index():
+                    have.append(vid)
+                elif index <= st.last_index():
+                    try:
+                        if st.term(index) == term:
+                            have.append(vid)
+                    except CompactedError:
+                        pass
+            if len(have) < len(half) // 2 + 1:
+                self.checker.fail(
+                    f"§5.3 leader {node.id} of term {raw.raft.term} committed {index} (term {term}) but only "
+                    f"{have} of the voters {sorted(half)} store it durably"
+                )
 
     def check_snapshot(self, node: int, index: int, term: int, what: str) -> None:
         e = self.checker.committed_entry(index)
@@ -551,8 +606,12 @@ class Simulation:
             cc = ConfChange.FromString(e.data)
         else:
             cc = ConfChangeV2.FromString(e.data)
+        # A commit decided under the old configuration is checked against it (observe before), one
+        # decided while applying the change against the new one (observe after).
+        self.observe_node(node)
         try:
             cs = node.raw.apply_conf_change(cc)
+            self.observe_node(node)
         except ConfChangeError as err:
             self.note(f"apply conf change {e.index} at {node.id}: refused ({err})")
             self.stats["conf change refused"] += 1
@@ -710,6 +769,8 @@ class Simulation:
                     assert isinstance(value, HardState)
                     self.persist_hard_state(node, value, node.durable)
         raw.on_persist_ready(batches[-1][0])
+        # on_persist_ready lets a leader count its own entries: its commit index may move.
+        self.observe_node(node)
         for _, _, held in batches:
             self.send(node, held)
         self.drain_apply_queue(node)
@@ -788,6 +849,8 @@ class Simulation:
                 chk.add_committed(node.id, idx, r.term, got)
             else:
                 chk.fail(f"node {node.id} committed {idx} but the committed history ends at {len(chk.log)}")
+        if r.state == StateRole.LEADER and committed > node.commit_seen and committed >= first:
+            self.check_commit_quorum(node, committed)
         node.commit_seen = committed
         if r.state == StateRole.LEADER:
             chk.record_leader(node.id, r.term)
