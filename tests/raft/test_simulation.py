@@ -1274,12 +1274,6 @@ def test_simulation_membership_down_to_one_voter(seed: int) -> None:
     run_seed(seed, NORMAL_STEPS, membership=True, allow_single_voter=True)
 
 
-@pytest.mark.xfail(
-    reason="core bug, shared with raft-rs: with batch_append a new append is merged into a queued empty "
-    "MsgAppend with a stale index (see test_batch_append_* in test_raft_replication.py); the simulation "
-    "finds it as malformed appends and, downstream, commits without a quorum",
-    strict=True,
-)
 def test_simulation_with_batch_append() -> None:
     """The simulation with batch_append drawn at random keeps Raft's safety properties."""
     for seed in range(NORMAL_SEEDS):

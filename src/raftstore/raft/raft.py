@@ -218,9 +218,19 @@ def _get_priority(m: Message) -> int:
 
 
 def _is_continuous_ents(msg: Message, ents: Sequence[Entry]) -> bool:
-    if len(msg.entries) > 0 and ents:
+    """_is_continuous_ents: ents may be appended to msg's entries without a gap or an overlap.
+
+    Unlike raft-rs's is_continuous_ents, a queued MsgAppend without entries is continuous only when ents
+    start right after its (index, log_term): raft-rs treats every empty message as continuous, so with
+    batch_append a stale empty append (e.g. queued before a rejection moved next_idx back) would carry
+    entries that do not follow its index, and the follower's ack of index + len(entries) could make the
+    leader count a match it does not have and commit without a quorum.
+    """
+    if not ents:
+        return True
+    if len(msg.entries) > 0:
         return msg.entries[-1].index + 1 == ents[0].index
-    return True
+    return msg.index + 1 == ents[0].index
 
 
 class _Ticks(int):
