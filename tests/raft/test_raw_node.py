@@ -1814,3 +1814,13 @@ def test_config_id_zero_is_invariant_error() -> None:
 
     with pytest.raises(InvariantError):
         RawNode(Config(0), MemStorage.new_with_conf_state(conf_state([1], [])))
+
+
+def test_ready_has_snapshot_is_not_changed_by_reading_snapshot() -> None:
+    """Reading rd.snapshot on a Ready without one (an empty Snapshot) does not make has_snapshot() true."""
+    s = MemStorage.new_with_conf_state(ConfState(voters=[1]))
+    node = RawNode(Config(id=1, election_tick=10, heartbeat_tick=1), s)
+    node.campaign()
+    rd = node.ready()
+    assert rd.snapshot == Snapshot()
+    assert not rd.has_snapshot()

@@ -276,7 +276,7 @@ class Ready:
 
     def has_snapshot(self) -> bool:
         """has_snapshot: whether this Ready carries a snapshot to apply."""
-        return self._snapshot is not None
+        return self._snapshot is not None and not _snapshot_is_empty(self._snapshot)
 
     def take_read_states(self) -> list[ReadState]:
         """take_read_states: returns the read states and leaves none behind."""
