@@ -14,7 +14,6 @@ has left the entry cache is answered without reading the raft engine.
 from __future__ import annotations
 
 from collections import deque
-from operator import attrgetter
 from collections.abc import Sequence
 
 from ..raft.errors import InvariantError
@@ -23,11 +22,8 @@ from ..proto.eraftpb_pb2 import Entry
 
 __all__ = ["EntryCache", "TermCache", "MemoryTrace", "ENTRY_CACHE_MEMORY", "ENTRY_MEM_OVERHEAD"]
 
-_DATA = attrgetter("data")
-_CONTEXT = attrgetter("context")
-
-# ENTRY_MEM_OVERHEAD approximates what one cached Entry costs besides its data and context bytes (the Python
-# object and its list slot). It makes memory accounting count many tiny entries honestly.
+# ENTRY_MEM_OVERHEAD approximates what one cached Entry costs besides its payload (the Python object and its
+# list slot). It makes memory accounting count many tiny entries honestly.
 ENTRY_MEM_OVERHEAD = 96
 
 
@@ -47,27 +43,24 @@ class MemoryTrace:
 ENTRY_CACHE_MEMORY = MemoryTrace()
 
 
-def _entry_mem_size(entries: Sequence[Entry]) -> int:
-    size = ENTRY_MEM_OVERHEAD * len(entries)
-    if len(entries) < 8:
-        for e in entries:
-            size += len(e.data) + len(e.context)
-        return size
-    # map() keeps the per-entry work in C for longer runs.
-    return size + sum(map(len, map(_DATA, entries))) + sum(map(len, map(_CONTEXT, entries)))
+def _payload_sizes(entries: Sequence[Entry]) -> list[int]:
+    return [len(e.data) + len(e.context) for e in entries]
 
 
 class EntryCache:
     """EntryCache: the contiguous newest entries of one peer (see the module docstring for invariants).
 
     `hit` and `miss` count reads served from the cache and reads that had to go to the engine;
-    `mem_size` is the cache's own memory in bytes, also reported to its MemoryTrace.
+    `mem_size` is the cache's own memory in bytes, also reported to its MemoryTrace: per entry
+    ENTRY_MEM_OVERHEAD plus its payload, which is its encoded size when the appender passes it (PeerStorage
+    does, having encoded the entries for the write anyway), else its data and context bytes.
     """
 
-    __slots__ = ("_entries", "_first", "persisted", "hit", "miss", "mem_size", "_trace")
+    __slots__ = ("_entries", "_sizes", "_first", "persisted", "hit", "miss", "mem_size", "_trace")
 
     def __init__(self, trace: MemoryTrace | None = None) -> None:
         self._entries: list[Entry] = []
+        self._sizes: list[int] = []  # the accounted payload of each cached entry, index for index
         self._first = 0
         self.persisted = 0
         self.hit = 0
@@ -95,29 +88,34 @@ class EntryCache:
             return self._entries[pos]
         return None
 
-    def append(self, region_id: int, peer_id: int, entries: Sequence[Entry]) -> None:
-        """append adds entries at the tail; entries that conflict with the cached tail replace it.
-
-        The first new entry must follow the cached tail or overlap it; a hole is a broken invariant.
-        """
+    def append(
+        self, region_id: int, peer_id: int, entries: Sequence[Entry], sizes: Sequence[int] | None = None
+    ) -> None:
+        """append adds entries at the tail (with their payload sizes for accounting, if known); entries that
+        conflict with the cached tail replace it. The first new entry must follow the cached tail or
+        overlap it; a hole is a broken invariant."""
         if not entries:
             return
         first_new = entries[0].index
+        cached = self._entries
         delta = 0
-        if self._entries:
-            last = self._first + len(self._entries) - 1
+        if cached:
+            last = self._first + len(cached) - 1
             if first_new <= last:
                 keep = max(first_new - self._first, 0)
-                delta -= _entry_mem_size(self._entries[keep:])
-                del self._entries[keep:]
+                delta -= sum(self._sizes[keep:]) + ENTRY_MEM_OVERHEAD * (len(cached) - keep)
+                del cached[keep:]
+                del self._sizes[keep:]
             elif first_new > last + 1:
                 raise InvariantError(
                     f"[region {region_id}] {peer_id} unexpected hole in entry cache: {last} < {first_new}"
                 )
-        if not self._entries:
+        if not cached:
             self._first = first_new
-        self._entries.extend(entries)
-        delta += _entry_mem_size(entries)
+        cached.extend(entries)
+        new_sizes = _payload_sizes(entries) if sizes is None else sizes
+        self._sizes.extend(new_sizes)
+        delta += sum(new_sizes) + ENTRY_MEM_OVERHEAD * len(entries)
         self._account(delta)
 
     def fetch(self, begin: int, end: int, fetched_size: int, max_size: int) -> list[Entry]:
@@ -150,8 +148,9 @@ class EntryCache:
         if not self._entries or index <= self._first:
             return 0
         count = min(index - self._first, len(self._entries))
-        freed = _entry_mem_size(self._entries[:count])
+        freed = sum(self._sizes[:count]) + ENTRY_MEM_OVERHEAD * count
         del self._entries[:count]
+        del self._sizes[:count]
         self._first += count
         self._account(-freed)
         return freed
@@ -170,11 +169,12 @@ class EntryCache:
     def clear(self) -> None:
         self._account(-self.mem_size)
         self._entries.clear()
+        self._sizes.clear()
         self._first = 0
 
     def _account(self, delta: int) -> None:
         self.mem_size += delta
-        self._trace.add(delta)
+        self._trace.bytes += delta
 
 
 class TermCache:

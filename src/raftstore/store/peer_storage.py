@@ -603,9 +603,11 @@ class PeerStorage:
                 f"{self.tag} append at {first} must follow the truncated index {self.truncated_index()} "
                 f"and leave no hole after the last index {prev_last}"
             )
+        # Each entry is encoded once, here: the write uses the encodings, the cache accounts their sizes.
+        encoded = [e.SerializeToString() for e in entries]
         cache = self.cache
-        cache.append(self.region.id, self.peer_id, entries)
-        task.set_append(prev_last + 1, entries)
+        cache.append(self.region.id, self.peer_id, entries, list(map(len, encoded)))
+        task.set_append(prev_last + 1, entries, encoded)
         self._pending.append((task.ready_number, first))
         if cache.persisted >= first:
             cache.persisted = first - 1
@@ -620,7 +622,10 @@ class PeerStorage:
         if self.raft_state.last_index == 0:
             return
         self.raft_state.hard_state.CopyFrom(hs)
-        self._stage_raft_state(task)
+        if task.raft_state is None:
+            self._stage_raft_state(task)
+        else:
+            task.raft_state.hard_state.CopyFrom(hs)
 
     def set_commit_index(self, commit: int) -> None:
         """set_commit_index records a commit index learned from a LightReady, in memory as TiKV does: the

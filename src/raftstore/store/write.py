@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from ..engine import keys
-from ..engine.base import CF_DEFAULT
+from ..engine.base import CF_DEFAULT, WriteBatch
 from ..engine.engines import Engines
 from ..engine.errors import EngineError
 from ..proto.eraftpb_pb2 import Entry
@@ -42,6 +43,7 @@ class WriteTask:
         "peer_id",
         "ready_number",
         "entries",
+        "encoded",
         "overwrite_to",
         "raft_state",
         "kv_ops",
@@ -55,6 +57,9 @@ class WriteTask:
         self.peer_id = peer_id
         self.ready_number = ready_number
         self.entries: list[Entry] = []
+        # encoded: the protobuf encodings of entries, index for index, when the stager made them (None:
+        # write_tasks encodes the entries itself). set_append keeps the two together.
+        self.encoded: list[bytes] | None = None
         self.overwrite_to: int | None = None
         self.raft_state: RaftLocalState | None = None
         self.kv_ops: list[KvOp] = []
@@ -63,15 +68,24 @@ class WriteTask:
         # clears_raft_state: the task removes the region's RaftLocalState (clear_meta / tombstone).
         self.clears_raft_state = False
 
-    def set_append(self, overwrite_to: int | None, entries: Sequence[Entry]) -> None:
-        """set_append stages entries; overwrite_to is the old last index + 1 (the stale tail's end)."""
+    def set_append(
+        self, overwrite_to: int | None, entries: Sequence[Entry], encoded: Sequence[bytes] | None = None
+    ) -> None:
+        """set_append stages entries (with their encodings, if the caller has them); overwrite_to is the old
+        last index + 1 (the stale tail's end). Entries staged earlier in the task from the first new
+        index on are replaced."""
         if self.entries and entries and entries[0].index <= self.entries[-1].index + 1:
-            keep = entries[0].index - self.entries[0].index
-            self.entries[max(keep, 0):] = entries
+            keep = max(entries[0].index - self.entries[0].index, 0)
+            self.entries[keep:] = entries
+            if self.encoded is not None and encoded is not None:
+                self.encoded[keep:] = encoded
+            else:
+                self.encoded = None
             if self.overwrite_to is not None and overwrite_to is not None:
                 overwrite_to = max(overwrite_to, self.overwrite_to)
         else:
             self.entries = list(entries)
+            self.encoded = list(encoded) if encoded is not None else None
         self.overwrite_to = overwrite_to
 
     def put_kv(self, cf: str, key: bytes, value: bytes) -> None:
@@ -89,6 +103,12 @@ class WriteTask:
 
     def last_entry_index(self) -> int | None:
         return self.entries[-1].index if self.entries else None
+
+
+def _flush(raft_wb: WriteBatch, puts: list[tuple[bytes, bytes]]) -> None:
+    if puts:
+        raft_wb.put_many(CF_DEFAULT, puts[:])
+        puts.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +132,9 @@ def write_tasks(engines: Engines, tasks: Sequence[WriteTask]) -> WriteRoundStats
     raft_wb = engines.raft.write_batch()
     raft_states: dict[int, RaftLocalState] = {}
     entry_count = 0
-    raft_put = raft_wb.put
     log_key = keys.raft_log_key
+    # puts: raft-engine puts not yet handed to the batch; flushed before every deletion to keep the order.
+    puts: list[tuple[bytes, bytes]] = []
     for task in tasks:
         for cf, key, value in task.kv_ops:
             if value is None:
@@ -123,19 +144,27 @@ def write_tasks(engines: Engines, tasks: Sequence[WriteTask]) -> WriteRoundStats
         region_id = task.region_id
         entries = task.entries
         if entries:
-            raft_wb.put_many(CF_DEFAULT, [(log_key(region_id, e.index), e.SerializeToString()) for e in entries])
+            first, last = entries[0].index, entries[-1].index
+            encoded = task.encoded
+            if encoded is None or len(encoded) != len(entries) or last - first + 1 != len(entries):
+                puts += [(log_key(region_id, e.index), e.SerializeToString()) for e in entries]
+            else:
+                puts += zip(map(partial(log_key, region_id), range(first, last + 1)), encoded)
             entry_count += len(entries)
-            last = entries[-1].index
             if task.overwrite_to is not None and task.overwrite_to > last + 1:
+                _flush(raft_wb, puts)
                 raft_wb.delete_range(CF_DEFAULT, log_key(region_id, last + 1), log_key(region_id, task.overwrite_to))
-        for start, end in task.raft_deletes:
-            raft_wb.delete_range(CF_DEFAULT, start, end)
+        if task.raft_deletes:
+            _flush(raft_wb, puts)
+            for start, end in task.raft_deletes:
+                raft_wb.delete_range(CF_DEFAULT, start, end)
         if task.clears_raft_state:
             raft_states.pop(region_id, None)
         if task.raft_state is not None:
             raft_states[region_id] = task.raft_state
-    for region_id, state in raft_states.items():
-        raft_put(CF_DEFAULT, keys.raft_state_key(region_id), state.SerializeToString())
+    state_key = keys.raft_state_key
+    puts += [(state_key(region_id), state.SerializeToString()) for region_id, state in raft_states.items()]
+    _flush(raft_wb, puts)
     syncs = 0
     kv_bytes = kv_wb.data_size()
     raft_bytes = raft_wb.data_size()
