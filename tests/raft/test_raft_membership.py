@@ -316,13 +316,6 @@ def test_learner_does_not_count_in_quorum() -> None:
     assert nt.peers[1].raft.raft_log.committed == committed + 1
 
 
-@pytest.mark.xfail(
-    reason="core bug, shared with raft-rs: become_leader asserts last_index == persisted ('if there is only one "
-    "peer, it becomes leader after campaigning so all logs must be persisted'), but a sole voter that stepped "
-    "down (a higher-term message, e.g. from a removed peer) with entries not yet persisted wins its campaign at "
-    "once: InvariantError 'last index 2 != persisted index 1 when becoming leader'",
-    strict=True,
-)
 def test_sole_voter_with_unpersisted_entries_can_become_leader_again() -> None:
     """§5.2 a single voter that steps down with unpersisted entries wins its next election and keeps them."""
     r = new_test_raft(1, [1], 10, 1, new_storage())

@@ -861,7 +861,7 @@ class Raft:
 
     def become_leader(self) -> None:
         """become_leader makes this node the leader of its term and appends an empty entry of the
-        term. Not from FOLLOWER; the whole log must be persisted (it was, to send the votes)."""
+        term. Not from FOLLOWER. Its own progress acks only the persisted part of its log."""
         if self.state == _FOLLOWER:
             raise InvariantError("invalid transition [follower -> leader]")
         self.reset(self.term)
@@ -869,16 +869,18 @@ class Raft:
         self.state = _LEADER
 
         last_index = self.raft_log.last_index()
-        if last_index != self.raft_log.persisted:
-            raise InvariantError(
-                f"last index {last_index} != persisted index {self.raft_log.persisted} when becoming leader"
-            )
         self.uncommitted_state.uncommitted_size = 0
         self.uncommitted_state.last_log_tail_index = last_index
 
         pr = self.prs.get(self.id)
         if pr is not None:
             pr.become_replicate()
+            # raft-rs asserts here that the whole log is persisted: true after sending votes, but a sole
+            # voter that stepped down with unpersisted entries wins at once. Its own ack then counts only
+            # what is durable (reset() set matched to the last index); on_persist_entries moves it on.
+            persisted = self.raft_log.persisted
+            if persisted < last_index:
+                pr.matched = persisted
         # A conf change may be pending somewhere in the log: conservatively block new ones until
         # everything up to here is applied.
         self.pending_conf_index = last_index

@@ -501,12 +501,11 @@ class RawNode:
         state = raft.state
         prev_ss = self._prev_ss
         if prev_ss.raft_state != StateRole.LEADER and state == StateRole.LEADER:
-            # Records kept while campaigning carry neither entries nor a snapshot (a candidate that
-            # received either would have become a follower); the vote that made us leader is persisted.
-            for rec in self._records:
-                if rec.last_entry is not None or rec.snapshot is not None:
-                    raise InvariantError("a record with entries or a snapshot before becoming leader")
-            self._records.clear()
+            # Records kept while campaigning are dropped: the vote that made us leader is persisted and
+            # their vote requests are moot. raft-rs asserts that none carries entries or a snapshot, but a
+            # sole voter that stepped down with unpersisted entries wins at once: such records stay, so
+            # that on_persist_ready still reports those entries durable (and the leader's ack counts them).
+            self._records = deque(r for r in self._records if r.last_entry is not None or r.snapshot is not None)
 
         if raft.leader_id != prev_ss.leader_id or state != prev_ss.raft_state:
             rd._ss = raft.soft_state()
