@@ -984,21 +984,11 @@ class Raft:
                 if not force and in_lease:
                     # Within the minimum election timeout of hearing from a leader, a vote request
                     # neither moves our term nor gets our vote (Raft thesis 4.2.3).
-                    if logger.isEnabledFor(logging.DEBUG):
-                        logger.debug(
-                            "[%d] [logterm: %d, index: %d, vote: %d] ignored %s from %d [logterm: %d, index: %d] "
-                            "at term %d: lease is not expired (remaining ticks: %d)",
-                            self.id,
-                            self.raft_log.last_term(),
-                            self.raft_log.last_index(),
-                            self.vote,
-                            _type_name(mt),
-                            m.from_,
-                            m.log_term,
-                            m.index,
-                            self.term,
-                            self._election_timeout - self.election_elapsed,
-                        )
+                    self._log_vote(
+                        m,
+                        "ignored a vote request from",
+                        f"lease is not expired (remaining ticks: {self._election_timeout - self.election_elapsed})",
+                    )
                     return
             if mt == _MsgRequestPreVote or (mt == _MsgRequestPreVoteResponse and not m.reject):
                 # Never move our term for a pre-vote request, nor for a granted pre-vote (its term
@@ -1027,20 +1017,7 @@ class Raft:
             elif mt == _MsgRequestPreVote:
                 # Reject a pre-vote of a lower term explicitly, or a cluster mixing pre-vote and
                 # non-pre-vote nodes may deadlock.
-                if logger.isEnabledFor(logging.DEBUG):
-                    logger.debug(
-                        "[%d] [log_term: %d, index: %d, vote: %d] rejected %s from %d [log_term: %d, index: %d] "
-                        "at term %d",
-                        self.id,
-                        self.raft_log.last_term(),
-                        self.raft_log.last_index(),
-                        self.vote,
-                        _type_name(mt),
-                        m.from_,
-                        m.log_term,
-                        m.index,
-                        self.term,
-                    )
+                self._log_vote(m, "rejected a lower-term pre-vote from")
                 to_send = _new_message(m.from_, _MsgRequestPreVoteResponse)
                 to_send.term = self.term
                 to_send.reject = True
@@ -1107,10 +1084,11 @@ class Raft:
             self._send(to_send)
             self.maybe_commit_by_vote(m)
 
-    def _log_vote(self, m: Message, what: str) -> None:
+    def _log_vote(self, m: Message, what: str, note: str = "") -> None:
+        """_log_vote logs (at DEBUG) a decision on the vote-related message m, with both logs' tails."""
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
-                "[%d] [logterm: %d, index: %d, vote: %d] %s %d [logterm: %d, index: %d] at term %d (%s)",
+                "[%d] [logterm: %d, index: %d, vote: %d] %s %d [logterm: %d, index: %d] at term %d (%s)%s",
                 self.id,
                 self.raft_log.last_term(),
                 self.raft_log.last_index(),
@@ -1121,6 +1099,7 @@ class Raft:
                 m.index,
                 self.term,
                 _type_name(m.msg_type),
+                f": {note}" if note else "",
             )
 
     def _hup(self, transfer_leader: bool) -> None:
