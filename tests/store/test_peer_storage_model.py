@@ -5,8 +5,10 @@ terms), hard state changes, write rounds of one or more tasks, compaction (compa
 index, with log GC), entry-cache compaction and eviction, term-cache feeding, and reopening (a new
 PeerStorage on the same engines; on RocksDB also closing and reopening the engines). After every step the
 storage is compared with the model on first_index, last_index, last_term, term(i) for every i in range and
-entries(lo, hi, max_size); after every write round a fresh PeerStorage is compared with the durable model
-and the raft engine must hold exactly the durable log.
+entries(lo, hi, max_size), and with raftstore.raft.MemStorage (raft-rs's reference Storage) holding the same
+log: both must give the same first/last index, terms, entries under size limits and CompactedError below
+the first index. After every write round a fresh PeerStorage is compared with the durable model and the
+raft engine must hold exactly the durable log.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from raftstore.engine.engines import Engines, memory_engines, open_engines
 from raftstore.proto.eraftpb_pb2 import Entry, HardState
-from raftstore.raft import NO_LIMIT
+from raftstore.raft import NO_LIMIT, MemStorage, Snapshot
 from raftstore.raft.errors import CompactedError, StorageError
 from raftstore.store import PeerStorage, WriteTask, write_initial_states, write_tasks
 
@@ -74,6 +76,29 @@ def limited(ents: list[Entry], max_size: int) -> list[Entry]:
             break
         out.append(e)
     return out
+
+
+def reference(m: Model) -> MemStorage:
+    """reference is a MemStorage holding the model's log: a snapshot at the truncated state, then entries."""
+    mem = MemStorage()
+    snap = Snapshot()
+    snap.metadata.index, snap.metadata.term = m.trunc_index, m.trunc_term
+    snap.metadata.conf_state.voters.append(PEER_ID)
+    mem.apply_snapshot(snap)
+    mem.append(m.entries(m.first, m.last + 1))
+    return mem
+
+
+def check_against_mem_storage(store: PeerStorage, mem: MemStorage, lo: int, hi: int, max_size: int) -> None:
+    """check_against_mem_storage: PeerStorage answers as MemStorage does on the same log."""
+    event("compared with MemStorage")
+    assert (store.first_index(), store.last_index()) == (mem.first_index(), mem.last_index())
+    for i in range(mem.first_index() - 1, mem.last_index() + 1):
+        assert store.term(i) == mem.term(i), i
+    assert plain(store.entries(lo, hi, max_size)) == plain(mem.entries(lo, hi, max_size))
+    for compacted in (store, mem):
+        with pytest.raises(CompactedError):
+            compacted.entries(mem.first_index() - 1, hi)
 
 
 def check_storage(store: PeerStorage, m: Model) -> None:
@@ -238,6 +263,8 @@ class PeerStorageMachine(RuleBasedStateMachine):
         hi = data.draw(st.integers(lo, m.last + 1), label="hi")
         max_size = data.draw(st.one_of(st.just(0), st.just(NO_LIMIT), st.integers(1, 800)), label="max_size")
         assert plain(self.store.entries(lo, hi, max_size)) == plain(limited(m.entries(lo, hi), max_size))
+        if m.first - 1 < hi:
+            check_against_mem_storage(self.store, reference(m), lo, hi, max_size)
 
     @rule(engines=st.booleans())
     def reopen(self, engines: bool) -> None:
