@@ -1348,6 +1348,55 @@ def as_v2(cc: ConfChange | ConfChangeV2) -> ConfChangeV2:
     return conf_change_into_v2(cc) if isinstance(cc, ConfChange) else cc
 
 
+def propose_conf_change_ahead_on_4(nt: Network, cc: ConfChange | ConfChangeV2) -> int:
+    """propose_conf_change_ahead_on_4 elects 1, has it propose cc uncommitted and then one more entry
+    that only node 4 gets (so 4's log is the most up to date); it returns cc's index."""
+    nt.send([hup(1)])
+
+    # propose a conf change entry but don't let it commit
+    nt.ignore(MessageType.MsgAppendResponse)
+    nt.send([new_message_with_entries(1, 1, MessageType.MsgPropose, [conf_change_entry(cc)])])
+    cc_index = nt.peers[1].raft_log.last_index()
+
+    # let node 4 have a more up-to-date log than the other voters
+    nt.recover()
+    nt.cut(1, 2)
+    nt.cut(1, 3)
+    nt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
+    return cc_index
+
+
+def apply_committed_conf_change(p: Interface, cc: ConfChange | ConfChangeV2, cc_index: int, who: str) -> None:
+    """apply_committed_conf_change asserts p committed cc_index, then applies cc there."""
+    assert p.raft_log.committed >= cc_index, f"{who} committed {p.raft_log.committed}"
+    p.apply_conf_change(as_v2(cc))
+    p.commit_apply(cc_index)
+
+
+def assert_learner_cannot_campaign(p4: Interface, i: int) -> None:
+    """assert_learner_cannot_campaign: node 4, thinking it is a learner, stays follower past its timeout."""
+    # node 4 can't start a new election: it thinks it is a learner
+    tick_n(p4, p4.randomized_election_timeout)
+    assert p4.state == StateRole.FOLLOWER, f"#{i}: node 4 state {p4.state}, want Follower"
+
+
+def campaign_2_rejected_by_4(nt: Network, use_prevote: bool, i: int) -> None:
+    """campaign_2_rejected_by_4 times node 2 out into a (pre-)campaign and delivers the replies."""
+    p2 = nt.peers[2]
+    tick_n(p2, p2.randomized_election_timeout)
+    want = StateRole.PRE_CANDIDATE if use_prevote else StateRole.CANDIDATE
+    assert p2.state == want, f"#{i}: node 2 state {p2.state}, want {want}"
+    nt.filter_and_send(nt.read_messages())
+
+
+def campaign_and_win(nt: Network, id: int, who: str) -> None:
+    """campaign_and_win times node id out and asserts it wins the election."""
+    p = nt.peers[id]
+    tick_n(p, p.randomized_election_timeout)
+    nt.filter_and_send(nt.read_messages())
+    assert nt.peers[id].state == StateRole.LEADER, f"{who} state {nt.peers[id].state}"
+
+
 def check_advance_commit_index_by_vote_request(use_prevote: bool) -> None:
     """check_advance_commit_index_by_vote_request: a (pre-)vote request advances the voter's commit."""
     cases: list[ConfChange | ConfChangeV2] = [
@@ -1362,18 +1411,7 @@ def check_advance_commit_index_by_vote_request(use_prevote: bool) -> None:
     for i, cc in enumerate(cases):
         peers = [new_test_learner_raft_with_prevote(id, [1, 2, 3], [4], use_prevote) for id in range(1, 5)]
         nt = Network.new(peers)
-        nt.send([hup(1)])
-
-        # propose a conf change entry but don't let it commit
-        nt.ignore(MessageType.MsgAppendResponse)
-        nt.send([new_message_with_entries(1, 1, MessageType.MsgPropose, [conf_change_entry(cc)])])
-        cc_index = nt.peers[1].raft_log.last_index()
-
-        # let node 4 have a more up-to-date log than the other voters
-        nt.recover()
-        nt.cut(1, 2)
-        nt.cut(1, 3)
-        nt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
+        cc_index = propose_conf_change_ahead_on_4(nt, cc)
 
         # let the conf change entry commit but don't let node 4 know
         nt.recover()
@@ -1389,32 +1427,21 @@ def check_advance_commit_index_by_vote_request(use_prevote: bool) -> None:
 
         p4 = nt.peers[4]
         assert p4.raft_log.committed < cc_index, f"#{i}: node 4 committed {p4.raft_log.committed}"
-        # node 4 can't start a new election: it thinks it is a learner
-        tick_n(p4, p4.randomized_election_timeout)
-        assert p4.state == StateRole.FOLLOWER, f"#{i}: node 4 state {p4.state}, want Follower"
+        assert_learner_cannot_campaign(p4, i)
 
         p2 = nt.peers[2]
-        assert p2.raft_log.committed >= cc_index, f"#{i}: node 2 committed {p2.raft_log.committed}"
-        p2.apply_conf_change(as_v2(cc))
-        p2.commit_apply(cc_index)
+        apply_committed_conf_change(p2, cc, cc_index, f"#{i}: node 2")
 
         # node 2 needs the votes of both 3 and 4, but 4 rejects it
-        tick_n(p2, p2.randomized_election_timeout)
-        want = StateRole.PRE_CANDIDATE if use_prevote else StateRole.CANDIDATE
-        assert p2.state == want, f"#{i}: node 2 state {p2.state}, want {want}"
-        nt.filter_and_send(nt.read_messages())
+        campaign_2_rejected_by_4(nt, use_prevote, i)
         assert nt.peers[2].state != StateRole.LEADER, f"#{i}: node 2 must not win"
 
         # node 4's commit index is advanced by node 2's vote request
         p4 = nt.peers[4]
-        assert p4.raft_log.committed >= cc_index, f"#{i}: node 4 committed {p4.raft_log.committed}"
-        p4.apply_conf_change(as_v2(cc))
-        p4.commit_apply(cc_index)
+        apply_committed_conf_change(p4, cc, cc_index, f"#{i}: node 4")
 
         # now node 4 can campaign and win
-        tick_n(p4, p4.randomized_election_timeout)
-        nt.filter_and_send(nt.read_messages())
-        assert nt.peers[4].state == StateRole.LEADER, f"#{i}: node 4 state {nt.peers[4].state}"
+        campaign_and_win(nt, 4, f"#{i}: node 4")
 
 
 def test_advance_commit_index_by_direct_vote_request() -> None:
@@ -1454,18 +1481,7 @@ def check_advance_commit_index_by_vote_response(use_prevote: bool) -> None:
             for p in nt.peers.values():
                 p.apply_conf_change(enter_joint)
 
-        nt.send([hup(1)])
-
-        # propose a conf change entry but don't let it commit
-        nt.ignore(MessageType.MsgAppendResponse)
-        nt.send([new_message_with_entries(1, 1, MessageType.MsgPropose, [conf_change_entry(cc)])])
-        cc_index = nt.peers[1].raft_log.last_index()
-
-        # let node 4 have a more up-to-date log than the other voters
-        nt.recover()
-        nt.cut(1, 2)
-        nt.cut(1, 3)
-        nt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
+        cc_index = propose_conf_change_ahead_on_4(nt, cc)
 
         # a delayed MsgAppendResponse makes the conf change entry committed
         msg = new_message(2, 1, MessageType.MsgAppendResponse, 0)
@@ -1477,33 +1493,22 @@ def check_advance_commit_index_by_vote_response(use_prevote: bool) -> None:
         nt.isolate(1)
 
         p4 = nt.peers[4]
-        assert p4.raft_log.committed >= cc_index, f"#{i}: node 4 committed {p4.raft_log.committed}"
-        p4.apply_conf_change(as_v2(cc))
-        p4.commit_apply(cc_index)
-        # node 4 can't start a new election: it thinks it is a learner
-        tick_n(p4, p4.randomized_election_timeout)
-        assert p4.state == StateRole.FOLLOWER, f"#{i}: node 4 state {p4.state}, want Follower"
+        apply_committed_conf_change(p4, cc, cc_index, f"#{i}: node 4")
+        assert_learner_cannot_campaign(p4, i)
 
         p2 = nt.peers[2]
         assert p2.raft_log.committed < cc_index, f"#{i}: node 2 committed {p2.raft_log.committed}"
 
         # node 2 needs the votes of both 3 and 4, but 4 rejects it
-        tick_n(p2, p2.randomized_election_timeout)
-        want = StateRole.PRE_CANDIDATE if use_prevote else StateRole.CANDIDATE
-        assert p2.state == want, f"#{i}: node 2 state {p2.state}, want {want}"
-        nt.filter_and_send(nt.read_messages())
+        campaign_2_rejected_by_4(nt, use_prevote, i)
         p2 = nt.peers[2]
         assert p2.state == StateRole.FOLLOWER, f"#{i}: node 2 state {p2.state}, want Follower"
 
         # node 2's commit index is advanced by the vote response
-        assert p2.raft_log.committed >= cc_index, f"#{i}: node 2 committed {p2.raft_log.committed}"
-        p2.apply_conf_change(as_v2(cc))
-        p2.commit_apply(cc_index)
+        apply_committed_conf_change(p2, cc, cc_index, f"#{i}: node 2")
 
         # now node 2 needs only node 3's vote
-        tick_n(p2, p2.randomized_election_timeout)
-        nt.filter_and_send(nt.read_messages())
-        assert nt.peers[2].state == StateRole.LEADER, f"#{i}: node 2 state {nt.peers[2].state}"
+        campaign_and_win(nt, 2, f"#{i}: node 2")
 
 
 def test_advance_commit_index_by_direct_vote_response() -> None:

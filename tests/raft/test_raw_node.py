@@ -10,7 +10,7 @@ appends before persisting them while everyone else sends only after persisting.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -136,6 +136,40 @@ def decode_cc(e: Entry) -> ConfChange | ConfChangeV2 | None:
     return None
 
 
+def new_append(
+    from_id: int, to: int, entries: Sequence[Entry], *, term: int, index: int, log_term: int, commit: int
+) -> Message:
+    """new_append is a MsgAppend of entries after (index, log_term), sent at term with commit."""
+    msg = new_message_with_entries(from_id, to, MessageType.MsgAppend, entries)
+    msg.term = term
+    msg.index = index
+    msg.log_term = log_term
+    msg.commit = commit
+    return msg
+
+
+def new_snapshot_message(from_id: int, to: int, term: int, snapshot: Snapshot) -> Message:
+    """new_snapshot_message is a MsgSnapshot carrying snapshot, sent at term."""
+    msg = new_message(from_id, to, MessageType.MsgSnapshot, 0)
+    msg.term = term
+    msg.snapshot.CopyFrom(snapshot)
+    return msg
+
+
+def persist_hard_state_and_entries(s: MemStorage, rd: Ready) -> None:
+    """persist_hard_state_and_entries writes rd's (required) hard state and its entries to s."""
+    assert rd.hs is not None
+    s.wl().set_hardstate(rd.hs)
+    s.wl().append(rd.entries)
+
+
+def assert_only_committed(light_rd: LightReady, committed: Sequence[Entry]) -> None:
+    """assert_only_committed: light_rd carries exactly the committed entries, no commit index and no messages."""
+    assert light_rd.commit_index is None
+    assert list(light_rd.committed_entries) == list(committed)
+    assert not light_rd.messages
+
+
 def become_leader_loop(raw_node: RawNode, s: MemStorage) -> None:
     """become_leader_loop: campaigns and handles Readies until one reports this node as leader."""
     raw_node.campaign()
@@ -257,16 +291,9 @@ def test_raw_node_read_index() -> None:
 
     s = new_storage()
     raw_node = new_raw_node(1, [1], 10, 1, s)
-    raw_node.campaign()
-    while True:
-        rd = raw_node.ready()
-        s.wl().append(rd.entries)
-        if rd.ss is not None and rd.ss.leader_id == raw_node.raft.id:
-            raw_node.advance(rd)
-            # Once leader, issue a read index request.
-            raw_node.read_index(wrequest_ctx)
-            break
-        raw_node.advance(rd)
+    become_leader_loop(raw_node, s)
+    # Once leader, issue a read index request.
+    raw_node.read_index(wrequest_ctx)
 
     # The read states can be read out.
     assert raw_node.raft.read_states
@@ -331,26 +358,24 @@ def _propose_and_conf_change_cases() -> list[tuple[ConfChange | ConfChangeV2, Co
     return cases
 
 
-@pytest.mark.parametrize("case", range(8))
-def test_raw_node_propose_and_conf_change(case: int) -> None:
-    """§6: a simple or joint conf change proposed through RawNode applies to the expected ConfState,
-    and a joint one is left automatically (auto_leave) or by an explicit empty ConfChangeV2."""
-    cc, exp, exp2 = _propose_and_conf_change_cases()[case]
-    s = new_storage()
-    raw_node = new_raw_node(1, [1], 10, 1, s)
-    raw_node.campaign()
+def propose_until_conf_change_applies(
+    raw_node: RawNode,
+    s: MemStorage,
+    cc: ConfChange | ConfChangeV2,
+    apply_cc: Callable[[RawNode, Entry], ConfState | None],
+) -> ConfState:
+    """propose_until_conf_change_applies handles Readies; once leader, raw_node proposes a command and cc.
+    apply_cc sees every committed entry; the loop stops with the last ConfState it returned."""
     proposed = False
-    ccdata = b""
     cs: ConfState | None = None
 
     def handle_committed_entries(rn: RawNode, committed: list[Entry]) -> None:
         nonlocal cs
         for e in committed:
-            decoded = decode_cc(e)
-            if decoded is not None:
-                cs = rn.apply_conf_change(decoded)
+            applied = apply_cc(rn, e)
+            if applied is not None:
+                cs = applied
 
-    # Propose the ConfChange, wait until it applies, save the resulting ConfState.
     while cs is None:
         rd = raw_node.ready()
         s.wl().append(rd.entries)
@@ -364,11 +389,14 @@ def test_raw_node_propose_and_conf_change(case: int) -> None:
         # Once leader, propose a command and a ConfChange.
         if not proposed and is_leader:
             raw_node.propose(b"", b"somedata")
-            ccdata = cc.SerializeToString()
             raw_node.propose_conf_change(b"", cc)
             proposed = True
+    return cs
 
-    # The last stable entries are exactly the command and the conf change, down to the bits.
+
+def assert_stable_tail_is_command_and(s: MemStorage, cc: ConfChange | ConfChangeV2) -> int:
+    """assert_stable_tail_is_command_and: the last two stable entries are exactly the command b"somedata"
+    and the conf change cc, down to the bits; it returns the last index."""
     last_index = s.last_index()
     entries = s.entries(last_index - 1, last_index + 1, NO_LIMIT, GetEntriesContext.empty(False))
     assert len(entries) == 2
@@ -377,7 +405,27 @@ def test_raw_node_propose_and_conf_change(case: int) -> None:
         assert entries[1].entry_type == EntryType.EntryConfChange
     else:
         assert entries[1].entry_type == EntryType.EntryConfChangeV2
-    assert entries[1].data == ccdata
+    assert entries[1].data == cc.SerializeToString()
+    return last_index
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_raw_node_propose_and_conf_change(case: int) -> None:
+    """§6: a simple or joint conf change proposed through RawNode applies to the expected ConfState,
+    and a joint one is left automatically (auto_leave) or by an explicit empty ConfChangeV2."""
+    cc, exp, exp2 = _propose_and_conf_change_cases()[case]
+    s = new_storage()
+    raw_node = new_raw_node(1, [1], 10, 1, s)
+    raw_node.campaign()
+
+    def apply_cc(rn: RawNode, e: Entry) -> ConfState | None:
+        decoded = decode_cc(e)
+        return None if decoded is None else rn.apply_conf_change(decoded)
+
+    # Propose the ConfChange, wait until it applies, save the resulting ConfState.
+    cs = propose_until_conf_change_applies(raw_node, s, cc, apply_cc)
+
+    last_index = assert_stable_tail_is_command_and(s, cc)
     assert cs == exp
 
     v2 = conf_change_as_v2(cc)
@@ -416,42 +464,20 @@ def test_raw_node_joint_auto_leave() -> None:
     s = new_storage()
     raw_node = new_raw_node(1, [1], 10, 1, s)
     raw_node.campaign()
-    proposed = False
-    ccdata = test_cc.SerializeToString()
-    cs: ConfState | None = None
 
-    def handle_committed_entries(rn: RawNode, committed: list[Entry]) -> None:
-        nonlocal cs
-        for e in committed:
-            if e.entry_type == EntryType.EntryConfChangeV2:
-                cc = ConfChangeV2.FromString(e.data)
-                # Force it to step down.
-                msg = new_message(1, 1, MessageType.MsgHeartbeatResponse, 0)
-                msg.term = rn.raft.term + 1
-                rn.step(msg)
-                cs = rn.apply_conf_change(cc)
+    def step_down_and_apply_cc(rn: RawNode, e: Entry) -> ConfState | None:
+        if e.entry_type != EntryType.EntryConfChangeV2:
+            return None
+        cc = ConfChangeV2.FromString(e.data)
+        # Force it to step down.
+        msg = new_message(1, 1, MessageType.MsgHeartbeatResponse, 0)
+        msg.term = rn.raft.term + 1
+        rn.step(msg)
+        return rn.apply_conf_change(cc)
 
-    while cs is None:
-        rd = raw_node.ready()
-        s.wl().append(rd.entries)
-        handle_committed_entries(raw_node, rd.take_committed_entries())
-        is_leader = rd.ss is not None and rd.ss.leader_id == raw_node.raft.id
+    cs = propose_until_conf_change_applies(raw_node, s, test_cc, step_down_and_apply_cc)
 
-        light_rd = raw_node.advance(rd)
-        handle_committed_entries(raw_node, light_rd.take_committed_entries())
-        raw_node.advance_apply()
-
-        if not proposed and is_leader:
-            raw_node.propose(b"", b"somedata")
-            raw_node.propose_conf_change(b"", test_cc)
-            proposed = True
-
-    last_index = s.last_index()
-    entries = s.entries(last_index - 1, last_index + 1, NO_LIMIT, GetEntriesContext.empty(False))
-    assert len(entries) == 2
-    assert entries[0].data == b"somedata"
-    assert entries[1].entry_type == EntryType.EntryConfChangeV2
-    assert entries[1].data == ccdata
+    assert_stable_tail_is_command_and(s, test_cc)
     assert cs == exp_cs
     assert raw_node.raft.pending_conf_index == 0
 
@@ -820,14 +846,8 @@ def test_raw_node_with_async_entries() -> None:
     raw_node.advance_append(rd)
 
 
-def test_raw_node_with_async_entries_to_removed_node() -> None:
-    """§6: entries fetched asynchronously for a peer removed meanwhile are not sent."""
-    s = new_storage()
-    raw_node = new_raw_node_with_config([1, 2], _async_config(), s)
-    prepare_async_entries(raw_node, s)
-
-    raw_node.apply_conf_change(remove_node(2))
-
+def assert_fetched_entries_not_sent(raw_node: RawNode, s: MemStorage) -> None:
+    """assert_fetched_entries_not_sent: once the pending async fetch completes, the next Ready is empty."""
     s.wl().trigger_log_unavailable(False)
     context = s.wl().take_get_entries_context()
     assert context is not None
@@ -836,6 +856,17 @@ def test_raw_node_with_async_entries_to_removed_node() -> None:
     assert len(rd.entries) == 0
     assert len(rd.messages) == 0
     raw_node.advance_append(rd)
+
+
+def test_raw_node_with_async_entries_to_removed_node() -> None:
+    """§6: entries fetched asynchronously for a peer removed meanwhile are not sent."""
+    s = new_storage()
+    raw_node = new_raw_node_with_config([1, 2], _async_config(), s)
+    prepare_async_entries(raw_node, s)
+
+    raw_node.apply_conf_change(remove_node(2))
+
+    assert_fetched_entries_not_sent(raw_node, s)
 
 
 def test_raw_node_with_async_entries_on_follower() -> None:
@@ -850,14 +881,7 @@ def test_raw_node_with_async_entries_on_follower() -> None:
     raw_node.raft.step(msg)
     assert raw_node.raft.state != StateRole.LEADER
 
-    s.wl().trigger_log_unavailable(False)
-    context = s.wl().take_get_entries_context()
-    assert context is not None
-    raw_node.on_entries_fetched(context)
-    rd = raw_node.ready()
-    assert len(rd.entries) == 0
-    assert len(rd.messages) == 0
-    raw_node.advance_append(rd)
+    assert_fetched_entries_not_sent(raw_node, s)
 
 
 def test_raw_node_async_entries_with_leader_change() -> None:
@@ -941,38 +965,21 @@ def test_raw_node_entries_after_snapshot() -> None:
     raw_node = new_raw_node(1, [1, 2], 10, 1, s)
 
     entries = [new_entry(2, i, "hello") for i in range(2, 20)]
-    append_msg = new_message_with_entries(2, 1, MessageType.MsgAppend, entries)
-    append_msg.term = 2
-    append_msg.index = 1
-    append_msg.log_term = 1
-    append_msg.commit = 5
-    raw_node.step(append_msg)
+    raw_node.step(new_append(2, 1, entries, term=2, index=1, log_term=1, commit=5))
 
     rd = raw_node.ready()
     must_cmp_ready(
         rd, soft_state(2, StateRole.FOLLOWER), hard_state(2, 5, 0), entries, [], None, True, False, True
     )
-    assert rd.hs is not None
-    s.wl().set_hardstate(rd.hs)
-    s.wl().append(rd.entries)
+    persist_hard_state_and_entries(s, rd)
     light_rd = raw_node.advance(rd)
-    assert light_rd.commit_index is None
-    assert list(light_rd.committed_entries) == entries[:4]
-    assert not light_rd.messages
+    assert_only_committed(light_rd, entries[:4])
 
     snapshot = new_snapshot(10, 3, [1, 2])
-    snapshot_msg = new_message(2, 1, MessageType.MsgSnapshot, 0)
-    snapshot_msg.term = 3
-    snapshot_msg.snapshot.CopyFrom(snapshot)
-    raw_node.step(snapshot_msg)
+    raw_node.step(new_snapshot_message(2, 1, 3, snapshot))
 
     entries = [new_entry(3, i, "hello") for i in range(11, 14)]
-    append_msg = new_message_with_entries(2, 1, MessageType.MsgAppend, entries)
-    append_msg.term = 3
-    append_msg.index = 10
-    append_msg.log_term = 3
-    append_msg.commit = 12
-    raw_node.step(append_msg)
+    raw_node.step(new_append(2, 1, entries, term=3, index=10, log_term=3, commit=12))
 
     rd = raw_node.ready()
     # With a snapshot there are no committed entries.
@@ -984,9 +991,7 @@ def test_raw_node_entries_after_snapshot() -> None:
     s.wl().append(rd.entries)
 
     light_rd = raw_node.advance(rd)
-    assert light_rd.commit_index is None
-    assert list(light_rd.committed_entries) == entries[:2]
-    assert not light_rd.messages
+    assert_only_committed(light_rd, entries[:2])
 
 
 def test_raw_node_overwrite_entries() -> None:
@@ -996,34 +1001,20 @@ def test_raw_node_overwrite_entries() -> None:
     raw_node = new_raw_node(1, [1, 2, 3], 10, 1, s)
 
     entries = [new_entry(2, 2, "hello"), new_entry(2, 3, "hello"), new_entry(2, 4, "hello")]
-    append_msg = new_message_with_entries(2, 1, MessageType.MsgAppend, entries)
-    append_msg.term = 2
-    append_msg.index = 1
-    append_msg.log_term = 1
-    append_msg.commit = 1
-    raw_node.step(append_msg)
+    raw_node.step(new_append(2, 1, entries, term=2, index=1, log_term=1, commit=1))
 
     rd = raw_node.ready()
     must_cmp_ready(
         rd, soft_state(2, StateRole.FOLLOWER), hard_state(2, 1, 0), entries, [], None, True, False, True
     )
     assert rd.persisted_messages[0].msg_type == MessageType.MsgAppendResponse
-    assert rd.hs is not None
-    s.wl().set_hardstate(rd.hs)
-    s.wl().append(rd.entries)
+    persist_hard_state_and_entries(s, rd)
 
     light_rd = raw_node.advance(rd)
-    assert light_rd.commit_index is None
-    assert not light_rd.committed_entries
-    assert not light_rd.messages
+    assert_only_committed(light_rd, [])
 
     entries_2 = [new_entry(3, 4, "hello"), new_entry(3, 5, "hello"), new_entry(3, 6, "hello")]
-    append_msg = new_message_with_entries(3, 1, MessageType.MsgAppend, entries_2)
-    append_msg.term = 3
-    append_msg.index = 3
-    append_msg.log_term = 2
-    append_msg.commit = 5
-    raw_node.step(append_msg)
+    raw_node.step(new_append(3, 1, entries_2, term=3, index=3, log_term=2, commit=5))
 
     rd = raw_node.ready()
     must_cmp_ready(
@@ -1038,14 +1029,10 @@ def test_raw_node_overwrite_entries() -> None:
         True,
     )
     assert rd.persisted_messages[0].msg_type == MessageType.MsgAppendResponse
-    assert rd.hs is not None
-    s.wl().set_hardstate(rd.hs)
-    s.wl().append(rd.entries)
+    persist_hard_state_and_entries(s, rd)
 
     light_rd = raw_node.advance(rd)
-    assert light_rd.commit_index is None
-    assert list(light_rd.committed_entries) == entries_2[:2]
-    assert not light_rd.messages
+    assert_only_committed(light_rd, entries_2[:2])
 
 
 def test_async_ready_leader() -> None:
@@ -1184,12 +1171,9 @@ def test_async_ready_follower() -> None:
                 new_entry(2, first_index + i * 3 + 2, "hello"),
                 new_entry(2, first_index + i * 3 + 3, "hello"),
             ]
-            append_msg = new_message_with_entries(2, 1, MessageType.MsgAppend, entries)
-            append_msg.term = 2
-            append_msg.index = first_index + i * 3
-            append_msg.log_term = 1 if cnt == 0 and i == 0 else 2
-            append_msg.commit = first_index + i * 3 + 3
-            raw_node.step(append_msg)
+            raw_node.step(
+                new_append(2, 1, entries, term=2, index=first_index + i * 3, log_term=1 if cnt == 0 and i == 0 else 2, commit=first_index + i * 3 + 3)
+            )
 
             rd = raw_node.ready()
             assert rd.number == rd_number + i + 1
@@ -1223,10 +1207,7 @@ def test_async_ready_follower() -> None:
         rd_number += 11
 
     snapshot = new_snapshot(first_index + 5, 2, [1, 2])
-    snapshot_msg = new_message(2, 1, MessageType.MsgSnapshot, 0)
-    snapshot_msg.term = 2
-    snapshot_msg.snapshot.CopyFrom(snapshot)
-    raw_node.step(snapshot_msg)
+    raw_node.step(new_snapshot_message(2, 1, 2, snapshot))
 
     rd = raw_node.ready()
     assert rd.number == rd_number + 1
@@ -1239,21 +1220,16 @@ def test_async_ready_follower() -> None:
     raw_node.advance_append_async(rd)
 
     entries = [new_entry(2, first_index + 5 + i, "hello") for i in range(1, 10)]
-    append_msg = new_message_with_entries(2, 1, MessageType.MsgAppend, entries)
-    append_msg.term = 2
-    append_msg.index = first_index + 5
-    append_msg.log_term = 2
-    append_msg.commit = first_index + 5 + 3
-    raw_node.step(append_msg)
+    raw_node.step(
+        new_append(2, 1, entries, term=2, index=first_index + 5, log_term=2, commit=first_index + 5 + 3)
+    )
 
     rd = raw_node.ready()
     assert rd.number == rd_number + 2
     must_cmp_ready(
         rd, None, hard_state(2, first_index + 5 + 3, 0), entries, [], None, True, False, True
     )
-    assert rd.hs is not None
-    s.wl().set_hardstate(rd.hs)
-    s.wl().append(rd.entries)
+    persist_hard_state_and_entries(s, rd)
     raw_node.advance_append_async(rd)
 
     raw_node.on_persist_ready(rd_number + 1)
@@ -1264,6 +1240,22 @@ def test_async_ready_follower() -> None:
 
     rd = raw_node.ready()
     must_cmp_ready(rd, None, None, [], entries[:3], None, True, True, False)
+
+
+def reject_stale_vote(raw_node: RawNode, candidate: int, ready_number: int) -> None:
+    """reject_stale_vote steps a term-6 vote request with a stale log (4/4) from candidate into raw_node
+    and checks that ready number ready_number only carries the rejection, which waits for persistence."""
+    vote_request = new_message(candidate, 1, MessageType.MsgRequestVote, 0)
+    vote_request.term = 6
+    vote_request.log_term = 4
+    vote_request.index = 4
+    raw_node.step(vote_request)
+
+    rd = raw_node.ready()
+    assert rd.number == ready_number
+    must_cmp_ready(rd, None, None, [], [], None, True, False, False)
+    assert rd.persisted_messages[0].msg_type == MessageType.MsgRequestVoteResponse
+    raw_node.advance_append_async(rd)
 
 
 def test_async_ready_become_leader() -> None:
@@ -1289,30 +1281,10 @@ def test_async_ready_become_leader() -> None:
     raw_node.advance_append(rd)
 
     # Node 1 rejects the vote of node 2.
-    vote_request_2 = new_message(2, 1, MessageType.MsgRequestVote, 0)
-    vote_request_2.term = 6
-    vote_request_2.log_term = 4
-    vote_request_2.index = 4
-    raw_node.step(vote_request_2)
-
-    rd = raw_node.ready()
-    assert rd.number == 2
-    must_cmp_ready(rd, None, None, [], [], None, True, False, False)
-    assert rd.persisted_messages[0].msg_type == MessageType.MsgRequestVoteResponse
-    raw_node.advance_append_async(rd)
+    reject_stale_vote(raw_node, 2, ready_number=2)
 
     # Node 1 rejects the vote of node 3.
-    vote_request_3 = new_message(3, 1, MessageType.MsgRequestVote, 0)
-    vote_request_3.term = 6
-    vote_request_3.log_term = 4
-    vote_request_3.index = 4
-    raw_node.step(vote_request_3)
-
-    rd = raw_node.ready()
-    assert rd.number == 3
-    must_cmp_ready(rd, None, None, [], [], None, True, False, False)
-    assert rd.persisted_messages[0].msg_type == MessageType.MsgRequestVoteResponse
-    raw_node.advance_append_async(rd)
+    reject_stale_vote(raw_node, 3, ready_number=3)
 
     # Node 1 receives the vote of node 2.
     vote_response_2 = new_message(2, 1, MessageType.MsgRequestVoteResponse, 0)
@@ -1333,9 +1305,7 @@ def test_async_ready_become_leader() -> None:
     s.wl().append(rd.entries)
 
     light_rd = raw_node.advance_append(rd)
-    assert light_rd.commit_index is None
-    assert not light_rd.committed_entries
-    assert not light_rd.messages
+    assert_only_committed(light_rd, [])
 
 
 def test_async_ready_multiple_snapshot() -> None:
@@ -1346,18 +1316,10 @@ def test_async_ready_multiple_snapshot() -> None:
     raw_node = new_raw_node(1, [1, 2], 10, 1, s)
 
     snapshot = new_snapshot(10, 2, [1, 2])
-    snapshot_msg = new_message(2, 1, MessageType.MsgSnapshot, 0)
-    snapshot_msg.term = 2
-    snapshot_msg.snapshot.CopyFrom(snapshot)
-    raw_node.step(snapshot_msg)
+    raw_node.step(new_snapshot_message(2, 1, 2, snapshot))
 
     entries = [new_entry(2, i, "hello") for i in range(11, 14)]
-    append_msg = new_message_with_entries(2, 1, MessageType.MsgAppend, entries)
-    append_msg.term = 2
-    append_msg.index = 10
-    append_msg.log_term = 2
-    append_msg.commit = 12
-    raw_node.step(append_msg)
+    raw_node.step(new_append(2, 1, entries, term=2, index=10, log_term=2, commit=12))
 
     rd = raw_node.ready()
     assert rd.number == 1
@@ -1381,10 +1343,7 @@ def test_async_ready_multiple_snapshot() -> None:
     raw_node.advance_append_async(rd)
 
     snapshot = new_snapshot(20, 1, [1, 2])
-    snapshot_msg = new_message(2, 1, MessageType.MsgSnapshot, 0)
-    snapshot_msg.term = 2
-    snapshot_msg.snapshot.CopyFrom(snapshot)
-    raw_node.step(snapshot_msg)
+    raw_node.step(new_snapshot_message(2, 1, 2, snapshot))
 
     raw_node.on_persist_ready(1)
 
@@ -1400,9 +1359,7 @@ def test_async_ready_multiple_snapshot() -> None:
     s.wl().apply_snapshot(rd.snapshot)
 
     light_rd = raw_node.advance_append(rd)
-    assert light_rd.commit_index is None
-    assert not light_rd.committed_entries
-    assert not light_rd.messages
+    assert_only_committed(light_rd, [])
 
     raw_node.advance_apply_to(20)
 
@@ -1417,12 +1374,7 @@ def test_committed_entries_pagination() -> None:
     raw_node = new_raw_node(1, [1, 2, 3], 10, 1, s)
 
     entries = [new_entry(1, i, None) for i in range(2, 10)]
-    msg = new_message_with_entries(3, 1, MessageType.MsgAppend, entries)
-    msg.term = 1
-    msg.index = 1
-    msg.log_term = 1
-    msg.commit = 9
-    raw_node.step(msg)
+    raw_node.step(new_append(3, 1, entries, term=1, index=1, log_term=1, commit=9))
 
     # Unpersisted entries are not fetched.
     rd = raw_node.ready()
@@ -1663,12 +1615,7 @@ def test_request_snapshot_dropped() -> None:
     # A follower that knows its leader and whose last entry is of the current term may ask.
     s = new_storage()
     follower = new_raw_node(2, [1, 2], 10, 1, s)
-    app = new_message_with_entries(1, 2, MessageType.MsgAppend, [new_entry(2, 2, None)])
-    app.term = 2
-    app.index = 1
-    app.log_term = 1
-    app.commit = 1
-    follower.step(app)
+    follower.step(new_append(1, 2, [new_entry(2, 2, None)], term=2, index=1, log_term=1, commit=1))
     rd = follower.ready()
     s.wl().append(rd.entries)
     follower.advance(rd)
