@@ -437,3 +437,16 @@ def test_tikv_raft_log_key() -> None:
         keys.decode_raft_log_key(state_key + (2).to_bytes(8, "big"))
     with pytest.raises(InvalidKeyError):  # invalid prefix
         keys.decode_raft_log_key(keys.region_state_key(1) + (2).to_bytes(8, "big"))
+
+
+@pytest.mark.parametrize(("region_id", "low", "high"), [(1, 5, 9), (7, 0, 0), (2**64 - 1, 2**64 - 3, 2**64)])
+def test_raft_log_keys_are_raft_log_key_per_index(region_id: int, low: int, high: int) -> None:
+    """raft_log_keys(r, lo, hi) is [raft_log_key(r, i) for lo <= i < hi], byte for byte."""
+    assert list(keys.raft_log_keys(region_id, low, high)) == [keys.raft_log_key(region_id, i) for i in range(low, high)]
+
+
+@pytest.mark.parametrize(("low", "high"), [(-1, 3), (5, 4), (0, 2**64 + 1)])
+def test_raft_log_keys_rejects_bad_ranges(low: int, high: int) -> None:
+    """raft_log_keys rejects ranges outside u64 or reversed with InvalidKeyError."""
+    with pytest.raises(keys.InvalidKeyError):
+        keys.raft_log_keys(1, low, high)

@@ -21,6 +21,7 @@ u64), these functions raise `InvalidKeyError`.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from raftstore.engine.errors import EngineError
@@ -67,6 +68,7 @@ __all__ = [
     "decode_raft_log_key",
     "decode_raft_key",
     "raft_log_prefix",
+    "raft_log_keys",
     "decode_region_raft_key",
     "decode_region_meta_key",
     "region_meta_prefix",
@@ -209,6 +211,14 @@ def apply_state_key(region_id: int) -> bytes:
 def raft_log_prefix(region_id: int) -> bytes:
     """raft_log_prefix is 01 02 <region_id> 01: every raft log key of the region starts with it."""
     return _region_raft_key("raft_log_prefix", region_id, RAFT_LOG_SUFFIX)
+
+
+def raft_log_keys(region_id: int, low: int, high: int) -> Iterator[bytes]:
+    """raft_log_keys yields raft_log_key(region_id, i) for low <= i < high, built without a Python call per
+    key (the append path builds one key per entry)."""
+    if not 0 <= low <= high <= U64_MAX + 1:
+        raise _not_u64("raft_log_keys", low, high - 1)
+    return map(raft_log_prefix(region_id).__add__, map(_U64.pack, range(low, high)))
 
 
 def raft_log_index(key: bytes) -> int:

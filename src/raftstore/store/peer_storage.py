@@ -77,6 +77,8 @@ RAFT_INIT_LOG_INDEX = 5
 RAFT_INIT_LOG_TERM = 5
 # MAX_SNAP_TRY_CNT: snapshot() gives up after this many failed generations in a row.
 MAX_SNAP_TRY_CNT = 5
+_ENCODE_ENTRY = Entry.SerializeToString
+
 # RAFT_LOG_MULTI_GET_CNT: ranges up to this long are read with point gets, longer ones with a scan.
 RAFT_LOG_MULTI_GET_CNT = 8
 
@@ -604,7 +606,7 @@ class PeerStorage:
                 f"and leave no hole after the last index {prev_last}"
             )
         # Each entry is encoded once, here: the write uses the encodings, the cache accounts their sizes.
-        encoded = [e.SerializeToString() for e in entries]
+        encoded = list(map(_ENCODE_ENTRY, entries))
         cache = self.cache
         cache.append(self.region.id, self.peer_id, entries, list(map(len, encoded)))
         task.set_append(prev_last + 1, entries, encoded)

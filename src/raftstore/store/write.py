@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 from ..engine import keys
 from ..engine.base import CF_DEFAULT, WriteBatch
@@ -149,7 +148,7 @@ def write_tasks(engines: Engines, tasks: Sequence[WriteTask]) -> WriteRoundStats
             if encoded is None or len(encoded) != len(entries) or last - first + 1 != len(entries):
                 puts += [(log_key(region_id, e.index), e.SerializeToString()) for e in entries]
             else:
-                puts += zip(map(partial(log_key, region_id), range(first, last + 1)), encoded)
+                puts += zip(keys.raft_log_keys(region_id, first, last + 1), encoded)
             entry_count += len(entries)
             if task.overwrite_to is not None and task.overwrite_to > last + 1:
                 _flush(raft_wb, puts)
