@@ -290,6 +290,21 @@ def test_unstable_ents(unstable: int, wents: list[Entry]) -> None:
 _ENTS4 = ents((4, 1), (5, 1), (6, 1), (7, 1))
 
 
+def check_next_entries(
+    raft_log: RaftLog, applied: int, persisted: int, committed: int, expect: list[Entry] | None
+) -> None:
+    """check_next_entries persists up to persisted, commits committed, applies applied; then exactly expect
+    is ready to apply (None: nothing)."""
+    persist_all(raft_log)
+    raft_log.maybe_persist(persisted, 1)
+    assert raft_log.persisted == persisted
+    raft_log.maybe_commit(committed, 1)
+    assert raft_log.committed == committed
+    raft_log.applied_to(applied)
+    assert raft_log.has_next_entries() == (expect is not None)
+    assert raft_log.next_entries(None) == expect
+
+
 @pytest.mark.parametrize(
     "applied, persisted, committed, expect",
     [
@@ -321,14 +336,7 @@ def test_has_next_ents_and_next_ents(
     store.wl().apply_snapshot(new_snapshot(3, 1))
     raft_log = RaftLog(store)
     raft_log.append(_ENTS4)
-    persist_all(raft_log)
-    raft_log.maybe_persist(persisted, 1)
-    assert raft_log.persisted == persisted
-    raft_log.maybe_commit(committed, 1)
-    assert raft_log.committed == committed
-    raft_log.applied_to(applied)
-    assert raft_log.has_next_entries() == (expect is not None)
-    assert raft_log.next_entries(None) == expect
+    check_next_entries(raft_log, applied, persisted, committed, expect)
 
 
 _ENTS7 = ents((4, 1), (5, 1), (6, 1), (7, 1), (8, 1), (9, 1), (10, 1))
@@ -378,14 +386,7 @@ def test_has_next_ents_and_next_ents_with_unpersisted_limit(
     raft_log = RaftLog(store)
     raft_log.max_apply_unpersisted_log_limit = limit
     raft_log.append(_ENTS7)
-    persist_all(raft_log)
-    raft_log.maybe_persist(persisted, 1)
-    assert raft_log.persisted == persisted
-    raft_log.maybe_commit(committed, 1)
-    assert raft_log.committed == committed
-    raft_log.applied_to(applied)
-    assert raft_log.has_next_entries() == (expect is not None)
-    assert raft_log.next_entries(None) == expect
+    check_next_entries(raft_log, applied, persisted, committed, expect)
 
 
 def _slice_log() -> RaftLog:

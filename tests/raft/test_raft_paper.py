@@ -298,14 +298,20 @@ def test_candidates_election_timeout_nonconf() -> None:
     check_nonleaders_election_timeout_nonconflict(StateRole.CANDIDATE)
 
 
-def test_leader_start_replication() -> None:
-    """§5.3: a leader appends a proposal to its log and sends it, with the preceding index/term, to all."""
+def leader_with_committed_noop(peers: list[int]) -> tuple[Interface, int]:
+    """leader_with_committed_noop: node 1 leads peers and has committed its empty entry; it returns the
+    node and that entry's index."""
     s = new_storage()
-    r = new_test_raft(1, [1, 2, 3], 10, 1, s)
+    r = new_test_raft(1, peers, 10, 1, s)
     r.become_candidate()
     r.become_leader()
     commit_noop_entry(r, s)
-    li = r.raft_log.last_index()
+    return r, r.raft_log.last_index()
+
+
+def test_leader_start_replication() -> None:
+    """§5.3: a leader appends a proposal to its log and sends it, with the preceding index/term, to all."""
+    r, li = leader_with_committed_noop([1, 2, 3])
 
     r.step(new_message(1, 1, MessageType.MsgPropose, 1))
 
@@ -329,12 +335,7 @@ def test_leader_start_replication() -> None:
 
 def test_leader_commit_entry() -> None:
     """§5.3: a safely replicated entry is committed, handed out for applying, and its index sent on."""
-    s = new_storage()
-    r = new_test_raft(1, [1, 2, 3], 10, 1, s)
-    r.become_candidate()
-    r.become_leader()
-    commit_noop_entry(r, s)
-    li = r.raft_log.last_index()
+    r, li = leader_with_committed_noop([1, 2, 3])
     r.step(new_message(1, 1, MessageType.MsgPropose, 1))
     r.persist()
 
@@ -365,12 +366,7 @@ def test_leader_acknowledge_commit() -> None:
         (5, {2: True, 3: True, 4: True, 5: True}, True),
     ]
     for i, (size, acceptors, wack) in enumerate(tests):
-        s = new_storage()
-        r = new_test_raft(1, list(range(1, size + 1)), 10, 1, s)
-        r.become_candidate()
-        r.become_leader()
-        commit_noop_entry(r, s)
-        li = r.raft_log.last_index()
+        r, li = leader_with_committed_noop(list(range(1, size + 1)))
         r.step(new_message(1, 1, MessageType.MsgPropose, 1))
         r.persist()
 

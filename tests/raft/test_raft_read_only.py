@@ -126,6 +126,22 @@ def test_read_only_option_safe() -> None:
             assert rs.request_ctx == ctx.encode(), f"#{i}: request_ctx = {rs.request_ctx!r}, want {ctx}"
 
 
+def check_reads_after_proposals(nt: Network, tests: list[tuple[int, int, int, str]]) -> None:
+    """check_reads_after_proposals: per (id, proposals, wri, wctx), after the proposals a read at id
+    yields a ReadState at index wri with context wctx."""
+    for i, (id, proposals, wri, wctx) in enumerate(tests):
+        for _ in range(proposals):
+            nt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
+
+        nt.send([read_index(id, id, wctx)])
+
+        read_states = drain_read_states(nt.peers[id])
+        assert read_states, f"#{i}: read_states is empty, want non-empty"
+        rs = read_states[0]
+        assert rs.index == wri, f"#{i}: read_index = {rs.index}, want {wri}"
+        assert rs.request_ctx == wctx.encode(), f"#{i}: request_ctx = {rs.request_ctx!r}, want {wctx}"
+
+
 def test_read_only_with_learner() -> None:
     """thesis §6.4: a learner's read is forwarded to the leader and answered with the commit index."""
     a = new_test_learner_raft(1, [1], [2], 10, 1, new_storage())
@@ -140,17 +156,7 @@ def test_read_only_with_learner() -> None:
         (1, 10, 31, "ctx3"),
         (2, 10, 41, "ctx4"),
     ]
-    for i, (id, proposals, wri, wctx) in enumerate(tests):
-        for _ in range(proposals):
-            nt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
-
-        nt.send([read_index(id, id, wctx)])
-
-        read_states = drain_read_states(nt.peers[id])
-        assert read_states, f"#{i}: read_states is empty, want non-empty"
-        rs = read_states[0]
-        assert rs.index == wri, f"#{i}: read_index = {rs.index}, want {wri}"
-        assert rs.request_ctx == wctx.encode(), f"#{i}: request_ctx = {rs.request_ctx!r}, want {wctx}"
+    check_reads_after_proposals(nt, tests)
 
 
 def test_read_only_option_lease() -> None:
@@ -172,17 +178,7 @@ def test_read_only_option_lease() -> None:
         (2, 10, 51, "ctx5"),
         (3, 10, 61, "ctx6"),
     ]
-    for i, (id, proposals, wri, wctx) in enumerate(tests):
-        for _ in range(proposals):
-            nt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
-
-        nt.send([read_index(id, id, wctx)])
-
-        read_states = drain_read_states(nt.peers[id])
-        assert read_states, f"#{i}: read_states is empty, want non-empty"
-        rs = read_states[0]
-        assert rs.index == wri, f"#{i}: read_index = {rs.index}, want {wri}"
-        assert rs.request_ctx == wctx.encode(), f"#{i}: request_ctx = {rs.request_ctx!r}, want {wctx}"
+    check_reads_after_proposals(nt, tests)
 
 
 def test_read_only_option_lease_without_check_quorum() -> None:

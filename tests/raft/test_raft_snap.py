@@ -94,31 +94,18 @@ def test_pending_snapshot_pause_replication() -> None:
     assert sm.read_messages() == []
 
 
-def test_snapshot_failure() -> None:
-    """A failed snapshot report moves the follower to Probe, paused, with next unchanged."""
+@pytest.mark.parametrize("reject, want_next", [(True, 1), (False, 12)], ids=["failure", "succeed"])
+def test_snapshot_status_report(reject: bool, want_next: int) -> None:
+    """A snapshot report moves the follower to Probe, paused: next unchanged on failure, snapshot index + 1 on success."""
     sm = leader_with_snapshot()
     sm.raft.prs.get(2).next_idx = 1
     sm.raft.prs.get(2).become_snapshot(11)
     m = new_message(2, 1, MessageType.MsgSnapStatus, 0)
-    m.reject = True
+    m.reject = reject
     sm.step(m)
     pr = sm.raft.prs.get(2)
     assert pr.pending_snapshot == 0
-    assert pr.next_idx == 1
-    assert pr.paused
-
-
-def test_snapshot_succeed() -> None:
-    """A successful snapshot report moves the follower to Probe at snapshot index + 1, paused."""
-    sm = leader_with_snapshot()
-    sm.raft.prs.get(2).next_idx = 1
-    sm.raft.prs.get(2).become_snapshot(11)
-    m = new_message(2, 1, MessageType.MsgSnapStatus, 0)
-    m.reject = False
-    sm.step(m)
-    pr = sm.raft.prs.get(2)
-    assert pr.pending_snapshot == 0
-    assert pr.next_idx == 12
+    assert pr.next_idx == want_next
     assert pr.paused
 
 
