@@ -36,7 +36,6 @@ from raftstore.raft.testing import (
     Network,
     add_learner,
     add_node,
-    conf_state,
     conf_state_v2,
     new_message,
     new_snapshot,

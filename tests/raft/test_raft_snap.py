@@ -21,7 +21,6 @@ from raftstore.raft.storage import MemStorage
 from raftstore.raft.testing import (
     Interface,
     Network,
-    conf_state,
     new_message,
     new_message_with_entries,
     new_snapshot,

@@ -21,7 +21,7 @@ import pytest
 from conftest import new_region, plain, raft_log_indexes
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from raftstore.engine.engines import Engines, memory_engines, open_engines
 from raftstore.proto.eraftpb_pb2 import Entry, HardState

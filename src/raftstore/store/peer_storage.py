@@ -47,7 +47,7 @@ from ..raft.errors import (
     UnavailableError,
 )
 from ..raft.storage import GetEntriesContext, RaftState
-from ..raft.util import NO_LIMIT, limit_size
+from ..raft.util import NO_LIMIT
 from .entry_cache import EntryCache, MemoryTrace, TermCache
 from .errors import CompactLogError, InvalidStateError, StoreError
 from .write import WriteTask

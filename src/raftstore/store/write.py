@@ -12,7 +12,7 @@ KV write (e.g. a truncated state) is durable before any raft-engine deletion tha
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..engine import keys
