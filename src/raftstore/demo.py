@@ -16,6 +16,7 @@ from .engine import open_engines
 from .engine.engines import Engines
 from .proto.eraftpb_pb2 import Entry
 from .proto.metapb_pb2 import Peer, Region, RegionEpoch
+from .proto.raft_serverpb_pb2 import PeerState
 from .store import PeerStorage, WriteTask, load_region_states, write_initial_states, write_tasks
 
 __all__ = ["run_demo"]
@@ -38,6 +39,8 @@ def _region(region_id: int, count: int) -> Region:
 def _open_storages(engines: Engines) -> dict[int, PeerStorage]:
     storages = {}
     for state in load_region_states(engines):
+        if state.state == PeerState.Tombstone:
+            continue  # a destroyed peer: its region state stays as a tombstone, it has no storage
         peer = next(p for p in state.region.peers if p.store_id == STORE_ID)
         storages[state.region.id] = PeerStorage(engines, state.region, peer.id)
     return storages

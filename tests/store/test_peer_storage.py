@@ -54,6 +54,7 @@ from raftstore.store import (
     clear_meta,
     compact_raft_log,
     conf_state_from_region,
+    load_region_states,
     write_initial_states,
     write_tasks,
 )
@@ -1214,3 +1215,42 @@ def test_set_commit_index_moves_forward_only(engines: Engines) -> None:
     store.append([new_entry(8, 5)], t2)
     write_tasks(engines, [t2])
     assert PeerStorage(engines, store.region, 1).commit_index() == 7
+
+
+# -- load_region_states ---------------------------------------------------------------------------
+
+
+def test_load_region_states_lists_every_region_in_id_order(engines: Engines) -> None:
+    """load_region_states returns the RegionLocalStates of all bootstrapped regions, tombstones included."""
+    for rid in (7, 3, 300):
+        write_initial_states(engines, new_region(rid))
+    store = PeerStorage(engines, new_region(7), 7)
+    t = WriteTask(7, 7, 1)
+    store.tombstone(t)
+    write_tasks(engines, [t])
+    states = load_region_states(engines)
+    assert [(st.region.id, st.state) for st in states] == [
+        (3, PeerState.Normal),
+        (7, PeerState.Tombstone),
+        (300, PeerState.Normal),
+    ]
+
+
+@pytest.mark.parametrize(
+    "key, value, named",
+    [
+        (keys.region_state_key(9)[:-1] + b"\x01\x00", b"", "region 9"),  # a key one byte too long
+        (keys.region_state_key(9), b"\xff\xff", "region 9"),  # a value that does not decode
+        (keys.region_state_key(9), RegionLocalState(region=new_region(8)).SerializeToString(), "region 9"),
+    ],
+)
+def test_load_region_states_rejects_malformed_meta(engines: Engines, key: bytes, value: bytes, named: str) -> None:
+    """A malformed region meta key, an undecodable state or a state of another region raises InvalidStateError
+    naming the region, and changes nothing."""
+    write_initial_states(engines, new_region(2))
+    engines.kv.put(CF_RAFT, key, value)
+    before = scan_all(engines)
+    with pytest.raises(InvalidStateError) as info:
+        load_region_states(engines)
+    assert f"[{named}]" in str(info.value)
+    assert scan_all(engines) == before

@@ -725,7 +725,9 @@ def load_region_states(engines: Engines) -> list[RegionLocalState]:
         try:
             region_id, suffix = keys.decode_region_meta_key(key)
         except keys.InvalidKeyError as err:
-            raise InvalidStateError(0, f"malformed region meta key {key.hex()}: {err}") from err
+            # The key is malformed: name the region its id bytes spell, when it has them.
+            guess = int.from_bytes(key[2:10], "big") if len(key) >= 10 else 0
+            raise InvalidStateError(guess, f"malformed region meta key {key.hex()}: {err}") from err
         if suffix != keys.REGION_STATE_SUFFIX:
             continue
         state: RegionLocalState = _decode(RegionLocalState, raw, region_id, "region state")
