@@ -20,7 +20,7 @@ from raftstore.raft import (
     ProposalDroppedError,
 )
 from raftstore.raft.config import Config
-from raftstore.raft.raft import Raft, StateRole
+from raftstore.raft.raft import StateRole
 from raftstore.raft.storage import MemStorage
 from raftstore.raft.testing import (
     NOP_STEPPER,
@@ -385,14 +385,6 @@ def test_election_tick_range() -> None:
     for _ in range(100):
         raft.reset_randomized_election_timeout()
         assert raft.randomized_election_timeout == cfg.election_tick
-
-
-def test_new_raft_with_bad_config_errors() -> None:
-    """A Raft built from an invalid config (id 0) raises ConfigInvalidError."""
-    invalid_config = new_test_config(INVALID_ID, 1, 1)
-    s = MemStorage.new_with_conf_state(conf_state([1, 2], []))
-    with pytest.raises(ConfigInvalidError):
-        Raft(invalid_config, s)
 
 
 # §5.2/§5.4.1 vote requests.

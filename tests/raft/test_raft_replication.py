@@ -40,7 +40,6 @@ from raftstore.raft.testing import (
     new_test_config,
     new_test_raft,
     new_test_raft_with_config,
-    new_test_raft_with_prevote,
     new_storage,
     next_ents,
 )
@@ -317,68 +316,6 @@ def test_commit_without_new_term_entry() -> None:
     tt.recover()
     tt.send([new_message(2, 2, MessageType.MsgHup, 0)])
     assert tt.peers[1].raft.raft_log.committed == 4
-
-
-def test_dueling_candidates() -> None:
-    """§5.2/§5.4.1 a candidate with a shorter log disrupts the term but cannot win it."""
-    a = new_test_raft(1, [1, 2, 3], 10, 1, new_storage())
-    b = new_test_raft(2, [1, 2, 3], 10, 1, new_storage())
-    c = new_test_raft(3, [1, 2, 3], 10, 1, new_storage())
-    nt = Network.new([a, b, c])
-    nt.cut(1, 3)
-
-    nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
-    nt.send([new_message(3, 3, MessageType.MsgHup, 0)])
-    # 1 wins with the votes of 1 and 2.
-    assert nt.peers[1].raft.state == StateRole.LEADER
-    # 3 has its own vote and a rejection from 2.
-    assert nt.peers[3].raft.state == StateRole.CANDIDATE
-
-    nt.recover()
-    # 3 campaigns at a higher term, disrupts 1, but both 1 and 2 reject it: its log is shorter.
-    nt.send([new_message(3, 3, MessageType.MsgHup, 0)])
-
-    tests = [
-        (StateRole.FOLLOWER, 2, (1, 0, 1)),
-        (StateRole.FOLLOWER, 2, (1, 0, 1)),
-        (StateRole.FOLLOWER, 2, (0, 0, 0)),
-    ]
-    for i, (state, term, log) in enumerate(tests):
-        raft = nt.peers[i + 1].raft
-        assert raft.state == state, f"#{i}: state = {raft.state}, want {state}"
-        assert raft.term == term, f"#{i}: term = {raft.term}, want {term}"
-        assert_raft_log(f"#{i}: ", raft.raft_log, *log)
-
-
-def test_dueling_pre_candidates() -> None:
-    """Pre-vote (thesis §9.6): a pre-candidate with a shorter log does not disrupt the leader."""
-    a = new_test_raft_with_prevote(1, [1, 2, 3], 10, 1, new_storage(), True)
-    b = new_test_raft_with_prevote(2, [1, 2, 3], 10, 1, new_storage(), True)
-    c = new_test_raft_with_prevote(3, [1, 2, 3], 10, 1, new_storage(), True)
-    config = Network.default_config()
-    config.pre_vote = True
-    nt = Network.new_with_config([a, b, c], config)
-    nt.cut(1, 3)
-
-    nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
-    nt.send([new_message(3, 3, MessageType.MsgHup, 0)])
-    assert nt.peers[1].raft.state == StateRole.LEADER
-    # 3's pre-vote is rejected: it goes back to follower.
-    assert nt.peers[3].raft.state == StateRole.FOLLOWER
-
-    nt.recover()
-    nt.send([new_message(3, 3, MessageType.MsgHup, 0)])
-
-    tests = [
-        (1, StateRole.LEADER, 1, (1, 0, 1)),
-        (2, StateRole.FOLLOWER, 1, (1, 0, 1)),
-        (3, StateRole.FOLLOWER, 1, (0, 0, 0)),
-    ]
-    for i, (id_, state, term, log) in enumerate(tests):
-        raft = nt.peers[id_].raft
-        assert raft.state == state, f"#{i}: state = {raft.state}, want {state}"
-        assert raft.term == term, f"#{i}: term = {raft.term}, want {term}"
-        assert_raft_log(f"#{i}: ", raft.raft_log, *log)
 
 
 def test_candidate_concede() -> None:
@@ -911,19 +848,6 @@ def test_raft_nodes(ids: list[int]) -> None:
     """The voters are those of the initial ConfState, in any order."""
     r = new_test_raft(1, ids, 10, 1, new_storage())
     assert set(r.raft.prs.conf().voters.ids()) == {1, 2, 3}
-
-
-@pytest.mark.parametrize("pre_vote", [False, True])
-def test_campaign_while_leader(pre_vote: bool) -> None:
-    """MsgHup on a leader changes neither its state nor its term."""
-    r = new_test_raft_with_prevote(1, [1], 5, 1, new_storage(), pre_vote)
-    assert r.raft.state == StateRole.FOLLOWER
-    r.step(new_message(1, 1, MessageType.MsgHup, 0))
-    assert r.raft.state == StateRole.LEADER
-    term = r.raft.term
-    r.step(new_message(1, 1, MessageType.MsgHup, 0))
-    assert r.raft.state == StateRole.LEADER
-    assert r.raft.term == term
 
 
 # -- fast log rejection (§5.3 optimization) -------------------------------------------------------
