@@ -97,8 +97,9 @@ class RawWriter:
 
 class PeerStorageWriter:
     """PeerStorageWriter is PeerStorage's write path: per region a WriteTask with the entries and a new hard
-    state (commit), with apply_state also the region's RaftApplyState (a KV write, as a round that applies
-    has); then write_tasks (group commit) and on_persisted."""
+    state (committing what earlier rounds made durable), with apply_state also the region's RaftApplyState
+    applying those (a KV write, as a round that applies has); then write_tasks (group commit) and
+    on_persisted."""
 
     def __init__(self, path: Path, regions: int, apply_state: bool) -> None:
         self.engines = open_engines(path)
@@ -116,12 +117,14 @@ class PeerStorageWriter:
         for rid, ents in batch:
             ps = self.storages[rid]
             task = WriteTask(rid, rid, self.number)
-            ps.append(ents, task)
+            # A single voter commits what is durable: what the rounds before persisted.
+            durable = ps.last_index()
             old = ps.hard_state()
-            ps.set_hard_state(HardState(term=old.term, vote=old.vote, commit=ents[-1].index), task)
+            ps.set_hard_state(HardState(term=old.term, vote=old.vote, commit=durable), task)
             if self.apply_state:
-                ps.apply_state.applied_index = ps.apply_state.commit_index = ents[-1].index
+                ps.apply_state.applied_index = ps.apply_state.commit_index = durable
                 ps.save_apply_state_to(task)
+            ps.append(ents, task)
             tasks.append(task)
         write_tasks(self.engines, tasks)
         for task in tasks:
