@@ -8,6 +8,10 @@ region state, snapshot raft state) and raft-engine deletions (log GC, clear_meta
 one batch written with sync, then all raft writes (entries, deletions, the last RaftLocalState of each
 region) in one batch written with sync. So a round costs two fsyncs whatever the number of regions, and a
 KV write (e.g. a truncated state) is durable before any raft-engine deletion that relies on it.
+
+The converse is the caller's rule, as in TiKV: a KV write must not depend on raft writes of the same round.
+An apply state may only cover entries that earlier rounds made durable (committed entries are), or a crash
+between the two fsyncs would leave an applied index above the durable log.
 """
 
 from __future__ import annotations
