@@ -1254,3 +1254,23 @@ def test_load_region_states_rejects_malformed_meta(engines: Engines, key: bytes,
         load_region_states(engines)
     assert f"[{named}]" in str(info.value)
     assert scan_all(engines) == before
+
+
+def test_log_gc_waits_for_a_durable_truncated_state(engines: Engines) -> None:
+    """Log GC never deletes below a truncated index that is only in memory: it collects up to the truncated
+    state written (or staged in the same task), and catches up once a later apply state is durable."""
+    store = new_storage_from_ents(engines, [new_entry(i, 5) for i in range(5, 11)], applied=10)
+    compact_raft_log(store.apply_state, 8, 5)  # in memory only
+    t = WriteTask(1, 1, 2)
+    store.schedule_log_gc(t)
+    write_tasks(engines, [t])
+    store.on_persisted(t)
+    assert raft_log_indexes(engines, 1) == [6, 7, 8, 9, 10]
+    t2 = WriteTask(1, 1, 3)
+    store.save_apply_state_to(t2)
+    write_tasks(engines, [t2])
+    store.on_persisted(t2)
+    t3 = WriteTask(1, 1, 4)
+    store.schedule_log_gc(t3)
+    write_tasks(engines, [t3])
+    assert raft_log_indexes(engines, 1) == [9, 10]

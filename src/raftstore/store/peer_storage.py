@@ -264,6 +264,8 @@ class PeerStorage:
         # _pending: (ready_number, first staged index) of staged tasks not yet persisted, oldest first.
         self._pending: deque[tuple[int, int]] = deque()
         self._gc_from = 0  # log GC deletes from here: nothing below it is left in the raft engine.
+        # _durable_truncated: the truncated index of the apply state known to be on disk.
+        self._durable_truncated = self.apply_state.truncated_state.index
         self.gen_snap_task: GenSnapTask | None = None
         self._snap_tried = 0
 
@@ -653,6 +655,8 @@ class PeerStorage:
 
     def on_persisted(self, task: WriteTask) -> None:
         """on_persisted tells the storage that task is durable: the cache may now drop what it wrote."""
+        if task.truncated_index is not None:
+            self._durable_truncated = max(self._durable_truncated, task.truncated_index)
         pending = self._pending
         while pending and pending[0][0] <= task.ready_number:
             pending.popleft()
@@ -675,7 +679,10 @@ class PeerStorage:
         self.term_cache.append_entries(entries)
 
     def save_apply_state_to(self, task: WriteTask) -> None:
+        """save_apply_state_to stages the apply state into task's KV writes (and notes its truncated index,
+        which log GC may rely on once the task is durable)."""
         task.put_kv(CF_RAFT, keys.apply_state_key(self.region.id), self.apply_state.SerializeToString())
+        task.truncated_index = self.apply_state.truncated_state.index
 
     def compact_to(self, index: int, term: int, task: WriteTask) -> None:
         """compact_to applies a compact-log command: moves the truncated state to (index, term) (see
@@ -687,9 +694,11 @@ class PeerStorage:
         self.cancel_generating_snap(index + 1)
 
     def schedule_log_gc(self, task: WriteTask) -> None:
-        """schedule_log_gc stages deletion of log entries up to the truncated index; call it only when the
-        truncated state is durable or is staged in the same task (its KV write goes first)."""
-        end = self.apply_state.truncated_state.index + 1
+        """schedule_log_gc stages deletion of log entries up to the truncated index that is durable: the one
+        of the last apply state written, or the one staged in this task (its KV write is synced first). A
+        truncation still only in memory is not collected."""
+        durable = max(self._durable_truncated, task.truncated_index or 0)
+        end = min(self.apply_state.truncated_state.index, durable) + 1
         if end <= self._gc_from:
             return
         rid = self.region.id

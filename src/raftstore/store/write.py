@@ -53,6 +53,7 @@ class WriteTask:
         "raft_deletes",
         "messages",
         "clears_raft_state",
+        "truncated_index",
     )
 
     def __init__(self, region_id: int, peer_id: int, ready_number: int) -> None:
@@ -70,6 +71,8 @@ class WriteTask:
         self.messages: list[object] = []
         # clears_raft_state: the task removes the region's RaftLocalState (clear_meta / tombstone).
         self.clears_raft_state = False
+        # truncated_index: the truncated index of the apply state this task writes, if it writes one.
+        self.truncated_index: int | None = None
 
     def set_append(
         self, overwrite_to: int | None, entries: Sequence[Entry], encoded: Sequence[bytes] | None = None
