@@ -28,6 +28,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 
+from google.protobuf.message import DecodeError
+
 from ..proto.eraftpb_pb2 import (
     ConfChange,
     ConfChangeV2,
@@ -724,19 +726,19 @@ class Raft:
                 pr.matched = persisted
                 pr.committed_index = committed
 
-    def append_entry(self, es: Sequence[Entry]) -> bool:
-        """append_entry stamps es with the current term and the next indexes and appends them to the
+    def append_entry(self, entries: Sequence[Entry]) -> bool:
+        """append_entry stamps entries with the current term and the next indexes and appends them to the
         log (leader only); returns False, appending nothing, when the uncommitted size limit refuses
         them. The leader's own progress moves only in on_persist_entries."""
-        if not self.uncommitted_state.maybe_increase_uncommitted_size(es):
+        if not self.uncommitted_state.maybe_increase_uncommitted_size(entries):
             return False
         idx = self.raft_log.last_index()
         term = self.term
-        for e in es:
+        for e in entries:
             idx += 1
             e.term = term
             e.index = idx
-        self.raft_log.append(es)
+        self.raft_log.append(entries)
         return True
 
     def on_persist_entries(self, index: int, term: int) -> None:
@@ -1362,7 +1364,7 @@ class Raft:
             if et == _EntryConfChange:
                 try:
                     cc_v1 = ConfChange.FromString(e.data)
-                except Exception as err:
+                except DecodeError as err:
                     if logger.isEnabledFor(logging.DEBUG):
                         logger.debug("[%d] invalid confchange: %r", self.id, err)
                     raise ProposalDroppedError() from err
@@ -1370,7 +1372,7 @@ class Raft:
             elif et == _EntryConfChangeV2:
                 try:
                     cc = ConfChangeV2.FromString(e.data)
-                except Exception as err:
+                except DecodeError as err:
                     if logger.isEnabledFor(logging.DEBUG):
                         logger.debug("[%d] invalid confchangev2: %r", self.id, err)
                     raise ProposalDroppedError() from err
@@ -1665,11 +1667,12 @@ class Raft:
             index = self.raft_log.committed
         self._send(Message(msg_type=_MsgAppendResponse, to=m.from_, index=index))  # type: ignore[arg-type]
 
-    def restore(self, snap: Snapshot) -> bool:
-        """restore recovers the log and the configuration from snap (copied); returns False when it
+    def restore(self, snapshot: Snapshot) -> bool:
+        """restore recovers the log and the configuration from snapshot (copied); returns False when it
         is older than the commit index, when this node is not a follower (it then moves to the next
         term) or not in the snapshot's configuration, or when the log already has the snapshot's
         last entry (then only the commit index moves)."""
+        snap = snapshot
         meta = snap.metadata
         if meta.index < self.raft_log.committed:
             return False

@@ -142,13 +142,13 @@ class RaftLog:
             return snap.metadata.index
         return self.store.last_index()
 
-    def find_conflict(self, ents: Sequence[Entry]) -> int:
-        """find_conflict is the index of the first entry of ents whose term differs from the log's.
+    def find_conflict(self, entries: Sequence[Entry]) -> int:
+        """find_conflict is the index of the first entry of entries whose term differs from the log's.
 
-        0 when the log holds all of ents; the first new index when ents extend the log. ents must
+        0 when the log holds all of entries; the first new index when entries extend the log. entries must
         be contiguous.
         """
-        for e in ents:
+        for e in entries:
             if not self.match_term(e.index, e.term):
                 return e.index
         return 0
@@ -180,18 +180,18 @@ class RaftLog:
             return False
 
     def maybe_append(
-        self, idx: int, term: int, committed: int, ents: Sequence[Entry]
+        self, idx: int, term: int, committed: int, entries: Sequence[Entry]
     ) -> tuple[int, int] | None:
-        """maybe_append appends ents after (idx, term) if the log matches there.
+        """maybe_append appends entries after (idx, term) if the log matches there.
 
         Returns (conflict_index, last_new_index), or None when (idx, term) does not match. A
         conflict at or below committed is a broken invariant (InvariantError). Commit moves to
         min(committed, last_new_index); persisted drops below a conflict. The appended Entry
-        objects are ents' own (not copies: the caller hands them over, see the module docstring).
+        objects are entries' own (not copies: the caller hands them over, see the module docstring).
         """
         if not self.match_term(idx, term):
             return None
-        conflict_idx = self.find_conflict(ents)
+        conflict_idx = self.find_conflict(entries)
         if conflict_idx == 0:
             pass
         elif conflict_idx <= self.committed:
@@ -200,10 +200,10 @@ class RaftLog:
             )
         else:
             # A slice is a new list of the same objects (also for a protobuf repeated field).
-            self.append(ents[conflict_idx - (idx + 1) :])
+            self.append(entries[conflict_idx - (idx + 1) :])
             if self.persisted > conflict_idx - 1:
                 self.persisted = conflict_idx - 1
-        last_new_index = idx + len(ents)
+        last_new_index = idx + len(entries)
         self.commit_to(min(committed, last_new_index))
         return conflict_idx, last_new_index
 
@@ -247,17 +247,17 @@ class RaftLog:
         """unstable_snapshot is the snapshot not yet persisted, or None."""
         return self.unstable.snapshot
 
-    def append(self, ents: Sequence[Entry]) -> int:
-        """append adds ents to the unstable log (truncating what they overlap) and returns last_index().
+    def append(self, entries: Sequence[Entry]) -> int:
+        """append adds entries to the unstable log (truncating what they overlap) and returns last_index().
 
-        ents must start after committed, else InvariantError. The Entry objects are kept, not copied.
+        entries must start after committed, else InvariantError. The Entry objects are kept, not copied.
         """
-        if not ents:
+        if not entries:
             return self.last_index()
-        after = ents[0].index - 1
+        after = entries[0].index - 1
         if after < self.committed:
             raise InvariantError(f"after {after} is out of range [committed {self.committed}]")
-        self.unstable.truncate_and_append(ents)
+        self.unstable.truncate_and_append(entries)
         return self.last_index()
 
     def entries(

@@ -185,7 +185,6 @@ class LightReady:
         return f"<{describe_ready(self)}>"
 
 
-_EMPTY_MESSAGES: list[Message] = []
 
 
 class Ready:
@@ -261,13 +260,13 @@ class Ready:
     def messages(self) -> list[Message]:
         """messages: messages to send at once (a leader's). A MsgSnapshot among them obliges the
         application to call `RawNode.report_snapshot` later."""
-        return _EMPTY_MESSAGES if self._is_persisted_msg else self._light._messages
+        return [] if self._is_persisted_msg else self._light._messages
 
     @property
     def persisted_messages(self) -> list[Message]:
         """persisted_messages: messages to send only after entries, hard state and snapshot of this
         Ready are durable (a non-leader's)."""
-        return self._light._messages if self._is_persisted_msg else _EMPTY_MESSAGES
+        return self._light._messages if self._is_persisted_msg else []
 
     @property
     def must_sync(self) -> bool:
@@ -443,10 +442,11 @@ class RawNode:
             raise StepPeerNotFoundError()
         self.raft.step(m)
 
-    def on_entries_fetched(self, context: GetEntriesContext) -> None:
-        """on_entries_fetched: the callback after a Storage fetched entries asynchronously; context is the
-        one Storage.entries was given. Resends the append if the term, leadership and peer still hold.
+    def on_entries_fetched(self, ctx: GetEntriesContext) -> None:
+        """on_entries_fetched: the callback after a Storage fetched entries asynchronously; ctx is the
+        context Storage.entries was given. Resends the append if the term, leadership and peer still hold.
         Raises InvariantError for a context that cannot be asynchronous."""
+        context = ctx
         what = context.what
         if what is GetEntriesFor.SEND_APPEND:
             raft = self.raft
@@ -695,11 +695,11 @@ class RawNode:
         m.from_ = transferee
         _step_ignoring_errors(self.raft, m)
 
-    def read_index(self, rctx: bytes) -> None:
-        """read_index: requests a read index; a ReadState carrying rctx comes out in a later Ready."""
+    def read_index(self, ctx: bytes) -> None:
+        """read_index: requests a read index; a ReadState carrying ctx comes out in a later Ready."""
         m = Message()
         m.msg_type = MessageType.MsgReadIndex
-        m.entries.add(data=rctx)
+        m.entries.add(data=ctx)
         _step_ignoring_errors(self.raft, m)
 
     def store(self) -> Storage:

@@ -430,20 +430,20 @@ class MemStorage:
         self._core = MemStorageCore()
 
     @classmethod
-    def new_with_conf_state(cls, conf_state: ConfState) -> MemStorage:
-        """new_with_conf_state returns a new MemStorage initialized with conf_state."""
+    def new_with_conf_state(cls, cs: ConfState) -> MemStorage:
+        """new_with_conf_state returns a new MemStorage initialized with cs."""
         store = cls()
-        store.initialize_with_conf_state(conf_state)
+        store.initialize_with_conf_state(cs)
         return store
 
-    def initialize_with_conf_state(self, conf_state: ConfState) -> None:
-        """initialize_with_conf_state sets the ConfState of a storage not yet initialized.
+    def initialize_with_conf_state(self, cs: ConfState) -> None:
+        """initialize_with_conf_state sets the ConfState (cs) of a storage not yet initialized.
 
         Raises InvariantError when the storage is already initialized.
         """
         if self._core.raft_state.initialized():
             raise InvariantError("MemStorage is already initialized")
-        self._core.set_conf_state(conf_state)
+        self._core.set_conf_state(cs)
 
     def clone(self) -> MemStorage:
         """clone returns another handle on the same core."""
