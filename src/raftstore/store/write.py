@@ -134,8 +134,11 @@ def write_tasks(engines: Engines, tasks: Sequence[WriteTask]) -> WriteRoundStats
     When it returns, everything in the tasks is durable and a new PeerStorage on the same engines sees it.
     An engine failure raises StoreError; nothing of the raft batch is written if the KV write failed.
     """
-    kv_wb = engines.kv.write_batch()
-    raft_wb = engines.raft.write_batch()
+    try:
+        kv_wb = engines.kv.write_batch()
+        raft_wb = engines.raft.write_batch()
+    except EngineError as err:
+        raise StoreError(f"write round of {len(tasks)} tasks failed: {err}") from err
     raft_states: dict[int, RaftLocalState] = {}
     entry_count = 0
     log_key = keys.raft_log_key
