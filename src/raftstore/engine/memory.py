@@ -10,12 +10,8 @@ from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 
 from raftstore.engine.base import CF_DEFAULT, EngineStats, WriteBatch
-from raftstore.engine.errors import (
-    EngineClosedError,
-    EngineError,
-    UnknownColumnFamilyError,
-    WrongWriteBatchError,
-)
+from raftstore.engine._common import EngineCommon
+from raftstore.engine.errors import EngineClosedError, WrongWriteBatchError
 
 __all__ = ["MemEngine", "MemWriteBatch", "MemSnapshot"]
 
@@ -206,28 +202,15 @@ class MemSnapshot:
         return _scan(self._engine, data, keys, start, end, reverse, limit)
 
 
-class MemEngine:
+class MemEngine(EngineCommon):
     """MemEngine keeps its column families in memory; sync is a no-op that is still counted in stats."""
 
     def __init__(self, cfs: Sequence[str] = (CF_DEFAULT,), *, name: str = "memory") -> None:
-        self.name = name
+        self.name = self._label = name
         self.stats = EngineStats()
         self._cf_names = tuple(dict.fromkeys([CF_DEFAULT, *cfs]))
         self._cfs: dict[str, _Cf] = {name: _Cf() for name in self._cf_names}
         self._closed = False
-
-    @property
-    def cf_names(self) -> tuple[str, ...]:
-        return self._cf_names
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def _cf_error(self, cf: str) -> EngineError:
-        if self._closed:
-            return EngineClosedError(f"engine {self.name} is closed")
-        return UnknownColumnFamilyError(f"unknown column family {cf!r} (engine {self.name} has {self._cf_names})")
 
     def _check_cf(self, cf: str) -> _Cf:
         if self._closed or cf not in self._cfs:

@@ -37,10 +37,10 @@ from typing import Any
 import rocksdict
 
 from raftstore.engine.base import CF_DEFAULT, EngineStats, WriteBatch
+from raftstore.engine._common import EngineCommon
 from raftstore.engine.errors import (
     EngineClosedError,
     EngineError,
-    UnknownColumnFamilyError,
     WrongWriteBatchError,
     wrap_rocks_error,
 )
@@ -401,7 +401,7 @@ class _SnapshotScan:
             it.seek(self._start)
 
 
-class RocksEngine:
+class RocksEngine(EngineCommon):
     """RocksEngine is one RocksDB database with the given column families (CF_DEFAULT always among them).
 
     Writes (write(), put(), delete(), delete_range()) are serialized by a lock that snapshot() also takes,
@@ -414,7 +414,7 @@ class RocksEngine:
     def __init__(
         self, path: str | os.PathLike[str], cfs: Sequence[str] = (CF_DEFAULT,), *, write_buffer_size: int = 32 * _MiB
     ) -> None:
-        self.path = os.fspath(path)
+        self.path = self._label = os.fspath(path)
         self.stats = EngineStats()
         names = list(dict.fromkeys([CF_DEFAULT, *cfs]))
         try:
@@ -441,20 +441,6 @@ class RocksEngine:
         self._closed = False
         self._snapshots: weakref.WeakSet[RocksSnapshot] = weakref.WeakSet()
         self._scans: weakref.WeakSet[_RocksScan] = weakref.WeakSet()
-
-    @property
-    def cf_names(self) -> tuple[str, ...]:
-        """cf_names are the column families the engine has open."""
-        return self._cf_names
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def _cf_error(self, cf: str) -> EngineError:
-        if self._closed:
-            return EngineClosedError(f"engine {self.path} is closed")
-        return UnknownColumnFamilyError(f"unknown column family {cf!r} (engine {self.path} has {self._cf_names})")
 
     def _cf(self, cf: str) -> Any:
         db = self._cfs.get(cf)
