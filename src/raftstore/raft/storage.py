@@ -430,19 +430,24 @@ class MemStorage:
         self._core = MemStorageCore()
 
     @classmethod
-    def new_with_conf_state(cls, cs: ConfState) -> MemStorage:
-        """new_with_conf_state returns a new MemStorage initialized with cs."""
+    def new_with_conf_state(cls, cs: ConfState | tuple[Sequence[int], Sequence[int]]) -> MemStorage:
+        """new_with_conf_state returns a new MemStorage initialized with cs (a ConfState or a
+        (voters, learners) pair)."""
         store = cls()
         store.initialize_with_conf_state(cs)
         return store
 
-    def initialize_with_conf_state(self, cs: ConfState) -> None:
-        """initialize_with_conf_state sets the ConfState (cs) of a storage not yet initialized.
+    def initialize_with_conf_state(self, cs: ConfState | tuple[Sequence[int], Sequence[int]]) -> None:
+        """initialize_with_conf_state sets the ConfState (cs) of a storage not yet initialized; cs may
+        also be a (voters, learners) pair, as raft-rs's `ConfState: From<(Vec<u64>, Vec<u64>)>` allows.
 
         Raises InvariantError when the storage is already initialized.
         """
         if self._core.raft_state.initialized():
             raise InvariantError("MemStorage is already initialized")
+        if isinstance(cs, tuple):
+            voters, learners = cs
+            cs = ConfState(voters=voters, learners=learners)
         self._core.set_conf_state(cs)
 
     def clone(self) -> MemStorage:
