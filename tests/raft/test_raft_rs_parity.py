@@ -175,3 +175,108 @@ def test_snapshot_succeed() -> None:
     assert pr.pending_snapshot == 0
     assert pr.next_idx == 12
     assert pr.paused
+
+
+# ---------------------------------------------------------------------------------------- message fields
+
+
+def _follower_with_log(terms: list[int], committed: int = 0):
+    store = new_storage()
+    store.initialize_with_conf_state(([1, 2, 3], []))
+    store.wl().append([empty_entry(t, i + 1) for i, t in enumerate(terms)])
+    store.wl().set_hardstate(HardState(term=terms[-1], commit=committed))
+    sm = new_test_raft_with_config(new_test_config(2, 10, 1), store)
+    return sm
+
+
+def test_handle_append_entries_rejection_fields() -> None:
+    """raft-rs handle_append_entries: a mismatching MsgAppend is rejected with index = m.index,
+    reject_hint / log_term from find_conflict_by_term(min(m.index, last), m.log_term) and commit."""
+    sm = _follower_with_log([1, 3, 3, 4, 4, 5], committed=1)
+    m = new_message(1, 2, MessageType.MsgAppend, 0)
+    m.term = 5
+    m.index = 8
+    m.log_term = 3
+    m.commit = 1
+    sm.step(m)
+    [resp] = sm.read_messages()
+    assert resp.msg_type == MessageType.MsgAppendResponse
+    assert (resp.to, resp.term, resp.index, resp.reject) == (1, 5, 8, True)
+    assert (resp.reject_hint, resp.log_term, resp.commit) == (3, 3, 1)
+
+
+def test_handle_append_entries_below_commit() -> None:
+    """raft-rs handle_append_entries: m.index < committed answers (index, commit) = committed, no reject."""
+    sm = _follower_with_log([1, 1, 1], committed=3)
+    m = new_message(1, 2, MessageType.MsgAppend, 0)
+    m.term = 1
+    m.index = 1
+    m.log_term = 1
+    sm.step(m)
+    [resp] = sm.read_messages()
+    assert (resp.index, resp.commit, resp.reject, resp.reject_hint, resp.log_term) == (3, 3, False, 0, 0)
+
+
+def test_send_request_snapshot_fields() -> None:
+    """raft-rs request_snapshot / send_request_snapshot: a rejected MsgAppendResponse to the leader with
+    index = committed, reject_hint = last index, log_term = its term, request_snapshot = last index."""
+    sm = _follower_with_log([1, 1, 2], committed=2)
+    sm.become_follower(2, 1)
+    sm.request_snapshot()
+    [m] = sm.read_messages()
+    assert m.msg_type == MessageType.MsgAppendResponse
+    assert (m.to, m.term, m.index, m.reject) == (1, 2, 2, True)
+    assert (m.reject_hint, m.log_term, m.request_snapshot) == (3, 2, 3)
+    # Appends and heartbeats are answered with the request again while it is pending.
+    hb = new_message(1, 2, MessageType.MsgHeartbeat, 0)
+    hb.term = 2
+    hb.commit = 3
+    sm.step(hb)
+    [m2] = sm.read_messages()
+    assert sm.raft_log.committed == 3
+    assert (m2.msg_type, m2.index, m2.reject, m2.request_snapshot) == (MessageType.MsgAppendResponse, 3, True, 3)
+
+
+def test_vote_rejection_carries_commit_info() -> None:
+    """raft-rs step (MsgRequestVote): a rejected vote carries reject, our term and (commit, commit_term)."""
+    sm = _follower_with_log([1, 2, 2], committed=2)
+    m = new_message(3, 2, MessageType.MsgRequestVote, 0)
+    m.term = 3
+    m.index = 2
+    m.log_term = 2
+    sm.step(m)
+    [resp] = sm.read_messages()
+    assert resp.msg_type == MessageType.MsgRequestVoteResponse
+    assert (resp.reject, resp.term, resp.commit, resp.commit_term) == (True, 3, 2, 2)
+    assert sm.vote == 0
+
+
+def test_lower_term_append_answered_with_check_quorum() -> None:
+    """raft-rs step: with check_quorum (or pre_vote) a lower-term MsgAppend / MsgHeartbeat is answered
+    with an empty MsgAppendResponse of our term; without them it is ignored."""
+    for check_quorum, want in ((True, 1), (False, 0)):
+        sm = _follower_with_log([1, 2, 3])
+        sm.check_quorum = check_quorum
+        m = new_message(1, 2, MessageType.MsgHeartbeat, 0)
+        m.term = 2
+        sm.step(m)
+        msgs = sm.read_messages()
+        assert len(msgs) == want
+        if msgs:
+            assert (msgs[0].msg_type, msgs[0].term, msgs[0].index, msgs[0].reject) == (
+                MessageType.MsgAppendResponse,
+                3,
+                0,
+                False,
+            )
+
+
+def test_handle_snapshot_ignored_answers_commit() -> None:
+    """raft-rs handle_snapshot: a snapshot older than the commit index is answered with index = committed."""
+    sm = _follower_with_log([1, 1, 1, 1], committed=4)
+    m = new_message(1, 2, MessageType.MsgSnapshot, 0)
+    m.term = 1
+    m.snapshot.CopyFrom(new_snapshot(3, 1, [1, 2, 3]))
+    sm.step(m)
+    [resp] = sm.read_messages()
+    assert (resp.msg_type, resp.index, resp.reject, resp.commit) == (MessageType.MsgAppendResponse, 4, False, 0)
