@@ -275,10 +275,11 @@ def test_builders_reject_non_u64(bad: object) -> None:
 
 
 def test_u64_bounds_are_accepted() -> None:
+    """0 and 2**64 - 1 are valid ids and indexes, encoded big-endian in 8 bytes and decoded back."""
     for v in (0, U64_MAX):
-        keys.raft_log_key(v, v)
-        keys.raft_state_key(v)
-        keys.region_state_key(v)
+        assert keys.decode_raft_log_key(keys.raft_log_key(v, v)) == (v, v)
+        assert keys.raft_state_key(v) == b"\x01\x02" + v.to_bytes(8, "big") + b"\x02"
+        assert keys.decode_region_meta_key(keys.region_state_key(v)) == (v, keys.REGION_STATE_SUFFIX)
 
 
 # Regions.
