@@ -127,9 +127,7 @@ def run_demo(data: Path, regions: int = 16, rounds: int = 50, per_round: int = 2
         out("   synced), let applied entries leave the entry cache, then read the newest entries (from the")
         out("   cache) and the oldest kept ones (from the raft engine)")
         _print_states(storages, out)
-        hits = sum(ps.cache.hit for ps in storages.values())
-        misses = sum(ps.cache.miss for ps in storages.values())
-        cache_bytes = sum(ps.cache.mem_size for ps in storages.values())
+        hits, misses, cache_bytes = (sum(column) for column in zip(*(ps.cache_stats() for ps in storages.values())))
         out(f"   entry cache: {hits} hits, {misses} misses, hit ratio {hits / max(hits + misses, 1):.2f}, {cache_bytes:,} B held")
 
     start = time.perf_counter()

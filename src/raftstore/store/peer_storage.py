@@ -379,9 +379,6 @@ class PeerStorage:
     def applied_term(self) -> int:
         return self._applied_term
 
-    def set_applied_term(self, term: int) -> None:
-        self._applied_term = term
-
     def truncated_index(self) -> int:
         return self.apply_state.truncated_state.index
 

@@ -104,9 +104,6 @@ class WriteTask:
         """delete_raft_range deletes [start, end) in the raft engine, after this round's KV writes are durable."""
         self.raft_deletes.append((start, end))
 
-    def has_data(self) -> bool:
-        return bool(self.entries or self.raft_state is not None or self.kv_ops or self.raft_deletes)
-
     def last_entry_index(self) -> int | None:
         return self.entries[-1].index if self.entries else None
 
