@@ -41,6 +41,16 @@ def _check_sig(obj: Any, names: list[str]) -> None:
         assert p.default is not p.empty, f"{obj.__qualname__}: extra parameter {extra} has no default"
 
 
+def _check_method(meth: Any, args: list[str] | None, positional_ok: Callable[[int], bool]) -> None:
+    """_check_method: meth is callable, with API.md's parameters `args`; when API.md gives none, the
+    count of its positional parameters (self included) must satisfy positional_ok."""
+    assert callable(meth)
+    if args is not None:
+        _check_sig(meth, args)
+    else:
+        assert positional_ok(len(_positional(meth)))
+
+
 def _ents(*pairs: tuple[int, int]) -> list[Any]:
     return [raft_pkg.Entry(index=i, term=t) for i, t in pairs]
 
@@ -228,12 +238,7 @@ MEMSTORAGE_METHODS = [
 def test_memstorage_methods(name: str, args: list[str] | None) -> None:
     from raftstore.raft import MemStorage
 
-    meth = getattr(MemStorage, name)
-    assert callable(meth)
-    if args is not None:
-        _check_sig(meth, args)
-    else:
-        assert len(_positional(meth)) >= 1
+    _check_method(getattr(MemStorage, name), args, lambda n: n >= 1)
 
 
 def test_memstorage_behaviour() -> None:
@@ -452,12 +457,7 @@ def test_raft_attributes(name: str) -> None:
 def test_raft_methods(name: str, args: list[str] | None) -> None:
     from raftstore.raft import Raft
 
-    meth = getattr(Raft, name)
-    assert callable(meth)
-    if args is not None:
-        _check_sig(meth, args)
-    else:
-        assert len(_positional(meth)) == 1
+    _check_method(getattr(Raft, name), args, lambda n: n == 1)
 
 
 def test_raft_behaviour() -> None:
@@ -471,7 +471,6 @@ def test_raft_behaviour() -> None:
         Message,
         MessageType,
         ProposalDroppedError,
-        Raft,
         Snapshot,
         StateRole,
     )
@@ -672,8 +671,7 @@ def test_raft_log_methods(name: str, args: list[str] | None) -> None:
     from raftstore.raft import RaftLog
 
     meth = getattr(RaftLog, name)
-    if args is not None:
-        _check_sig(meth, args)
+    _check_method(meth, args, lambda n: True)
     if name == "next_entries":
         assert _params(meth)["max_size"].default is None
 
@@ -764,11 +762,7 @@ RAWNODE_METHODS = [
 def test_raw_node_methods(name: str, args: list[str] | None) -> None:
     from raftstore.raft import RawNode
 
-    meth = getattr(RawNode, name)
-    if args is not None:
-        _check_sig(meth, args)
-    else:
-        assert len(_positional(meth)) == 1
+    _check_method(getattr(RawNode, name), args, lambda n: n == 1)
 
 
 def test_raw_node_behaviour() -> None:
@@ -778,7 +772,6 @@ def test_raw_node_behaviour() -> None:
         LightReady,
         Message,
         MessageType,
-        RawNode,
         Ready,
         SnapshotStatus,
         StateRole,

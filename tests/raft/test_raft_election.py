@@ -283,16 +283,14 @@ def test_dueling_candidates() -> None:
     # 3 campaigns with a higher term: it disrupts leader 1, but 1 and 2 reject it (shorter log).
     nt.send([hup(3)])
 
-    tests = [
-        (StateRole.FOLLOWER, 2, (1, 0, 1)),
-        (StateRole.FOLLOWER, 2, (1, 0, 1)),
-        (StateRole.FOLLOWER, 2, (0, 0, 0)),
-    ]
-    for i, (state, term, (committed, applied, last)) in enumerate(tests):
-        id = i + 1
-        assert nt.peers[id].state == state, f"#{i}: state = {nt.peers[id].state}, want {state}"
-        assert nt.peers[id].term == term, f"#{i}: term = {nt.peers[id].term}, want {term}"
-        assert_raft_log(f"#{i}: ", nt.peers[id].raft_log, committed, applied, last)
+    assert_peers(
+        nt,
+        [
+            (1, StateRole.FOLLOWER, 2, (1, 0, 1)),
+            (2, StateRole.FOLLOWER, 2, (1, 0, 1)),
+            (3, StateRole.FOLLOWER, 2, (0, 0, 0)),
+        ],
+    )
 
 
 def test_dueling_pre_candidates() -> None:
@@ -317,12 +315,19 @@ def test_dueling_pre_candidates() -> None:
     # 3 campaigns again; with pre-vote it does not disrupt the leader.
     nt.send([hup(3)])
 
-    tests = [
-        (1, StateRole.LEADER, 1, (1, 0, 1)),
-        (2, StateRole.FOLLOWER, 1, (1, 0, 1)),
-        (3, StateRole.FOLLOWER, 1, (0, 0, 0)),
-    ]
-    for i, (id, state, term, (committed, applied, last)) in enumerate(tests):
+    assert_peers(
+        nt,
+        [
+            (1, StateRole.LEADER, 1, (1, 0, 1)),
+            (2, StateRole.FOLLOWER, 1, (1, 0, 1)),
+            (3, StateRole.FOLLOWER, 1, (0, 0, 0)),
+        ],
+    )
+
+
+def assert_peers(nt: Network, want: list[tuple[int, StateRole, int, tuple[int, int, int]]]) -> None:
+    """assert_peers checks each (id, state, term, (committed, applied, last)) against the network's peers."""
+    for i, (id, state, term, (committed, applied, last)) in enumerate(want):
         assert nt.peers[id].state == state, f"#{i}: state = {nt.peers[id].state}, want {state}"
         assert nt.peers[id].term == term, f"#{i}: term = {nt.peers[id].term}, want {term}"
         assert_raft_log(f"#{i}: ", nt.peers[id].raft_log, committed, applied, last)

@@ -759,12 +759,18 @@ def test_leader_increase_next(state: ProgressState, next_idx: int, wnext: int) -
     assert sm.raft.prs.get(2).next_idx == wnext
 
 
-def test_send_append_for_progress_probe() -> None:
-    """A probing follower gets one MsgAppend per heartbeat response."""
+def leader_of_two() -> Interface:
+    """leader_of_two is node 1, leader of [1, 2] in term 1, with its messages so far drained."""
     r = new_test_raft(1, [1, 2], 10, 1, new_storage())
     r.raft.become_candidate()
     r.raft.become_leader()
     read_messages(r)
+    return r
+
+
+def test_send_append_for_progress_probe() -> None:
+    """A probing follower gets one MsgAppend per heartbeat response."""
+    r = leader_of_two()
     r.raft.prs.get(2).become_probe()
 
     for i in range(3):
@@ -800,10 +806,7 @@ def test_send_append_for_progress_probe() -> None:
 
 def test_send_append_for_progress_replicate() -> None:
     """A replicating follower gets a MsgAppend for every new entry."""
-    r = new_test_raft(1, [1, 2], 10, 1, new_storage())
-    r.raft.become_candidate()
-    r.raft.become_leader()
-    read_messages(r)
+    r = leader_of_two()
     r.raft.prs.get(2).become_replicate()
     for _ in range(10):
         r.raft.append_entry([new_entry(0, 0, SOME_DATA)])
@@ -813,10 +816,7 @@ def test_send_append_for_progress_replicate() -> None:
 
 def test_send_append_for_progress_snapshot() -> None:
     """A follower receiving a snapshot gets no MsgAppend."""
-    r = new_test_raft(1, [1, 2], 10, 1, new_storage())
-    r.raft.become_candidate()
-    r.raft.become_leader()
-    read_messages(r)
+    r = leader_of_two()
     r.raft.prs.get(2).become_snapshot(10)
     for _ in range(10):
         r.raft.append_entry([new_entry(0, 0, SOME_DATA)])

@@ -12,7 +12,7 @@ import pytest
 
 from raftstore.raft import (
     HardState,
-    Message,
+    Raft,
     MessageType,
     StateRole,
 )
@@ -30,6 +30,23 @@ from raftstore.raft.testing import (
 
 
 # ---------------------------------------------------------------------------------------- group commit
+
+
+
+def add_matched_peers(sm: Raft, matches: list[int], group_ids: list[int]) -> list[tuple[int, int]]:
+    """add_matched_peers adds peers 1..n (the ones sm lacks) with the given matched indexes, and returns
+    the (id, group) pairs of those with a commit group."""
+    groups = []
+    for j, (m, g) in enumerate(zip(matches, group_ids)):
+        id_ = j + 1
+        if sm.prs.get(id_) is None:
+            sm.apply_conf_change(add_node(id_))
+            pr = sm.prs.get(id_)
+            pr.matched = m
+            pr.next_idx = m + 1
+        if g != 0:
+            groups.append((id_, g))
+    return groups
 
 
 @pytest.mark.parametrize(
@@ -63,16 +80,7 @@ def test_group_commit(matches: list[int], group_ids: list[int], g_w: int, q_w: i
     store.wl().append(logs)
     store.wl().set_hardstate(HardState(term=1))
     sm = new_test_raft_with_config(new_test_config(1, 5, 1), store)
-    groups = []
-    for j, (m, g) in enumerate(zip(matches, group_ids)):
-        id_ = j + 1
-        if sm.prs.get(id_) is None:
-            sm.apply_conf_change(add_node(id_))
-            pr = sm.prs.get(id_)
-            pr.matched = m
-            pr.next_idx = m + 1
-        if g != 0:
-            groups.append((id_, g))
+    groups = add_matched_peers(sm, matches, group_ids)
     sm.enable_group_commit(True)
     sm.assign_commit_groups(groups)
     assert sm.raft_log.committed == 0, "follower group committed"
@@ -119,16 +127,7 @@ def test_group_commit_consistent(
     cfg.applied = applied
     sm = new_test_raft_with_config(cfg, store)
     sm.state = role
-    groups = []
-    for j, (m, g) in enumerate(zip(matches, group_ids)):
-        id_ = j + 1
-        if sm.prs.get(id_) is None:
-            sm.apply_conf_change(add_node(id_))
-            pr = sm.prs.get(id_)
-            pr.matched = m
-            pr.next_idx = m + 1
-        if g != 0:
-            groups.append((id_, g))
+    groups = add_matched_peers(sm, matches, group_ids)
     sm.assign_commit_groups(groups)
     if exp is True:
         assert sm.check_group_commit_consistent() is False
