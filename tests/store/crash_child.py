@@ -1,6 +1,6 @@
 """crash_child: the process that test_crash.py kills. Not a test module (pytest does not collect it).
 
-Usage: python crash_child.py DB_DIR REGIONS SEED MAX_ROUNDS
+Usage: python -m tests.store.crash_child DB_DIR REGIONS SEED MAX_ROUNDS
 
 Opens RocksDB engines in DB_DIR, bootstraps regions 1..REGIONS that have no state yet (or reopens them,
 which validates their persisted states), then runs write rounds until MAX_ROUNDS or until it is killed.

@@ -35,10 +35,11 @@ from raftstore.engine.engines import open_engines
 from raftstore.proto.raft_serverpb_pb2 import RaftLocalState
 from raftstore.store import PeerStorage
 
-sys.path.insert(0, str(Path(__file__).parent))
-from crash_child import entry_data, peer_id, region_of  # noqa: E402
+from .crash_child import entry_data, peer_id, region_of
 
-CHILD = Path(__file__).with_name("crash_child.py")
+# CHILD is the child's module, run with `python -m` from the repository root (tests form a package).
+CHILD = "tests.store.crash_child"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -79,10 +80,11 @@ def run_child(db: Path, regions: int, seed: int, max_rounds: int, delay: float |
     err_path = db.parent / f"child-{seed}.err"
     with open(err_path, "w") as err:
         proc = subprocess.Popen(
-            [sys.executable, str(CHILD), str(db), str(regions), str(seed), str(max_rounds)],
+            [sys.executable, "-m", CHILD, str(db), str(regions), str(seed), str(max_rounds)],
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,
+            cwd=REPO_ROOT,
         )
         lines: list[str] = []
         ready = threading.Event()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from conftest import new_entry, plain
+from .helpers import new_entry, plain
 
 from raftstore.proto.eraftpb_pb2 import Entry
 from raftstore.raft import NO_LIMIT

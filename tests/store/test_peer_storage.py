@@ -1,6 +1,6 @@
 """Tests of PeerStorage on real RocksDB: TiKV's peer_storage.rs and entry_storage.rs unit tests, re-expressed.
 
-Every test builds its storage with the helpers of conftest.py (TiKV's new_storage / new_storage_from_ents):
+Every test builds its storage with the helpers of tests/store/helpers.py (TiKV's new_storage / new_storage_from_ents):
 region 1 bootstrapped at index/term 5, then the log truncated at ents[0] and holding ents[1:].
 """
 
@@ -11,7 +11,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from conftest import (
+from .helpers import (
     GARBAGE,
     ReopenableEngines,
     append_ents,

@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import new_region, plain, raft_log_indexes
+from .helpers import new_region, plain, raft_log_indexes
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule

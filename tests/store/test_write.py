@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import new_entry, new_region, raft_log_indexes
+from .helpers import new_entry, new_region, raft_log_indexes
 
 from raftstore.engine.engines import Engines
 from raftstore.store import PeerStorage, StoreError, WriteTask, write_initial_states, write_tasks
