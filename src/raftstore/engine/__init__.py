@@ -22,8 +22,11 @@ from raftstore.engine.base import (
 from raftstore.engine.engines import Engines, memory_engines, open_engines
 from raftstore.engine.errors import (
     CorruptionError,
+    DataDirError,
+    DataDirInUseError,
     EngineClosedError,
     EngineError,
+    EngineFailedError,
     EngineIOError,
     UnknownColumnFamilyError,
     WrongWriteBatchError,
@@ -54,6 +57,9 @@ __all__ = [
     "EngineClosedError",
     "EngineIOError",
     "CorruptionError",
+    "DataDirError",
+    "DataDirInUseError",
+    "EngineFailedError",
     "UnknownColumnFamilyError",
     "WrongWriteBatchError",
     "InvalidKeyError",

@@ -6,6 +6,10 @@ The tree::
     ├── EngineClosedError              the engine (or the snapshot's engine) was closed
     ├── UnknownColumnFamilyError       a column family name the engine was not opened with (also ValueError)
     ├── WrongWriteBatchError           a write batch made by another engine (also TypeError)
+    ├── DataDirError                   the data directory cannot be opened as it is: damaged, foreign, not a
+    │   │                              directory, or (read-only) not initialised; nothing was created or changed
+    │   └── DataDirInUseError          another process holds the directory (RocksDB's LOCK)
+    ├── EngineFailedError              a write failed earlier: the engines refuse every write until reopened
     └── EngineIOError                  RocksDB reported an error; wraps the rocksdict exception (__cause__)
         └── CorruptionError            RocksDB reported corruption of its files
     keys.InvalidKeyError               a malformed key (a ValueError and an EngineError), see keys.py
@@ -22,6 +26,9 @@ __all__ = [
     "EngineClosedError",
     "UnknownColumnFamilyError",
     "WrongWriteBatchError",
+    "DataDirError",
+    "DataDirInUseError",
+    "EngineFailedError",
     "EngineIOError",
     "CorruptionError",
     "wrap_rocks_error",
@@ -42,6 +49,27 @@ class UnknownColumnFamilyError(EngineError, ValueError):
 
 class WrongWriteBatchError(EngineError, TypeError):
     """WrongWriteBatchError: write() was given a batch made by a different engine."""
+
+
+class DataDirError(EngineError):
+    """DataDirError: the data directory (named in the message, with what is wrong) cannot be opened as it is.
+
+    It is raised before anything is created or changed in the directory: the caller must repair or
+    replace the directory (or point at the right one); retrying does not help.
+    """
+
+
+class DataDirInUseError(DataDirError):
+    """DataDirInUseError: another process holds the data directory; stop it, or use another directory."""
+
+
+class EngineFailedError(EngineError):
+    """EngineFailedError: an earlier write failed, so the engines refuse every further write.
+
+    As in TiKV, where a failed engine write is fatal, memory may be ahead of disk after a failed write. The
+    message names the first failure. Nothing more is written; the owner must close the engines, reopen them
+    and rebuild every peer from what is on disk.
+    """
 
 
 class EngineIOError(EngineError):

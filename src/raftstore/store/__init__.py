@@ -5,7 +5,8 @@ path (WriteTask, write_tasks: one group commit per round across regions).
 """
 
 from .entry_cache import ENTRY_CACHE_MEMORY, EntryCache, MemoryTrace, TermCache
-from .errors import CompactLogError, InvalidStateError, PeerTombstoneError, RegionNotFoundError, StoreError
+from .errors import CompactLogError, InvalidStateError,
+    RegionCorruptionError, PeerTombstoneError, RegionNotFoundError, StoreError
 from .peer_storage import (
     MAX_SNAP_TRY_CNT,
     RAFT_INIT_LOG_INDEX,
@@ -29,6 +30,7 @@ __all__ = [
     "TermCache",
     "CompactLogError",
     "InvalidStateError",
+    "RegionCorruptionError",
     "PeerTombstoneError",
     "RegionNotFoundError",
     "StoreError",

@@ -4,6 +4,8 @@ The tree::
 
     StoreError                      root of every error the store layer raises on purpose
     ├── InvalidStateError           persisted state fails validation (names the region; nothing is written)
+    │   └── RegionCorruptionError   the region's persisted data is damaged (an engine read failed or the
+    │                               log has a hole): never reported as a compacted or empty log
     ├── CompactLogError             compact_raft_log was asked for an index or term it cannot take
     ├── RegionNotFoundError         a region the store does not host
     └── PeerTombstoneError          the peer was destroyed; its state is a tombstone
@@ -17,6 +19,7 @@ from __future__ import annotations
 __all__ = [
     "StoreError",
     "InvalidStateError",
+    "RegionCorruptionError",
     "CompactLogError",
     "RegionNotFoundError",
     "PeerTombstoneError",
@@ -34,6 +37,14 @@ class InvalidStateError(StoreError):
         super().__init__(f"[region {region_id}] invalid persisted state: {reason}")
         self.region_id = region_id
         self.reason = reason
+
+
+class RegionCorruptionError(InvalidStateError):
+    """RegionCorruptionError: the region's persisted data is damaged (checksum failure, a hole in the log).
+
+    Nothing is written. The peer cannot serve from this data: its owner must stop it and rebuild the
+    region from a replica (a snapshot) or restore the engines; retrying the read fails the same way.
+    """
 
 
 class CompactLogError(StoreError):
