@@ -5,8 +5,14 @@ path (WriteTask, write_tasks: one group commit per round across regions).
 """
 
 from .entry_cache import ENTRY_CACHE_MEMORY, EntryCache, MemoryTrace, TermCache
-from .errors import CompactLogError, InvalidStateError,
-    RegionCorruptionError, PeerTombstoneError, RegionNotFoundError, StoreError
+from .errors import (
+    CompactLogError,
+    InvalidStateError,
+    PeerTombstoneError,
+    RegionCorruptionError,
+    RegionNotFoundError,
+    StoreError,
+)
 from .peer_storage import (
     MAX_SNAP_TRY_CNT,
     RAFT_INIT_LOG_INDEX,
