@@ -45,12 +45,19 @@ from .storage import GetEntriesContext, GetEntriesFor, MemStorage, MemStorageCor
 from .log_unstable import Unstable
 from .raft_log import RaftLog
 from .quorum import AckedIndexer, AckIndexer, Index, JointConfig, MajorityConfig, VoteResult
-from .tracker import Configuration, Inflights, Progress, ProgressMap, ProgressState, ProgressTracker
+from .tracker import (
+    Configuration,
+    Inflights,
+    MapChange,
+    MapChangeType,
+    Progress,
+    ProgressMap,
+    ProgressState,
+    ProgressTracker,
+)
 from .confchange import (
     Changer,
     ConfChangeParseError,
-    MapChange,
-    MapChangeType,
     as_v1,
     as_v2,
     conf_state_eq,

@@ -14,8 +14,9 @@ MsgAppend always shows log_term, index and commit (a commit of 0 is meaningful t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+import enum
+from collections.abc import Sequence, Sized
+from typing import Protocol, runtime_checkable
 
 from google.protobuf.message import DecodeError
 
@@ -33,9 +34,6 @@ from ..proto.eraftpb_pb2 import (
     Snapshot,
 )
 
-if TYPE_CHECKING:
-    from .raw_node import LightReady, Ready
-
 __all__ = [
     "describe_message",
     "describe_entry",
@@ -44,7 +42,74 @@ __all__ = [
     "describe_hard_state",
     "describe_conf_state",
     "describe_snapshot",
+    "ReadyView",
+    "LightReadyView",
 ]
+
+
+# The views below are what describe_ready reads of raw_node's Ready, LightReady and raft's SoftState.
+# describe depends on these shapes only, never on raw_node, which imports describe for its reprs.
+
+
+class SoftStateView(Protocol):
+    """SoftStateView: the role (an enum, shown by its name) and the known leader of a SoftState."""
+
+    @property
+    def raft_state(self) -> enum.Enum: ...
+
+    @property
+    def leader_id(self) -> int: ...
+
+
+class ReadyView(Protocol):
+    """ReadyView: the parts of a Ready that describe_ready shows."""
+
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def ss(self) -> SoftStateView | None: ...
+
+    @property
+    def hs(self) -> HardState | None: ...
+
+    @property
+    def snapshot(self) -> Snapshot: ...
+
+    @property
+    def entries(self) -> Sequence[Entry]: ...
+
+    @property
+    def committed_entries(self) -> Sequence[Entry]: ...
+
+    @property
+    def read_states(self) -> Sized: ...
+
+    @property
+    def messages(self) -> Sized: ...
+
+    @property
+    def persisted_messages(self) -> Sized: ...
+
+    @property
+    def must_sync(self) -> bool: ...
+
+    def has_snapshot(self) -> bool: ...
+
+
+@runtime_checkable
+class LightReadyView(Protocol):
+    """LightReadyView: the parts of a LightReady that describe_ready shows; `commit_index`, which a
+    Ready lacks, tells the two apart."""
+
+    @property
+    def commit_index(self) -> int | None: ...
+
+    @property
+    def committed_entries(self) -> Sequence[Entry]: ...
+
+    @property
+    def messages(self) -> Sized: ...
 
 # _DATA_PREVIEW: the number of data bytes an entry description shows before eliding the rest.
 _DATA_PREVIEW = 16
@@ -183,27 +248,28 @@ def describe_message(m: Message) -> str:
     return " ".join(parts)
 
 
-def _describe_soft_state(ss: Any) -> str:
+def _describe_soft_state(ss: SoftStateView) -> str:
     """_describe_soft_state: "leader(1)" — the role in lower case and the known leader id."""
-    role = ss.raft_state
-    role_name = getattr(role, "name", str(role)).lower()
-    return f"{role_name}({ss.leader_id})"
+    return f"{ss.raft_state.name.lower()}({ss.leader_id})"
 
 
-def describe_ready(rd: Ready | LightReady) -> str:
+def _describe_light_ready(rd: LightReadyView) -> str:
+    """_describe_light_ready: "LightReady commit=4 committed=[3..4] msgs=2"."""
+    parts = ["LightReady"]
+    if rd.commit_index is not None:
+        parts.append(f"commit={rd.commit_index}")
+    if rd.committed_entries:
+        parts.append(f"committed={describe_entries(rd.committed_entries)}")
+    if rd.messages:
+        parts.append(f"msgs={len(rd.messages)}")
+    return " ".join(parts)
+
+
+def describe_ready(rd: ReadyView | LightReadyView) -> str:
     """describe_ready: one line with the parts of a Ready (or LightReady) that are present, e.g.
     "Ready#4 ss=leader(1) hs=term=2,vote=1,commit=3 entries=[4..6] committed=[3] msgs=2 must_sync"."""
-    from .raw_node import LightReady
-
-    if isinstance(rd, LightReady):
-        parts = ["LightReady"]
-        if rd.commit_index is not None:
-            parts.append(f"commit={rd.commit_index}")
-        if rd.committed_entries:
-            parts.append(f"committed={describe_entries(rd.committed_entries)}")
-        if rd.messages:
-            parts.append(f"msgs={len(rd.messages)}")
-        return " ".join(parts)
+    if isinstance(rd, LightReadyView):
+        return _describe_light_ready(rd)
     parts = [f"Ready#{rd.number}"]
     if rd.ss is not None:
         parts.append(f"ss={_describe_soft_state(rd.ss)}")

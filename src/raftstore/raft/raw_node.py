@@ -46,7 +46,8 @@ from ..proto.eraftpb_pb2 import (
     MessageType,
     Snapshot,
 )
-from .errors import InvariantError, StepLocalMsgError, StepPeerNotFoundError
+from .describe import describe_ready
+from .errors import InvariantError, RaftError, StepLocalMsgError, StepPeerNotFoundError
 from .raft import Raft, SoftState, StateRole
 from .status import Status
 from .storage import GetEntriesFor
@@ -180,8 +181,6 @@ class LightReady:
         )
 
     def __repr__(self) -> str:
-        from .describe import describe_ready
-
         return f"<{describe_ready(self)}>"
 
 
@@ -304,8 +303,6 @@ class Ready:
         return self._light.take_messages()
 
     def __repr__(self) -> str:
-        from .describe import describe_ready
-
         return f"<{describe_ready(self)}>"
 
 
@@ -718,8 +715,6 @@ class RawNode:
 
 def _step_ignoring_errors(raft: Raft, m: Message) -> None:
     """_step_ignoring_errors: steps m and drops a RaftError, as raft-rs ignores these steps' results."""
-    from .errors import RaftError
-
     try:
         raft.step(m)
     except RaftError:

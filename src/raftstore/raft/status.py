@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from ..proto.eraftpb_pb2 import HardState
-
-if TYPE_CHECKING:
-    from .raft import Raft, SoftState
-    from .tracker import ProgressTracker
+from .raft import Raft, SoftState, StateRole
+from .tracker import ProgressTracker
 
 __all__ = ["Status"]
 
@@ -28,8 +25,6 @@ class Status:
     @staticmethod
     def new(raft: Raft) -> Status:
         """Status.new: the current status of raft."""
-        from .raft import StateRole
-
         ss = raft.soft_state()
         return Status(
             id=raft.id,

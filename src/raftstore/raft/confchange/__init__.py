@@ -8,7 +8,7 @@ convert ConfChange messages.
 
 from __future__ import annotations
 
-from .changer import Changer, IncrChangeMap, MapChange, MapChangeType, check_invariants, joint
+from .changer import Changer, IncrChangeMap, check_invariants, joint
 from .conf_change import (
     ConfChangeParseError,
     as_v1,
@@ -26,8 +26,6 @@ from .restore import restore, to_conf_change_single
 __all__ = [
     "Changer",
     "IncrChangeMap",
-    "MapChange",
-    "MapChangeType",
     "check_invariants",
     "joint",
     "ConfChangeParseError",

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from ...proto.eraftpb_pb2 import ConfChangeSingle, ConfChangeType
 from ..errors import ConfChangeError
+from ..tracker import Configuration, MapChange, MapChangeType, Progress, ProgressTracker
 
-if TYPE_CHECKING:
-    from ..tracker import Configuration, Progress, ProgressTracker
-
-__all__ = ["MapChangeType", "MapChange", "IncrChangeMap", "Changer", "joint", "check_invariants"]
-
-
-class MapChangeType(enum.Enum):
-    """MapChangeType is what happens to a peer's Progress: ADD a new one, or REMOVE it."""
-
-    ADD = 0
-    REMOVE = 1
-
-
-# MapChange is the ordered list of progress map changes a Changer returns for apply_conf.
-MapChange = list[tuple[int, MapChangeType]]
+__all__ = ["IncrChangeMap", "Changer", "joint", "check_invariants"]
 
 
 def joint(cfg: Configuration) -> bool:

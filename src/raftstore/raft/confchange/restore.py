@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ...proto.eraftpb_pb2 import ConfChangeSingle, ConfChangeType, ConfState
+from ..tracker import ProgressTracker
 from .changer import Changer
 from .conf_change import new_conf_change_single
-
-if TYPE_CHECKING:
-    from ..tracker import ProgressTracker
 
 __all__ = ["restore", "to_conf_change_single"]
 

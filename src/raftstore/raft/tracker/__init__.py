@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from .inflights import Inflights
 from .progress import Progress
-from .progress_tracker import Configuration, ProgressMap, ProgressTracker
+from .progress_tracker import Configuration, MapChange, MapChangeType, ProgressMap, ProgressTracker
 from .state import ProgressState
 
-__all__ = ["Inflights", "Progress", "ProgressState", "Configuration", "ProgressMap", "ProgressTracker"]
+__all__ = [
+    "Inflights",
+    "Progress",
+    "ProgressState",
+    "Configuration",
+    "MapChange",
+    "MapChangeType",
+    "ProgressMap",
+    "ProgressTracker",
+]

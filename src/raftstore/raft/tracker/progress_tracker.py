@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Collection, Iterable, Iterator, Mapping
 
 from ...proto.eraftpb_pb2 import ConfState
-from ..confchange.changer import MapChange, MapChangeType
 from ..quorum import Index, JointConfig, VoteResult
 from .progress import Progress
 
-__all__ = ["Configuration", "ProgressMap", "ProgressTracker"]
+__all__ = ["MapChangeType", "MapChange", "Configuration", "ProgressMap", "ProgressTracker"]
+
+
+class MapChangeType(enum.Enum):
+    """MapChangeType is what happens to a peer's Progress: ADD a new one, or REMOVE it."""
+
+    ADD = 0
+    REMOVE = 1
+
+
+# MapChange is the ordered list of progress map changes that confchange's Changer computes and
+# ProgressTracker.apply_conf applies. It lives here, as etcd's tracker does not depend on confchange.
+MapChange = list[tuple[int, MapChangeType]]
 
 
 class Configuration:
