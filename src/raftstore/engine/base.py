@@ -24,6 +24,7 @@ __all__ = [
     "KvEngine",
     "RaftEngine",
     "EngineStats",
+    "SstWriter",
 ]
 
 CF_DEFAULT = "default"
@@ -113,6 +114,33 @@ class KvEngine(Readable, Protocol):
 
     def close(self) -> None: ...
 
+    def sst_writer(self, cf: str, path: str) -> SstWriter:
+        """sst_writer makes a writer of an SST file at path that ingest_sst(cf, ...) of this engine's kind
+        takes (see raftstore.engine.sst)."""
+        ...
+
+    def ingest_sst(self, cf: str, paths: Sequence[str]) -> None:
+        """ingest_sst adds the SST files at paths to cf, their keys overwriting existing ones; the files
+        themselves are left unchanged (they can be ingested again)."""
+        ...
+
 
 # RaftEngine has the KV engine's shape; raftstore keeps raft logs and RaftLocalStates in its CF_DEFAULT.
 RaftEngine = KvEngine
+
+
+class SstWriter(Protocol):
+    """SstWriter writes one SST file of sorted, unique keys (see raftstore.engine.sst)."""
+
+    def put(self, key: bytes, value: bytes) -> None:
+        """put appends (key, value); key must be greater than every key put before."""
+        ...
+
+    def file_size(self) -> int:
+        """file_size is the file's size so far (an estimate until finish)."""
+        ...
+
+    def finish(self) -> int:
+        """finish completes the file and returns its size (not yet fsynced); an empty writer raises
+        EngineIOError (RocksDB cannot make an empty SST file)."""
+        ...

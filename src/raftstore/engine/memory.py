@@ -9,7 +9,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 
-from raftstore.engine.base import CF_DEFAULT, EngineStats, WriteBatch
+from raftstore.engine.base import CF_DEFAULT, EngineStats, SstWriter, WriteBatch
 from raftstore.engine._common import EngineCommon
 from raftstore.engine.errors import EngineClosedError, WrongWriteBatchError
 
@@ -294,3 +294,21 @@ class MemEngine(EngineCommon):
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"MemEngine({self.name!r}, cfs={self._cf_names}, {state})"
+
+    def sst_writer(self, cf: str, path: str) -> SstWriter:
+        """sst_writer: an in-memory engine SST file at path (raftstore.engine.sst.MemSstWriter)."""
+        from raftstore.engine.sst import MemSstWriter
+
+        self._check_cf(cf)
+        return MemSstWriter(path)
+
+    def ingest_sst(self, cf: str, paths: Sequence[str]) -> None:
+        """ingest_sst puts every pair of the files into cf; all files are read before anything changes."""
+        from raftstore.engine.sst import read_mem_sst
+
+        data = self._check_cf(cf)
+        pairs = [kv for path in paths for kv in read_mem_sst(path)]
+        for key, value in pairs:
+            data.put(key, value)
+        self.stats.writes += 1
+        self.stats.bytes_written += sum(len(k) + len(v) for k, v in pairs)

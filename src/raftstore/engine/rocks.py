@@ -36,7 +36,7 @@ from typing import Any
 
 import rocksdict
 
-from raftstore.engine.base import CF_DEFAULT, EngineStats, WriteBatch
+from raftstore.engine.base import CF_DEFAULT, EngineStats, SstWriter, WriteBatch
 from raftstore.engine._common import EngineCommon
 from raftstore.engine.errors import (
     EngineClosedError,
@@ -591,3 +591,20 @@ class RocksEngine(EngineCommon):
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"RocksEngine({self.path!r}, cfs={self._cf_names}, {state})"
+
+    def sst_writer(self, cf: str, path: str) -> SstWriter:
+        """sst_writer: a RocksDB SST file at path, for ingest_sst (raftstore.engine.sst.RocksSstWriter)."""
+        from raftstore.engine.sst import RocksSstWriter
+
+        self._cf(cf)
+        return RocksSstWriter(path)
+
+    def ingest_sst(self, cf: str, paths: Sequence[str]) -> None:
+        """ingest_sst ingests the SST files into cf under the write lock (raftstore.engine.sst.ingest_rocks)."""
+        from raftstore.engine.sst import ingest_rocks
+
+        db = self._cf(cf)
+        with self._lock:
+            if self._closed:
+                raise EngineClosedError(f"engine {self.path} is closed")
+            ingest_rocks(db, paths)
