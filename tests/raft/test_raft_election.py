@@ -447,6 +447,54 @@ def test_recv_msg_request_vote() -> None:
     check_recv_msg_request_vote(MessageType.MsgRequestVote)
 
 
+def test_recv_msg_request_pre_vote() -> None:
+    """thesis §9.6: a pre-vote at the voter's own term is granted exactly when a vote would be (etcd's
+    TestRecvMsgPreVote runs the table of TestRecvMsgVote): only the future-term pre-vote may pass a
+    vote already given."""
+    check_recv_msg_request_vote(MessageType.MsgRequestPreVote)
+
+
+@pytest.mark.parametrize(
+    ("msg_type", "msg_term", "vote", "leader", "wgrant", "wvote"),
+    [
+        # No vote given and no leader known in this term: grant.
+        (MessageType.MsgRequestVote, 2, INVALID_ID, INVALID_ID, True, 2),
+        # A leader of this term is known: a same-term vote is refused even though no vote was given.
+        (MessageType.MsgRequestVote, 2, INVALID_ID, 3, False, INVALID_ID),
+        (MessageType.MsgRequestPreVote, 2, INVALID_ID, 3, False, INVALID_ID),
+        # The vote was given to another candidate: refused.
+        (MessageType.MsgRequestVote, 2, 3, INVALID_ID, False, 3),
+        (MessageType.MsgRequestPreVote, 2, 3, INVALID_ID, False, 3),
+        # A repeat of the vote given is granted again, leader known or not (the response was lost).
+        (MessageType.MsgRequestVote, 2, 2, INVALID_ID, True, 2),
+        (MessageType.MsgRequestVote, 2, 2, 2, True, 2),
+        # A pre-vote for a future term is granted whatever was voted and whoever leads now; a pre-vote
+        # records no vote.
+        (MessageType.MsgRequestPreVote, 3, 3, 3, True, 3),
+    ],
+)
+def test_vote_request_respects_known_leader(
+    msg_type: int, msg_term: int, vote: int, leader: int, wgrant: bool, wvote: int
+) -> None:
+    """§5.2 and §6: a follower grants a vote in its term only if it voted for that candidate already,
+    or voted for nobody and knows no leader of the term ("servers disregard RequestVote RPCs when they
+    believe a current leader exists"); a pre-vote of a higher term is judged on the log alone
+    (raft-rs / etcd's can_vote rule)."""
+    r = new_test_raft(1, [1, 2, 3], 10, 1, new_storage())
+    r.become_follower(2, leader)
+    r.vote = vote
+
+    m = new_message(2, 1, msg_type, 0)
+    m.term = msg_term
+    r.step(m)
+
+    msgs = r.read_messages()
+    # A grant carries the request's term (a pre-vote's future one), a refusal the voter's term.
+    wresp = (vote_resp_msg_type(msg_type), not wgrant, msg_term if wgrant else 2)
+    assert [(x.msg_type, x.reject, x.term) for x in msgs] == [wresp]
+    assert (r.term, r.vote, r.leader_id) == (2, wvote, leader)
+
+
 def test_state_transition() -> None:
     """§5.2: only the role changes of the Raft state diagram are allowed; others raise InvariantError."""
     tests = [
