@@ -4,6 +4,8 @@ test_raft.rs, plus the follower's MsgReadIndexResp and no-leader paths of raft-r
 
 from __future__ import annotations
 
+import pytest
+
 from raftstore.raft import HardState, Message, MessageType
 from raftstore.raft.raft import StateRole
 from raftstore.raft.read_only import ReadOnlyOption, ReadState
@@ -343,6 +345,45 @@ def test_read_index_single_node() -> None:
     nt.send([hup(1)])
     nt.send([read_index(1, 1, "ctx")])
     assert nt.peers[1].read_states == [ReadState(index=1, request_ctx=b"ctx")]
+
+
+@pytest.mark.parametrize(
+    ("acks", "wread_states"),
+    [
+        # One follower's ack and the leader's own make 2 of 5: no quorum yet.
+        ([2], [0]),
+        # An ack repeated (a duplicated heartbeat response) counts once.
+        ([2, 2], [0, 0]),
+        # A second follower makes 3 of 5: the read is released, once.
+        ([2, 2, 3], [0, 0, 1]),
+        ([4, 5, 3], [0, 1, 1]),
+    ],
+)
+def test_read_index_waits_for_quorum_of_five(acks: list[int], wread_states: list[int]) -> None:
+    """thesis §6.4 step 3: the leader answers a ReadIndex only after a majority of the voters (3 of 5,
+    itself included) acknowledged the heartbeat carrying its context; one follower's ack is a quorum
+    only in a 3-voter group."""
+    sm = new_test_raft(1, [1, 2, 3, 4, 5], 10, 1, new_storage())
+    sm.become_candidate()
+    sm.become_leader()
+    sm.raft_log.commit_to(sm.raft_log.last_index())
+    commit = sm.raft_log.committed
+
+    sm.step(read_index(1, 1, "ctx"))
+    heartbeats = sm.read_messages()
+    assert sorted((m.to, m.msg_type, m.context) for m in heartbeats) == [
+        (id, MessageType.MsgHeartbeat, b"ctx") for id in (2, 3, 4, 5)
+    ]
+
+    for ack, want in zip(acks, wread_states, strict=True):
+        m = new_message(ack, 1, MessageType.MsgHeartbeatResponse, 0)
+        m.term = sm.term
+        m.context = b"ctx"
+        sm.step(m)
+        assert len(sm.read_states) == want, f"after the ack of {ack}"
+        assert sm.read_only.pending_read_count() == 1 - want
+    if wread_states[-1]:
+        assert sm.read_states == [ReadState(index=commit, request_ctx=b"ctx")]
 
 
 # Check quorum and the leader lease (thesis §6.2).
