@@ -140,7 +140,10 @@ def test_layering_even_for_type_checking(importer: str, forbidden: str) -> None:
         # A TYPE_CHECKING import does not; its else branch runs, so it does.
         ({"a.py": "from .b import y\n", "b.py": "if TYPE_CHECKING:\n    from .a import x\n"}, []),
         (
-            {"a.py": "from .b import y\n", "b.py": "if TYPE_CHECKING:\n    pass\nelse:\n    from . import a\n"},
+            {
+                "a.py": "from .b import y\n",
+                "b.py": "if TYPE_CHECKING:\n    pass\nelse:\n    from . import a\n",
+            },
             ["a", "b", "a"],
         ),
         # Importing p.q from x also runs p/__init__, which imports x.

@@ -1771,3 +1771,48 @@ def test_ready_has_snapshot_is_not_changed_by_reading_snapshot() -> None:
     rd = node.ready()
     assert rd.snapshot == Snapshot()
     assert not rd.has_snapshot()
+
+
+def _msg_to_1(
+    from_id: int, t: int, term: int, *, index: int = 0, log_term: int = 0, commit: int = 0
+) -> Message:
+    """_msg_to_1: a message of type t from from_id to node 1 at term, with the given log fields."""
+    m = new_message(from_id, 1, t, 0)
+    m.term, m.index, m.log_term, m.commit = term, index, log_term, commit
+    return m
+
+
+@pytest.mark.parametrize(
+    ("m", "whs", "wmust_sync"),
+    [
+        # A vote granted in the current term changes only the vote: it must be durable before the
+        # response leaves, or a restart could vote twice in the term.
+        (
+            _msg_to_1(2, MessageType.MsgRequestVote, 2, index=2, log_term=1),
+            HardState(term=2, vote=2, commit=1),
+            True,
+        ),
+        # A new term (from a leader's heartbeat) must be durable too.
+        (_msg_to_1(3, MessageType.MsgHeartbeat, 3, commit=1), HardState(term=3, vote=0, commit=1), True),
+        # A commit index alone can be recovered from the leader: no sync needed.
+        (_msg_to_1(2, MessageType.MsgHeartbeat, 2, commit=2), HardState(term=2, vote=0, commit=2), False),
+    ],
+    ids=["vote", "term", "commit"],
+)
+def test_ready_must_sync_on_hard_state_change(m: Message, whs: HardState, wmust_sync: bool) -> None:
+    """§5.1 / Figure 2: currentTerm and votedFor are persistent state, updated on stable storage before
+    responding; so a Ready whose hard state changes term or vote must be synced even with no entry and
+    no snapshot, while a commit-only change need not (etcd's MustSync, raft-rs's Ready::must_sync)."""
+    s = MemStorage.new_with_conf_state(conf_state([1, 2, 3], []))
+    s.wl().append([empty_entry(1, 1), empty_entry(1, 2)])
+    s.wl().set_hardstate(HardState(term=2, commit=1))
+    cfg = new_test_config(1, 10, 1)
+    cfg.applied = 1
+    raw_node = RawNode(cfg, s)
+    assert not raw_node.has_ready()
+
+    raw_node.step(m)
+    rd = raw_node.ready()
+    assert rd.hs == whs
+    assert (list(rd.entries), rd.has_snapshot()) == ([], False)
+    assert rd.must_sync == wmust_sync
