@@ -25,6 +25,7 @@ from .peer_storage import (
     is_region_initialized,
     load_region_states,
     write_initial_states,
+    write_initial_states_many,
     write_peer_state,
 )
 from .write import WriteRoundStats, WriteTask, write_tasks
@@ -51,6 +52,7 @@ __all__ = [
     "is_region_initialized",
     "load_region_states",
     "write_initial_states",
+    "write_initial_states_many",
     "write_peer_state",
     "WriteRoundStats",
     "WriteTask",

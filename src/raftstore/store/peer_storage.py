@@ -19,7 +19,8 @@ owner calls `on_persisted(task)` so that the cache may let go of what is durable
 from __future__ import annotations
 
 import logging
-from collections import deque
+import operator
+from collections import Counter, deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
@@ -29,9 +30,9 @@ from google.protobuf.message import Message as PbMessage
 from ..engine import keys
 from ..engine.base import CF_DEFAULT, CF_RAFT
 from ..engine.engines import Engines
-from ..engine.errors import EngineError
+from ..engine.errors import EngineError, EngineIOError
 from ..proto.eraftpb_pb2 import ConfState, Entry, HardState, Snapshot
-from ..proto.metapb_pb2 import PeerRole, Region
+from ..proto.metapb_pb2 import Peer, PeerRole, Region
 from ..proto.raft_serverpb_pb2 import (
     PeerState,
     RaftApplyState,
@@ -44,13 +45,17 @@ from ..raft.errors import (
     InvariantError,
     SnapshotTemporarilyUnavailableError,
     StorageError,
-    UnavailableError,
 )
 from ..raft.storage import GetEntriesContext, RaftState
 from ..raft.util import NO_LIMIT
 from .entry_cache import EntryCache, MemoryTrace, TermCache
-from .errors import CompactLogError, InvalidStateError, StoreError
-from .write import WriteTask
+from .errors import (
+    CompactLogError,
+    InvalidStateError,
+    RegionCorruptionError,
+    StoreError,
+)
+from .write import WriteTask, write_tasks
 
 if TYPE_CHECKING:
     from ..raft.raw_node import Ready
@@ -62,6 +67,7 @@ __all__ = [
     "PeerStorage",
     "GenSnapTask",
     "write_initial_states",
+    "write_initial_states_many",
     "write_peer_state",
     "compact_raft_log",
     "clear_meta",
@@ -78,6 +84,8 @@ RAFT_INIT_LOG_TERM = 5
 # MAX_SNAP_TRY_CNT: snapshot() gives up after this many failed generations in a row.
 MAX_SNAP_TRY_CNT = 5
 _ENCODE_ENTRY = Entry.SerializeToString
+_INDEX = operator.attrgetter("index")
+_TERM = operator.attrgetter("term")
 
 # RAFT_LOG_MULTI_GET_CNT: ranges up to this long are read with point gets, longer ones with a scan.
 RAFT_LOG_MULTI_GET_CNT = 8
@@ -140,23 +148,35 @@ def write_initial_states(engines: Engines, region: Region) -> None:
     """write_initial_states bootstraps region at index/term 5: its RaftLocalState in the raft engine, its
     RaftApplyState and a Normal RegionLocalState in the KV engine, durably. A region that already has
     state is refused with StoreError (bootstrapping twice would reset it)."""
-    region_id = region.id
-    try:
-        existing = (
-            engines.raft.get(CF_DEFAULT, keys.raft_state_key(region_id)),
-            engines.kv.get(CF_RAFT, keys.apply_state_key(region_id)),
-        )
-    except EngineError as err:
-        raise StoreError(f"[region {region_id}] cannot read state: {err}") from err
-    if existing != (None, None):
-        raise StoreError(f"[region {region_id}] already has persisted state; refusing to bootstrap it again")
-    task = WriteTask(region_id, 0, 0)
-    task.put_kv(CF_RAFT, keys.apply_state_key(region_id), _initial_apply_state().SerializeToString())
-    write_peer_state(task, region, PeerState.Normal)
-    task.raft_state = _initial_raft_state()
-    from .write import write_tasks
+    write_initial_states_many(engines, [region])
 
-    write_tasks(engines, [task])
+
+def write_initial_states_many(engines: Engines, regions: Sequence[Region]) -> None:
+    """write_initial_states_many bootstraps every region as write_initial_states does, in one group commit
+    (one synced write per engine, whatever the number of regions). If any region already has persisted
+    state, or a region id is given twice, it raises StoreError and writes nothing."""
+    ids = [region.id for region in regions]
+    if len(set(ids)) != len(ids):
+        twice = sorted(rid for rid, n in Counter(ids).items() if n > 1)
+        raise StoreError(f"regions {twice} are given more than once; refusing to bootstrap")
+    raft_get, kv_get = engines.raft.get, engines.kv.get
+    for rid in ids:
+        try:
+            existing = (raft_get(CF_DEFAULT, keys.raft_state_key(rid)), kv_get(CF_RAFT, keys.apply_state_key(rid)))
+        except EngineError as err:
+            raise _read_error(rid, f"[region {rid}]", err, "its state", StoreError) from err
+        if existing != (None, None):
+            raise StoreError(f"[region {rid}] already has persisted state; refusing to bootstrap it again")
+    apply_state = _initial_apply_state().SerializeToString()
+    raft_state = _initial_raft_state()
+    tasks = []
+    for region in regions:
+        task = WriteTask(region.id, 0, 0)
+        task.put_kv(CF_RAFT, keys.apply_state_key(region.id), apply_state)
+        write_peer_state(task, region, PeerState.Normal)
+        task.raft_state = raft_state
+        tasks.append(task)
+    write_tasks(engines, tasks)
 
 
 def compact_raft_log(apply_state: RaftApplyState, index: int, term: int) -> None:
@@ -223,11 +243,20 @@ _M = TypeVar("_M", bound=PbMessage)
 
 
 def _decode(cls: type[_M], raw: bytes, region_id: int, what: str) -> _M:
-    """_decode parses a persisted value; a malformed one is an InvalidStateError naming the region."""
+    """_decode parses a persisted value; a malformed one is damaged data: RegionCorruptionError naming the region."""
     try:
         return cls.FromString(raw)
     except DecodeError as err:
-        raise InvalidStateError(region_id, f"{what} is not a valid {cls.__name__}: {err}") from err
+        raise RegionCorruptionError(region_id, f"{what} is not a valid {cls.__name__}: {err}") from err
+
+
+def _read_error(region_id: int, tag: str, err: EngineError, what: str, other: type[Exception]) -> Exception:
+    """_read_error is what a failed engine read of `what` raises: an I/O or corruption error that RocksDB
+    reported is damage to the region's data (RegionCorruptionError naming region_id), never a compacted or
+    empty log; any other engine error (e.g. a closed engine) is `other`."""
+    if isinstance(err, EngineIOError):
+        return RegionCorruptionError(region_id, f"cannot read {what}: {err}")
+    return other(f"{tag} cannot read {what}: {err}")
 
 
 class PeerStorage:
@@ -268,6 +297,8 @@ class PeerStorage:
         self._durable_truncated = self.apply_state.truncated_state.index
         self.gen_snap_task: GenSnapTask | None = None
         self._snap_tried = 0
+        # _snap_dropped: the last generation task was canceled before the worker took it, and dropped.
+        self._snap_dropped = False
 
     # -- loading and validation ------------------------------------------------------------------
 
@@ -280,7 +311,7 @@ class PeerStorage:
         try:
             return engine.get(cf, key)
         except EngineError as err:
-            raise StoreError(f"{self.tag} cannot read {engine_name} engine: {err}") from err
+            raise _read_error(self.region.id, self.tag, err, f"the {engine_name} engine", StoreError) from err
 
     def _load_raft_state(self) -> RaftLocalState:
         raw = self._get("raft", CF_DEFAULT, keys.raft_state_key(self.region.id))
@@ -302,7 +333,7 @@ class PeerStorage:
             return None
         entry: Entry = _decode(Entry, raw, self.region.id, f"log entry {index}")
         if entry.index != index:
-            raise InvalidStateError(self.region.id, f"log key {index} holds entry {entry.index}")
+            raise RegionCorruptionError(self.region.id, f"log key {index} holds entry {entry.index}")
         return entry
 
     def _validate_states(self) -> None:
@@ -463,49 +494,56 @@ class PeerStorage:
         return ents
 
     def _fetch_from_engine(self, low: int, high: int, max_size: int) -> list[Entry]:
-        """_fetch_from_engine reads [low, high) from the raft engine; a missing entry in the range means the
-        log was compacted under us (CompactedError) or is lost (UnavailableError)."""
+        """_fetch_from_engine reads [low, high) from the raft engine, as TiKV's fetch_entries_to: up to
+        RAFT_LOG_MULTI_GET_CNT entries by point gets, more by one scan; the first entry, then while the
+        running encoded size stays within max_size.
+
+        A missing first entry means log GC ran under the reader: CompactedError. Anything else short of
+        the range (a hole after the first entry, a missing tail, an entry that does not decode or sits under
+        another index's key, an engine I/O error) is damage: RegionCorruptionError, never UnavailableError.
+        """
         rid = self.region.id
+        raft = self.engines.raft
+        # rows: (key, value) in index order; point gets give None for a missing key.
+        rows: list[tuple[bytes, bytes | None]]
         try:
             if high - low <= RAFT_LOG_MULTI_GET_CNT:
-                raws = [self.engines.raft.get(CF_DEFAULT, keys.raft_log_key(rid, i)) for i in range(low, high)]
+                rows = [(k, raft.get(CF_DEFAULT, k)) for k in keys.raft_log_keys(rid, low, high)]
             else:
-                raws = [
-                    v
-                    for _, v in self.engines.raft.scan(
-                        CF_DEFAULT, keys.raft_log_key(rid, low), keys.raft_log_key(rid, high)
-                    )
-                ]
+                rows = list(raft.scan(CF_DEFAULT, keys.raft_log_key(rid, low), keys.raft_log_key(rid, high)))
         except EngineError as err:
-            raise StorageError(f"{self.tag} cannot read the raft log: {err}") from err
+            raise _read_error(rid, self.tag, err, f"the raft log [{low}, {high})", StorageError) from err
         ents: list[Entry] = []
         size = 0
         expect = low
-        for raw in raws:
+        # found: the (key, entry) read where entry `expect` was due, when it is another entry.
+        found: tuple[bytes, Entry] | None = None
+        for key, raw in rows:
             if raw is None:
                 break
-            try:
-                e = Entry.FromString(raw)
-            except DecodeError as err:
-                raise StorageError(f"{self.tag} log entry {expect} is corrupt: {err}") from err
+            e = _decode(Entry, raw, rid, f"log entry {expect}")
             if e.index != expect:
-                if expect == low:
-                    raise CompactedError()
-                raise StorageError(f"{self.tag} raft log has a hole: expected entry {expect}, found {e.index}")
+                found = (key, e)
+                break
             size += len(raw)
             if ents and size > max_size:
                 return ents
             ents.append(e)
             expect += 1
-        if len(ents) == high - low:
+        if expect == high:
             return ents
-        if not ents:
+        missing = found is None or keys.raft_log_index(found[0]) != expect
+        if expect == low and missing:
             raise CompactedError()
-        raise UnavailableError()
+        what = "is missing" if found is None or missing else f"holds entry {found[1].index}"
+        raise RegionCorruptionError(
+            rid, f"raft log entry {expect} {what} while [{low}, {high}) lies within [first, last] index"
+        )
 
     def term(self, idx: int) -> int:
         """term of entry idx: the truncated term at the truncated index, CompactedError below it, a
-        StorageError above the last index."""
+        StorageError above the last index. An entry in [first, last] that the raft log lacks is a broken
+        invariant (TiKV panics): InvariantError, never an error raft could take for a term mismatch."""
         truncated = self.apply_state.truncated_state
         if idx == truncated.index:
             return truncated.term
@@ -520,22 +558,26 @@ class PeerStorage:
             return term
         entry = self._engine_entry(idx)
         if entry is None:
-            raise StorageError(f"{self.tag} entry {idx} is missing from the raft log")
+            raise InvariantError(
+                f"{self.tag} entry {idx} in [{self.first_index()}, {self.raft_state.last_index}] is missing "
+                "from the raft log"
+            )
         return entry.term
 
     def snapshot(self, request_index: int, to: int) -> Snapshot:
         """snapshot: asynchronous, as in TiKV. The first call schedules a GenSnapTask (taken by the snapshot
         worker via take_gen_snap_task) and raises SnapshotTemporarilyUnavailableError; a later call returns
         the generated snapshot if its index is at least request_index and the truncated index and its
-        epoch is not stale, otherwise generates again; after MAX_SNAP_TRY_CNT failures a StorageError."""
+        epoch is not stale, otherwise generates again; after MAX_SNAP_TRY_CNT failures a StorageError.
+        A try that follows a canceled generation is not counted; a canceled task's result is never returned."""
         task = self.gen_snap_task
-        tried = task is not None
-        last_canceled = False
+        tried = last_canceled = self._snap_dropped
+        self._snap_dropped = False
         if task is not None:
             if not task.done:
                 raise SnapshotTemporarilyUnavailableError()
             self.gen_snap_task = None
-            last_canceled = task.canceled
+            tried, last_canceled = True, task.canceled
             if task.result is not None and not task.canceled:
                 self._snap_tried = 0
                 if self._validate_snap(task.result, request_index):
@@ -551,8 +593,19 @@ class PeerStorage:
             raise StorageError(f"{self.tag} failed to get snapshot after {count} times")
         if not tried or not last_canceled:
             self._snap_tried += 1
-        self.gen_snap_task = GenSnapTask(self.region.id, to, request_index)
+        self._schedule_gen_snap(request_index, to)
         raise SnapshotTemporarilyUnavailableError()
+
+    def _schedule_gen_snap(self, request_index: int, to: int) -> None:
+        """_schedule_gen_snap leaves a new GenSnapTask for the worker. A generation still in flight (not done)
+        is a broken invariant (TiKV asserts the slot is empty): the worker would generate twice."""
+        task = self.gen_snap_task
+        if task is not None and not task.done:
+            raise InvariantError(
+                f"{self.tag} scheduling a snapshot generation while one for peer {task.to} is in flight "
+                f"(taken: {task.taken})"
+            )
+        self.gen_snap_task = GenSnapTask(self.region.id, to, request_index)
 
     def _validate_snap(self, snap: Snapshot, request_index: int) -> bool:
         index = snap.metadata.index
@@ -580,20 +633,30 @@ class PeerStorage:
     def cancel_generating_snap(self, compact_to: int | None = None) -> None:
         """cancel_generating_snap cancels the generation in flight, as TiKV does: unconditionally without
         compact_to; with it (the first index after a compaction) only when the snapshot's index is known
-        and the compaction leaves a gap after it (compact_to > index + 1)."""
+        and the compaction leaves a gap after it (compact_to > index + 1).
+
+        A task the worker has not taken yet is dropped (gen_snap_task becomes None, as TiKV takes it back):
+        the next snapshot() schedules a new one at once, without counting a try. A taken task stays, marked
+        canceled, until the worker finishes it; its result is then discarded."""
         task = self.gen_snap_task
         if task is None or task.canceled or task.done:
             return
         if compact_to is not None and (task.index == 0 or compact_to <= task.index + 1):
             return
         task.canceled = True
+        if not task.taken:
+            self.gen_snap_task = None
+            self._snap_dropped = True
         logger.info("%s canceled generating snap", self.tag)
 
     # -- write path ------------------------------------------------------------------------------
 
     def append(self, entries: Sequence[Entry], task: WriteTask) -> None:
         """append stages entries into task (deleting a conflicting tail), updates the entry cache and
-        raft_state.last_index at once, and sets task.raft_state to the new RaftLocalState."""
+        raft_state.last_index at once, and sets task.raft_state to the new RaftLocalState.
+
+        entries must start above the truncated index and at most at last index + 1, be contiguous, and
+        their terms must not decrease; otherwise InvariantError, before anything is staged."""
         if not entries:
             return
         raft_state = self.raft_state
@@ -604,6 +667,8 @@ class PeerStorage:
                 f"{self.tag} append at {first} must follow the truncated index {self.truncated_index()} "
                 f"and leave no hole after the last index {prev_last}"
             )
+        if len(entries) > 1:
+            self._check_run(entries)
         # Each entry is encoded once, here: the write uses the encodings, the cache accounts their sizes.
         encoded = list(map(_ENCODE_ENTRY, entries))
         cache = self.cache
@@ -616,6 +681,17 @@ class PeerStorage:
         raft_state.last_index = last.index
         self._last_term = last.term
         self._stage_raft_state(task)
+
+    def _check_run(self, entries: Sequence[Entry]) -> None:
+        """_check_run: entries are contiguous and their terms never decrease (else InvariantError). C-level
+        passes only: this is the append hot path."""
+        first = entries[0].index
+        indexes = list(map(_INDEX, entries))
+        if indexes != list(range(first, first + len(entries))):
+            raise InvariantError(f"{self.tag} appended entries are not contiguous: indexes {indexes}")
+        terms = list(map(_TERM, entries))
+        if not all(map(operator.le, terms, terms[1:])):
+            raise InvariantError(f"{self.tag} appended entries' terms decrease: {list(zip(indexes, terms))}")
 
     def set_hard_state(self, hs: HardState, task: WriteTask) -> None:
         """set_hard_state records a new hard state and stages the RaftLocalState into task. An uninitialized
@@ -704,15 +780,26 @@ class PeerStorage:
         self.compact_entry_cache(end)
 
     def clear_meta(self, task: WriteTask) -> None:
-        """clear_meta stages the removal of this peer's metadata and log (see the module function)."""
+        """clear_meta stages the removal of this peer's metadata and log (see the module function) and
+        empties the entry cache and the term cache (TiKV's EntryStorage::clear)."""
         clear_meta(task, self.region.id, self.first_index(), self.raft_state)
-
-    def tombstone(self, task: WriteTask) -> None:
-        """tombstone destroys the peer: clears its metadata and log and leaves a Tombstone region state."""
-        self.clear_meta(task)
-        write_peer_state(task, self.region, PeerState.Tombstone)
         self.cache.clear()
         self.term_cache = TermCache()
+
+    def tombstone(self, task: WriteTask, peer: Peer | None = None) -> None:
+        """tombstone destroys the peer: clears its metadata and log and leaves a Tombstone region state.
+
+        An uninitialized peer's region lists no peers, so, as TiKV's clear_meta_in_kv_and_raft does, the
+        Tombstone state's region lists the peer itself: `peer` (its metapb.Peer, with the store id), or
+        Peer(id=peer_id) when not given. A later message to the destroyed peer can then be checked against
+        the tombstone. An initialized peer's region is written as it is."""
+        self.clear_meta(task)
+        region = self.region
+        if not self.is_initialized():
+            region = Region()
+            region.CopyFrom(self.region)
+            region.peers.append(peer if peer is not None else Peer(id=self.peer_id))
+        write_peer_state(task, region, PeerState.Tombstone)
 
     def cache_stats(self) -> tuple[int, int, int]:
         """cache_stats: (hits, misses, bytes) of the entry cache."""
@@ -721,19 +808,26 @@ class PeerStorage:
 
 def load_region_states(engines: Engines) -> list[RegionLocalState]:
     """load_region_states reads every RegionLocalState in the KV engine (what a store hosts), in region
-    id order; a malformed key or value raises InvalidStateError naming the region (or the key)."""
+    id order; a malformed key or value raises InvalidStateError naming the region (or the key).
+
+    A scan that RocksDB stops with an I/O or corruption error is never taken for the end of the regions:
+    RegionCorruptionError naming the last region read before the damage (0: none was)."""
     states: list[RegionLocalState] = []
+    rows: list[tuple[bytes, bytes]] = []
     try:
-        rows = list(engines.kv.scan(CF_RAFT, keys.REGION_META_MIN_KEY, keys.REGION_META_MAX_KEY))
+        rows.extend(engines.kv.scan(CF_RAFT, keys.REGION_META_MIN_KEY, keys.REGION_META_MAX_KEY))
+    except EngineIOError as err:
+        last = _meta_key_region(rows[-1][0]) if rows else 0
+        raise RegionCorruptionError(last, f"cannot read the region states after this region: {err}") from err
     except EngineError as err:
         raise StoreError(f"cannot scan region states: {err}") from err
     for key, raw in rows:
         try:
             region_id, suffix = keys.decode_region_meta_key(key)
         except keys.InvalidKeyError as err:
-            # The key is malformed: name the region its id bytes spell, when it has them.
-            guess = int.from_bytes(key[2:10], "big") if len(key) >= 10 else 0
-            raise InvalidStateError(guess, f"malformed region meta key {key.hex()}: {err}") from err
+            raise InvalidStateError(
+                _meta_key_region(key), f"malformed region meta key {key.hex()}: {err}"
+            ) from err
         if suffix != keys.REGION_STATE_SUFFIX:
             continue
         state: RegionLocalState = _decode(RegionLocalState, raw, region_id, "region state")
@@ -741,3 +835,9 @@ def load_region_states(engines: Engines) -> list[RegionLocalState]:
             raise InvalidStateError(region_id, f"region state holds region {state.region.id}")
         states.append(state)
     return states
+
+
+def _meta_key_region(key: bytes) -> int:
+    """_meta_key_region is the region id that a region meta key's id bytes spell (0 if it has none), so
+    that an error can name the region even when the key is malformed."""
+    return int.from_bytes(key[2:10], "big") if len(key) >= 10 else 0
