@@ -272,6 +272,41 @@ def test_maybe_persist_with_unstable_snap() -> None:
     assert not raft_log.maybe_persist(102, 1)
 
 
+@pytest.mark.parametrize(
+    "index, term, wpersist",
+    [
+        # The written entries beyond the overwritten offset are no longer the log's.
+        (3, 1, False),
+        # At the overwritten offset itself: storage holds 2@1 for now, but the log's entry 2 is 2@2.
+        (2, 1, False),
+        (2, 2, False),
+        # Below the offset, an entry already persisted.
+        (1, 1, False),
+    ],
+)
+def test_maybe_persist_at_overwritten_offset(index: int, term: int, wpersist: bool) -> None:
+    """§5.3: a conflicting append truncates the unstable log to its first conflict; a write of the
+    replaced entries that completes afterwards must not move persisted to or past that offset, since
+    the entries there are not the log's any more (raft-rs maybe_persist's `index < first_update_index`)."""
+    store = MemStorage()
+    store.wl().append(ents((1, 1)))
+    raft_log = RaftLog(store)
+    raft_log.append(ents((2, 1), (3, 1)))
+    # 2@1 and 3@1 are handed out for writing; the write lands but is not acknowledged yet...
+    store.wl().append(list(raft_log.unstable_entries()))
+    # ...when a new leader overwrites from index 2.
+    raft_log.append(ents((2, 2)))
+    assert (raft_log.unstable.offset, raft_log.persisted) == (2, 1)
+
+    assert raft_log.maybe_persist(index, term) == wpersist
+    assert raft_log.persisted == 1
+
+    # Once 2@2 itself is written and stable, it persists.
+    persist_all(raft_log)
+    assert raft_log.maybe_persist(2, 2)
+    assert raft_log.persisted == 2
+
+
 @pytest.mark.parametrize("unstable, wents", [(3, []), (1, ents((1, 1), (2, 2)))])
 def test_unstable_ents(unstable: int, wents: list[Entry]) -> None:
     """test_unstable_ents: unstable_entries() is exactly the part not yet in storage."""
