@@ -184,3 +184,30 @@ def test_inflights_full_with_pending_incoming_cap() -> None:
     assert ins.count() == 3 and not ins.full()
     ins.reset()
     assert ins.cap == 4 and ins.incoming_cap is None
+
+
+@pytest.mark.parametrize(
+    "free_to, wcount, wfull",
+    [
+        # 6 in flight (0..5) under a pending cap of 4: full.
+        (-1, 6, True),
+        # Exactly the pending cap in flight: still full (count >= incoming_cap).
+        (1, 4, True),
+        # One below it: room for one more.
+        (2, 3, False),
+    ],
+)
+def test_inflights_full_at_pending_incoming_cap(free_to: int, wcount: int, wfull: bool) -> None:
+    """A shrink deferred by set_cap (raft-rs's incoming_cap) bounds the window at once: full() holds
+    from exactly incoming_cap in-flight messages, and add() then refuses, before the cap applies."""
+    ins = filled(10, range(6))
+    ins.set_cap(4)
+    ins.free_to(free_to)
+    assert (ins.count(), ins.cap, ins.incoming_cap) == (wcount, 10, 4)
+    assert ins.full() == wfull
+    if wfull:
+        with pytest.raises(InvariantError):
+            ins.add(6)
+    else:
+        ins.add(6)
+        assert ins.count() == 4 and ins.full()
