@@ -1,0 +1,290 @@
+"""raftstore.store.snap.transfer: moving a built snapshot to another store, chunk by chunk, resumably.
+
+The protocol is transport-neutral: plain objects that a gRPC stream (or a test) carries.
+
+1. The sender opens with a SnapHeader: the raft Snapshot (metadata + RaftSnapshotData with the meta,
+   which lists every file with its size and CRC32).
+2. The receiver answers with its resume point: for each file of the meta, how many bytes it already holds
+   verified (all zeros for a new transfer).
+3. The sender sends FileChunks from there on, file after file, each of at most CHUNK_SIZE bytes and
+   carrying the CRC32 of its own bytes.
+4. The receiver takes a chunk only if it is the next one (same file, offset = what it holds) and its CRC32
+   matches, and writes it to a temporary file. A file whose last chunk arrived must match the meta's size
+   and CRC32. finish() publishes: every file fsynced and renamed, the directory fsynced, the meta written
+   last (atomically).
+
+A dropped, duplicated or reordered chunk, or one that fails its CRC32, raises SnapTransferError and is not
+written; a file that arrives whole but fails the meta's CRC32 raises SnapCorruptionError and the transfer
+is discarded (the sender's files are bad). When a transfer breaks off (close() without finish()), the
+manager keeps its verified prefix; a new SnapReceiver for the same snapshot resumes from it, so the sender
+re-sends only what was not verified. Partial receives last until resumed, finished, discarded or the
+process restarts (SnapManager.init() removes temporary files).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from ...proto.eraftpb_pb2 import Snapshot
+from .errors import SnapCorruptionError, SnapNotFoundError, SnapTransferError
+from .files import TMP_SUFFIX, SnapFileInfo, SnapFiles, SnapKey, parse_snapshot_data
+from .io import os_call, publish, remove_quiet
+from .manager import SnapEntry, SnapManager
+
+__all__ = ["CHUNK_SIZE", "SnapHeader", "FileChunk", "ReceiveState", "SnapSender", "SnapReceiver", "transfer"]
+
+logger = logging.getLogger("raftstore.snap")
+
+CHUNK_SIZE = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class SnapHeader:
+    """SnapHeader opens a transfer: the raft Snapshot whose files follow."""
+
+    snapshot: Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class FileChunk:
+    """FileChunk: bytes [offset, offset + len(data)) of the meta's file number `file`; checksum is the
+    CRC32 of data."""
+
+    file: int
+    offset: int
+    data: bytes
+    checksum: int
+
+
+@dataclass(slots=True)
+class ReceiveState:
+    """ReceiveState: the verified prefix of a receive: meta (serialized, to match a resumed transfer),
+    per file the bytes verified and the running CRC32 of them."""
+
+    meta: bytes
+    offsets: list[int]
+    crcs: list[int]
+
+
+def _parse_header(header: SnapHeader, mgr: SnapManager, built: bool) -> tuple[SnapFiles, list[SnapFileInfo]]:
+    """_parse_header: the files (built or received, in mgr) of the snapshot header announces and their
+    list from its meta; a header that does not describe a snapshot raises SnapTransferError."""
+    snap = header.snapshot
+    try:
+        data = parse_snapshot_data(snap.data)
+        key = SnapKey(data.region.id, snap.metadata.term, snap.metadata.index)
+        files = mgr.gen_files(key) if built else mgr.rev_files(key)
+        return files, files.files(data.meta)
+    except SnapCorruptionError as err:
+        raise SnapTransferError(f"snapshot header does not describe a snapshot: {err}") from err
+
+
+class SnapSender:
+    """SnapSender sends the built snapshot of `snapshot` (a raft Snapshot this store generated) from mgr.
+
+    While open it is registered SENDING, so the manager does not delete it. `bytes_sent` counts the data
+    bytes of every chunk it produced.
+    """
+
+    def __init__(self, mgr: SnapManager, snapshot: Snapshot, *, chunk_size: int = CHUNK_SIZE) -> None:
+        self.mgr = mgr
+        self.header = SnapHeader(snapshot)
+        self.files, self._infos = _parse_header(self.header, mgr, built=True)
+        self.key = self.files.key
+        self.chunk_size = chunk_size
+        if not self.files.exists():
+            raise SnapNotFoundError(f"snapshot {self.files.prefix} is not on disk")
+        self.bytes_sent = 0
+        self._open = True
+        mgr.register(self.key, SnapEntry.SENDING)
+
+    def chunks(self, resume: Sequence[int]) -> Iterator[FileChunk]:
+        """chunks yields the chunks after the receiver's resume point (one offset per file), through the
+        manager's IO limiter."""
+        if len(resume) != len(self._infos):
+            raise SnapTransferError(f"resume point has {len(resume)} offsets, the snapshot has {len(self._infos)} files")
+        limiter = self.mgr.limiter
+        for i, info in enumerate(self._infos):
+            offset = resume[i]
+            if not 0 <= offset <= info.size:
+                raise SnapTransferError(f"resume offset {offset} outside file {info.name} of {info.size} bytes")
+            if offset == info.size:
+                continue
+            with open(self.files.path(info.name), "rb", buffering=0) as f:
+                f.seek(offset)
+                while offset < info.size:
+                    data = f.read(min(self.chunk_size, info.size - offset))
+                    if not data:
+                        raise SnapCorruptionError(f"snapshot {self.files.prefix}: {info.name} ends at {offset}")
+                    limiter.consume(len(data))
+                    self.bytes_sent += len(data)
+                    yield FileChunk(i, offset, data, zlib.crc32(data))
+                    offset += len(data)
+
+    def close(self) -> None:
+        """close ends the sending (deregisters it); a second call is a no-op."""
+        if self._open:
+            self._open = False
+            self.mgr.deregister(self.key, SnapEntry.SENDING)
+
+    def __enter__(self) -> SnapSender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SnapReceiver:
+    """SnapReceiver receives the snapshot a SnapHeader announces into mgr (as a `rev_` snapshot).
+
+    Opening takes a receive slot (TooManyReceivesError when none is free) and registers RECEIVING; it
+    resumes the manager's partial receive of the same snapshot if there is one. `done` is true once the
+    snapshot is published (at once if it was already on disk: resume_point() then asks for nothing).
+    """
+
+    def __init__(self, mgr: SnapManager, header: SnapHeader) -> None:
+        self.mgr = mgr
+        self.snapshot = header.snapshot
+        self.files, self._infos = _parse_header(header, mgr, built=False)
+        self.key = self.files.key
+        meta = parse_snapshot_data(header.snapshot.data).meta.SerializeToString()
+        mgr.acquire_recv(self.key)
+        mgr.register(self.key, SnapEntry.RECEIVING)
+        self._open = True
+        self._handle: BinaryIO | None = None
+        self._handle_file = -1
+        self.bytes_received = 0
+        self.done = self.files.exists() and self.files.load_meta().SerializeToString() == meta
+        state = mgr.partial.pop(self.key, None)
+        if state is None or state.meta != meta:
+            if state is not None:
+                self._remove_temps()
+            state = ReceiveState(meta, [0] * len(self._infos), [0] * len(self._infos))
+        if self.done:
+            state.offsets = [f.size for f in self._infos]
+        self.state = state
+
+    def _tmp(self, i: int) -> str:
+        return self.files.path(self._infos[i].name + TMP_SUFFIX)
+
+    def resume_point(self) -> list[int]:
+        """resume_point: per file, the bytes already verified (where the sender must continue)."""
+        return list(self.state.offsets)
+
+    def _expected_file(self) -> int:
+        for i, info in enumerate(self._infos):
+            if self.state.offsets[i] < info.size:
+                return i
+        return len(self._infos)
+
+    def feed(self, chunk: FileChunk) -> None:
+        """feed takes the next chunk (see the module docstring for what is refused, and how)."""
+        state = self.state
+        want = self._expected_file()
+        if chunk.file != want:
+            raise SnapTransferError(
+                f"snapshot {self.key}: chunk of file {chunk.file} at offset {chunk.offset}, expected file {want}"
+                f" at offset {state.offsets[want] if want < len(self._infos) else 0}"
+            )
+        info = self._infos[want]
+        expect = state.offsets[want]
+        if chunk.offset != expect:
+            what = "duplicated" if chunk.offset < expect else "a chunk was dropped before it"
+            raise SnapTransferError(
+                f"snapshot {self.key}: chunk of {info.name} at offset {chunk.offset}, expected {expect} ({what})"
+            )
+        if expect + len(chunk.data) > info.size:
+            raise SnapTransferError(f"snapshot {self.key}: chunk runs past the end of {info.name} ({info.size} bytes)")
+        if zlib.crc32(chunk.data) != chunk.checksum:
+            raise SnapTransferError(f"snapshot {self.key}: chunk of {info.name} at offset {expect} fails its CRC32")
+        self.mgr.limiter.consume(len(chunk.data))
+        os_call(f"write {self._tmp(want)}", self._file(want).write, chunk.data)
+        state.offsets[want] = expect + len(chunk.data)
+        state.crcs[want] = zlib.crc32(chunk.data, state.crcs[want])
+        self.bytes_received += len(chunk.data)
+        if state.offsets[want] == info.size:
+            self._close_handle()
+            if state.crcs[want] != info.checksum:
+                self.discard()
+                raise SnapCorruptionError(
+                    f"snapshot {self.key}: received {info.name} has CRC32 {state.crcs[want]:#010x}, meta says "
+                    f"{info.checksum:#010x}; the transfer is discarded"
+                )
+
+    def _file(self, i: int) -> BinaryIO:
+        if self._handle_file != i:
+            self._close_handle()
+            path = self._tmp(i)
+            handle = os_call(f"open {path}", _open_binary, path)
+            os_call(f"truncate {path}", handle.truncate, self.state.offsets[i])
+            handle.seek(self.state.offsets[i])
+            self._handle, self._handle_file = handle, i
+        assert self._handle is not None
+        return self._handle
+
+    def _close_handle(self) -> None:
+        if self._handle is not None:
+            handle, self._handle, self._handle_file = self._handle, None, -1
+            os_call("close a received file", handle.close)
+
+    def finish(self) -> SnapFiles:
+        """finish publishes the received snapshot once every file is complete and verified (else
+        SnapTransferError, and the verified prefix is kept); returns its files."""
+        if not self.done:
+            missing = [f.name for i, f in enumerate(self._infos) if self.state.offsets[i] < f.size]
+            if missing:
+                raise SnapTransferError(f"snapshot {self.key}: transfer incomplete, missing data of {missing}")
+            self._close_handle()
+            publish([(self._tmp(i), self.files.path(f.name)) for i, f in enumerate(self._infos)], self.files.directory)
+            self.files.save_meta(parse_snapshot_data(self.snapshot.data).meta)
+            self.done = True
+        self._release(keep=False)
+        return self.files
+
+    def close(self) -> None:
+        """close ends the receive without publishing: the verified prefix stays in the manager, for a later
+        SnapReceiver of the same snapshot to resume."""
+        self._release(keep=not self.done)
+
+    def discard(self) -> None:
+        """discard ends the receive and removes what it received (temporary files, partial state)."""
+        self._release(keep=False)
+        self._remove_temps()
+
+    def _remove_temps(self) -> None:
+        for i in range(len(self._infos)):
+            remove_quiet(self._tmp(i))
+
+    def _release(self, *, keep: bool) -> None:
+        if not self._open:
+            return
+        self._open = False
+        self._close_handle()
+        if keep:
+            self.mgr.partial[self.key] = self.state
+        self.mgr.deregister(self.key, SnapEntry.RECEIVING)
+        self.mgr.release_recv(self.key)
+
+    def __enter__(self) -> SnapReceiver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _open_binary(path: str) -> BinaryIO:
+    """_open_binary opens path for writing at any offset, creating it if missing."""
+    return open(path, "r+b" if os.path.exists(path) else "wb")
+
+
+def transfer(sender: SnapSender, receiver: SnapReceiver) -> SnapFiles:
+    """transfer runs the protocol between a sender and a receiver in one process (no transport): the
+    receiver's resume point, the chunks from there, finish. A failure leaves the receiver open."""
+    for chunk in sender.chunks(receiver.resume_point()):
+        receiver.feed(chunk)
+    return receiver.finish()
