@@ -303,12 +303,19 @@ class SnapWorker:
         while (request := self._queue.get()) is not None:
             if self._stopped:
                 request.task.fail("snapshot worker stopped")
+                self._queue.task_done()
                 continue
             try:
                 self.generator.handle(request)
             except Exception as err:  # a bug must not kill the worker and leave the peer waiting forever
                 logger.exception("snapshot worker: unexpected error")
                 request.task.fail(f"unexpected error: {err!r}")
+            finally:
+                self._queue.task_done()
+
+    def wait_idle(self) -> None:
+        """wait_idle returns once every request scheduled so far has been handled."""
+        self._queue.join()
 
     def stop(self) -> None:
         self._stopped = True
