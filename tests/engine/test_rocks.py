@@ -21,9 +21,8 @@ from raftstore.engine import (
     CF_LOCK,
     CF_RAFT,
     CF_WRITE,
+    DataDirError,
     EngineClosedError,
-    EngineError,
-    EngineIOError,
     Engines,
     RocksEngine,
     keys,
@@ -80,20 +79,12 @@ def test_close_releases_the_db_even_with_live_snapshot_scan_and_batch(tmp_path: 
     del snap, scan, snap_scan, batch
 
 
-def test_second_open_of_an_open_db_is_an_engine_io_error(tmp_path: Path) -> None:
-    path = tmp_path / "db"
-    with RocksEngine(path, ALL_CFS):
-        with pytest.raises(EngineIOError, match="lock|LOCK"):
-            RocksEngine(path, ALL_CFS)
-
-
-def test_open_on_a_file_is_an_engine_io_error(tmp_path: Path) -> None:
+def test_open_on_a_file_is_a_data_dir_error(tmp_path: Path) -> None:
     path = tmp_path / "file"
     path.write_bytes(b"not a db")
-    with pytest.raises(EngineIOError) as info:
+    with pytest.raises(DataDirError, match=f"{path} is not a directory"):
         RocksEngine(path, ALL_CFS)
-    assert isinstance(info.value, EngineError)
-    assert not isinstance(info.value.__cause__, EngineError)  # the rocksdict exception is kept as the cause
+    assert path.read_bytes() == b"not a db"
 
 
 def test_existing_cfs_are_opened_even_when_not_asked_for(tmp_path: Path) -> None:
@@ -213,23 +204,6 @@ def test_engines_close_closes_both_and_is_idempotent(tmp_path: Path) -> None:
             engine.get(CF_DEFAULT, b"k")
     with open_engines(tmp_path / "s"):
         pass
-
-
-def test_open_engines_twice_fails_cleanly(tmp_path: Path) -> None:
-    with open_engines(tmp_path / "s"):
-        with pytest.raises(EngineIOError):
-            open_engines(tmp_path / "s")
-
-
-def test_open_engines_releases_kv_when_raft_fails(tmp_path: Path) -> None:
-    root = tmp_path / "s"
-    root.mkdir()
-    (root / "raft").write_bytes(b"a file where the raft db should be")
-    with pytest.raises(EngineIOError):
-        open_engines(root)
-    (root / "raft").unlink()
-    with open_engines(root) as engines:  # the kv db was closed again: it opens
-        engines.kv.put(CF_DEFAULT, b"k", b"v")
 
 
 # rocksdict 0.3.29 behaviours rocks.py relies on or works around.

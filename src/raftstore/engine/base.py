@@ -90,7 +90,11 @@ class Readable(Protocol):
 
 
 class KvEngine(Readable, Protocol):
-    """KvEngine is one database with column families: write batches, synced writes, snapshots."""
+    """KvEngine is one database with column families: write batches, synced writes, snapshots.
+
+    A write that fails in the storage (an I/O error: a full disk, a failed fsync) fails the engine: it raises
+    EngineIOError, and every later write (write, put, delete, delete_range, sync_wal) raises
+    EngineFailedError naming that first failure until the engine is closed and reopened."""
 
     stats: EngineStats
 
@@ -111,6 +115,16 @@ class KvEngine(Readable, Protocol):
         ...
 
     def sync_wal(self) -> None: ...
+
+    @property
+    def failed(self) -> str | None:
+        """failed is the engine's first write failure (or the reason given to fail()); None while it writes."""
+        ...
+
+    def fail(self, reason: str) -> None:
+        """fail makes the engine refuse every further write with EngineFailedError naming `reason`, until it is
+        closed and reopened (a write that RocksDB fails does this itself); reads keep working."""
+        ...
 
     def close(self) -> None: ...
 

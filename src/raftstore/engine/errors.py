@@ -10,6 +10,7 @@ The tree::
     │   │                              directory, or (read-only) not initialised; nothing was created or changed
     │   └── DataDirInUseError          another process holds the directory (RocksDB's LOCK)
     ├── EngineFailedError              a write failed earlier: the engines refuse every write until reopened
+    ├── EngineReadOnlyError            a write to an engine opened read-only
     └── EngineIOError                  RocksDB reported an error; wraps the rocksdict exception (__cause__)
         └── CorruptionError            RocksDB reported corruption of its files
     keys.InvalidKeyError               a malformed key (a ValueError and an EngineError), see keys.py
@@ -29,6 +30,7 @@ __all__ = [
     "DataDirError",
     "DataDirInUseError",
     "EngineFailedError",
+    "EngineReadOnlyError",
     "EngineIOError",
     "CorruptionError",
     "wrap_rocks_error",
@@ -72,6 +74,10 @@ class EngineFailedError(EngineError):
     """
 
 
+class EngineReadOnlyError(EngineError):
+    """EngineReadOnlyError: a write to an engine opened read-only. Nothing was written; open it writable."""
+
+
 class EngineIOError(EngineError):
     """EngineIOError wraps an error RocksDB reported; the original exception is its __cause__."""
 
@@ -79,6 +85,9 @@ class EngineIOError(EngineError):
 class CorruptionError(EngineIOError):
     """CorruptionError: RocksDB found its files corrupted."""
 
+
+# _LOCKED are what RocksDB says when another process (or another engine of this one) holds the LOCK file.
+_LOCKED = ("While lock file", "lock hold by current process")
 
 # _NOT_BYTES is what rocksdict's raw mode says (as a KeyError or ValueError) of a key or value not bytes.
 _NOT_BYTES = "raw mode only support bytes"
@@ -88,14 +97,16 @@ def wrap_rocks_error(exc: BaseException, what: str) -> Exception:
     """wrap_rocks_error converts a rocksdict exception raised while doing `what` into the error to raise.
 
     The caller raises the result `from exc`. A key or value that is not bytes maps to TypeError, a closed
-    database to EngineClosedError, a message that RocksDB tags as corruption to CorruptionError, anything
-    else to EngineIOError.
+    database to EngineClosedError, a held LOCK file to DataDirInUseError, a message that RocksDB tags as
+    corruption to CorruptionError, anything else to EngineIOError.
     """
     msg = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
     if msg == _NOT_BYTES:
         return TypeError(f"{what}: keys and values must be bytes")
     if type(exc).__name__ == "DbClosedError":
         return EngineClosedError(f"{what}: engine is closed")
+    if any(locked in msg for locked in _LOCKED):
+        return DataDirInUseError(f"{what}: the directory is in use by another process or engine ({msg})")
     if "Corruption" in msg:
         return CorruptionError(f"{what}: {msg}")
     return EngineIOError(f"{what}: {type(exc).__name__}: {msg}")

@@ -141,9 +141,15 @@ class MemWriteBatch:
         self._size += len(key) + len(value)
 
     def put_many(self, cf: str, items: Sequence[tuple[bytes, bytes]]) -> None:
-        """put_many puts every (key, value) of items into cf, in order."""
-        for key, value in items:
-            self.put(cf, key, value)
+        """put_many puts every (key, value) of items into cf, in order; if one is refused, none is staged."""
+        count, size = len(self._ops), self._size
+        try:
+            for key, value in items:
+                self.put(cf, key, value)
+        except BaseException:
+            del self._ops[count:]
+            self._size = size
+            raise
 
     def delete(self, cf: str, key: bytes) -> None:
         self._engine._check_cf(cf)
@@ -234,8 +240,8 @@ class MemEngine(EngineCommon):
     def write(self, batch: WriteBatch, *, sync: bool = False) -> None:
         if not isinstance(batch, MemWriteBatch) or batch._engine is not self:
             raise WrongWriteBatchError(f"write: the batch was not made by engine {self.name}")
-        if self._closed:
-            raise EngineClosedError(f"engine {self.name} is closed")
+        if self._refuses_writes():
+            raise self._write_refused("write")
         cfs = self._cfs
         for op, cf, a, b in batch._ops:
             if op == _PUT:
@@ -251,17 +257,23 @@ class MemEngine(EngineCommon):
         stats.bytes_written += batch._size
 
     def put(self, cf: str, key: bytes, value: bytes) -> None:
+        if self._refuses_writes():
+            raise self._write_refused("put")
         self._check_cf(cf).put(_bytes(key), _bytes(value))
         self.stats.writes += 1
         self.stats.bytes_written += len(key) + len(value)
 
     def delete(self, cf: str, key: bytes) -> None:
+        if self._refuses_writes():
+            raise self._write_refused("delete")
         self._check_cf(cf).delete(_bytes(key))
         self.stats.writes += 1
         self.stats.bytes_written += len(key)
 
     def delete_range(self, cf: str, start: bytes, end: bytes) -> None:
         """delete_range deletes [start, end); an empty range (start >= end) writes nothing."""
+        if self._refuses_writes():
+            raise self._write_refused("delete_range")
         data = self._check_cf(cf)
         if _bytes(start) >= _bytes(end):
             return
@@ -275,8 +287,8 @@ class MemEngine(EngineCommon):
         return MemSnapshot(self, {name: cf.freeze() for name, cf in self._cfs.items()})
 
     def sync_wal(self) -> None:
-        if self._closed:
-            raise EngineClosedError(f"engine {self.name} is closed")
+        if self._refuses_writes():
+            raise self._write_refused("sync_wal")
 
     def close(self) -> None:
         """close drops the data; a second call is a no-op; every later operation raises EngineClosedError."""

@@ -28,10 +28,13 @@ seek/next loop at ~3.4 ms), reverse ~7 ms, on a snapshot ~4.5 ms; get ~0.7 us; a
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import tempfile
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
-from itertools import chain, islice
+from itertools import chain
 from typing import Any
 
 import rocksdict
@@ -39,13 +42,15 @@ import rocksdict
 from raftstore.engine.base import CF_DEFAULT, EngineStats, SstWriter, WriteBatch
 from raftstore.engine._common import EngineCommon
 from raftstore.engine.errors import (
+    DataDirError,
     EngineClosedError,
     EngineError,
+    EngineIOError,
     WrongWriteBatchError,
     wrap_rocks_error,
 )
 
-__all__ = ["RocksEngine", "RocksWriteBatch", "RocksSnapshot"]
+__all__ = ["RocksEngine", "RocksWriteBatch", "RocksSnapshot", "check_database"]
 
 _MiB = 1 << 20
 
@@ -59,14 +64,79 @@ def _cf_options(write_buffer_size: int) -> rocksdict.Options:
     return opts
 
 
-def _db_options(write_buffer_size: int) -> rocksdict.Options:
+def _db_options(write_buffer_size: int, create: bool) -> rocksdict.Options:
     opts = _cf_options(write_buffer_size)
-    opts.create_if_missing(True)
-    opts.create_missing_column_families(True)
+    opts.create_if_missing(create)
+    opts.create_missing_column_families(create)
     opts.set_max_background_jobs(2)
     opts.increase_parallelism(2)
     opts.set_keep_log_file_num(4)
     return opts
+
+
+def _has_database(path: str, create: bool) -> bool:
+    """_has_database: whether path holds a RocksDB database (a CURRENT file); False when path is missing or an
+    empty directory and `create` allows making one there.
+
+    Anything else raises DataDirError before RocksDB touches the path: a file, a directory that cannot be
+    read, a missing or empty one without `create`, and a non-empty directory without CURRENT (a damaged
+    database or something else: RocksDB would start a new database over its files and delete the ones it
+    recognises as obsolete).
+    """
+    try:
+        names = os.listdir(path)
+    except FileNotFoundError:
+        if create:
+            return False
+        raise DataDirError(f"{path} does not exist: no database to open") from None
+    except NotADirectoryError:
+        raise DataDirError(f"{path} is not a directory") from None
+    except OSError as exc:
+        raise DataDirError(f"{path} cannot be read: {exc.strerror}") from exc
+    if "CURRENT" in names:
+        return True
+    if names:
+        raise DataDirError(f"{path} has no CURRENT file: it is not a RocksDB database, or a damaged one")
+    if create:
+        return False
+    raise DataDirError(f"{path} is empty: no database to open")
+
+
+def check_database(path: str, cfs: Sequence[str]) -> list[str]:
+    """check_database reads the column families of the RocksDB database at path without opening it (nothing
+    is written) and returns them; DataDirError if there is no database or it lacks one of `cfs`."""
+    _has_database(path, create=False)
+    try:
+        existing: list[str] = rocksdict.Rdict.list_cf(path, rocksdict.Options(raw_mode=True))
+    except Exception as exc:
+        raise wrap_rocks_error(exc, f"open {path}") from exc
+    missing = [cf for cf in cfs if cf not in existing]
+    if missing:
+        raise DataDirError(f"{path} lacks the column families {missing} (it has {existing})")
+    return existing
+
+
+# _DB_FILES are the names of the files RocksDB reads to open a database read-only.
+_DB_FILES = re.compile(r"CURRENT|IDENTITY|MANIFEST-\d+|OPTIONS-\d+|\d+\.(?:sst|log|blob)")
+
+
+def _shadow_dir(path: str) -> str:
+    """_shadow_dir is a new temporary directory of symlinks to the files of the database at path that RocksDB
+    reads (_DB_FILES), for a read-only open: rocksdict writes rocksdict-config.json into the directory it
+    opens, even read-only, so opening `path` itself would change it (or fail on a read-only filesystem)."""
+    try:
+        shadow = tempfile.mkdtemp(prefix="raftstore-ro-")
+    except OSError as exc:
+        raise DataDirError(f"{path}: cannot open it read-only: {exc}") from exc
+    try:
+        source = os.path.abspath(path)
+        for name in os.listdir(source):
+            if _DB_FILES.fullmatch(name):
+                os.symlink(os.path.join(source, name), os.path.join(shadow, name))
+    except OSError as exc:
+        shutil.rmtree(shadow, ignore_errors=True)
+        raise DataDirError(f"{path}: cannot open it read-only: {exc}") from exc
+    return shadow
 
 
 _PUT = 0
@@ -92,7 +162,8 @@ class RocksWriteBatch:
         self._engine = engine
         # _handles is the engine's own dict (cleared when it closes), so a batch never keeps the DB open.
         self._handles = handles
-        # _wb holds exactly _ops, or is None once a write consumed it.
+        # _wb holds exactly _ops, or is None once a write consumed it or an operation failed half-way
+        # (then it is rebuilt from _ops when next needed: a failed operation leaves the batch as it was).
         self._wb: Any = rocksdict.WriteBatch(raw_mode=True)
         self._ops: list[tuple[int, str, Any, bytes]] = []
         self._size = 0
@@ -137,6 +208,7 @@ class RocksWriteBatch:
         try:
             wb.put(key, value, handle)
         except Exception as exc:
+            self._wb = None
             raise wrap_rocks_error(exc, "put") from exc
         self._ops.append((_PUT, cf, key, value))
         self._count += 1
@@ -144,7 +216,8 @@ class RocksWriteBatch:
 
     def put_many(self, cf: str, items: Sequence[tuple[bytes, bytes]]) -> None:
         """put_many puts every (key, value) of items into cf, in order: the hot path of log appends.
-        The batch keeps `items` (as one operation) to rebuild itself: do not change it afterwards."""
+        The batch keeps `items` (as one operation) to rebuild itself: do not change it afterwards. If an item
+        is refused, none is staged."""
         handle = self._handle(cf)
         wb = self._wb if self._wb is not None else self._rocks_batch()
         put = wb.put
@@ -152,6 +225,7 @@ class RocksWriteBatch:
             for key, value in items:
                 put(key, value, handle)
         except Exception as exc:
+            self._wb = None  # it may hold the items before the refused one: rebuilt from _ops when needed
             raise wrap_rocks_error(exc, "put") from exc
         self._ops.append((_PUT_MANY, cf, items, b""))
         self._count += len(items)
@@ -162,6 +236,7 @@ class RocksWriteBatch:
         try:
             self._rocks_batch().delete(key, handle)
         except Exception as exc:
+            self._wb = None
             raise wrap_rocks_error(exc, "delete") from exc
         self._ops.append((_DELETE, cf, key, b""))
         self._count += 1
@@ -177,6 +252,7 @@ class RocksWriteBatch:
         try:
             self._rocks_batch().delete_range(start, end, handle)
         except Exception as exc:
+            self._wb = None
             raise wrap_rocks_error(exc, "delete_range") from exc
         self._ops.append((_DELETE_RANGE, cf, start, end))
         self._count += 1
@@ -205,19 +281,39 @@ class RocksWriteBatch:
 
 
 class _RocksScan:
-    """_RocksScan iterates a scan; the engine drops its rocksdict iterator on close (then it raises)."""
+    """_RocksScan walks [start, end) of one CF on its own RocksDB iterator (a point-in-time view).
+
+    Where the iterator stops being valid it checks the iterator's status, so that a scan cut short by
+    RocksDB (a corrupted block, an I/O error) raises instead of ending early: rocksdict's items() iterator
+    ends silently there, which is why this loops over valid/key/value/next itself. Forward scans stop at
+    `end` by the iterator's upper bound; reverse ones at the first key below `floor` (start; b"" when forward,
+    which no key is below). The engine drops the iterator on close (an unfinished scan then raises).
+    """
 
     # _ro keeps the iterator's ReadOptions alive: rocksdict reads its bounds lazily, and a collected
     # ReadOptions silently ends the scan early.
-    __slots__ = ("_it", "_start", "_reverse", "_ro", "__weakref__")
+    __slots__ = ("_engine", "_it", "_ro", "_floor", "_step", "_left", "__weakref__")
 
     def __init__(
-        self, it: Iterator[tuple[bytes, bytes]], start: bytes, reverse: bool, ro: Any = None
+        self, engine: RocksEngine, db: Any, start: bytes, end: bytes | None, reverse: bool, limit: int | None
     ) -> None:
+        ro = engine._read_options()
+        if end is not None:
+            ro.set_iterate_upper_bound(end)
+        it = db.iter(ro)
+        if reverse:
+            it.seek_to_last()
+        else:
+            it.seek(start)
+        self._engine = engine
         self._ro = ro
-        self._it: Iterator[tuple[bytes, bytes]] | None = it
-        self._start = start
-        self._reverse = reverse
+        self._it: Any = it
+        self._floor = start if reverse else b""
+        self._step = it.prev if reverse else it.next
+        # _left is how many more keys the scan may yield (-1: no limit).
+        self._left = -1 if limit is None else max(limit, 0)
+        if self._left == 0:
+            self._it = None
 
     def __iter__(self) -> _RocksScan:
         return self
@@ -227,46 +323,45 @@ class _RocksScan:
         if it is None:
             raise StopIteration
         try:
-            kv = next(it)
-        except StopIteration:
-            self._it = None
-            raise
+            if it.valid():
+                key: bytes = it.key()
+                if key >= self._floor:
+                    value: bytes = it.value()
+                    self._step()
+                    self._left -= 1
+                    if self._left == 0:
+                        self._release_iter()
+                    return key, value
+            else:
+                it.status()
         except EngineError:
-            self._it = None
+            self._release_iter()
             raise
         except Exception as exc:
-            self._it = None
-            raise wrap_rocks_error(exc, "scan") from exc
-        if self._reverse and kv[0] < self._start:
-            self._it = None
-            raise StopIteration
-        return kv
+            self._release_iter()
+            raise self._engine._wrap(exc, "scan") from exc
+        self._release_iter()
+        raise StopIteration
+
+    def _release_iter(self) -> None:
+        self._it = None
+        self._step = None
 
     def _release(self) -> None:
         # _release: the engine is closing; an unfinished scan then fails instead of ending silently.
         if self._it is not None:
-            self._it = _closed_iter()
+            self._it = _CLOSED_ITER
+            self._step = None
 
 
-def _closed_iter() -> Iterator[tuple[bytes, bytes]]:
-    raise EngineClosedError("scan: engine is closed")
-    yield  # pragma: no cover
+class _ClosedIter:
+    """_ClosedIter stands for the iterator of a scan whose engine closed: using it raises EngineClosedError."""
+
+    def valid(self) -> bool:
+        raise EngineClosedError("scan: engine is closed")
 
 
-def _scan(
-    source: Any, start: bytes, end: bytes | None, reverse: bool, limit: int | None
-) -> tuple[Iterator[tuple[bytes, bytes]], bool, Any]:
-    """_scan opens a rocksdict items iterator over [start, end) of `source` (a CF Rdict or Snapshot)."""
-    ro = rocksdict.ReadOptions()
-    if end is not None:
-        ro.set_iterate_upper_bound(end)
-    if reverse:
-        it: Iterator[tuple[bytes, bytes]] = source.items(backwards=True, read_opt=ro)
-    else:
-        it = source.items(from_key=start, read_opt=ro)
-    if limit is not None:
-        it = islice(it, max(limit, 0))
-    return it, reverse, ro
+_CLOSED_ITER = _ClosedIter()
 
 
 class RocksSnapshot:
@@ -307,7 +402,7 @@ class RocksSnapshot:
                 return None
             it.status()
         except Exception as exc:
-            raise wrap_rocks_error(exc, "snapshot get") from exc
+            raise self._engine._wrap(exc, "snapshot get") from exc
         return None
 
     def scan(
@@ -373,7 +468,7 @@ class _SnapshotScan:
             raise
         except Exception as exc:
             self._done = True
-            raise wrap_rocks_error(exc, "snapshot scan") from exc
+            raise snap._engine._wrap(exc, "snapshot scan") from exc
         self._last = key
         if self._left > 0:
             self._left -= 1
@@ -412,21 +507,42 @@ class RocksEngine(EngineCommon):
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], cfs: Sequence[str] = (CF_DEFAULT,), *, write_buffer_size: int = 32 * _MiB
+        self,
+        path: str | os.PathLike[str],
+        cfs: Sequence[str] = (CF_DEFAULT,),
+        *,
+        write_buffer_size: int = 32 * _MiB,
+        create: bool = True,
+        read_only: bool = False,
     ) -> None:
         self.path = self._label = os.fspath(path)
         self.stats = EngineStats()
         names = list(dict.fromkeys([CF_DEFAULT, *cfs]))
+        create = create and not read_only
+        if _has_database(self.path, create):
+            names += [cf for cf in check_database(self.path, () if create else names) if cf not in names]
+        # _shadow is where a read-only engine opens the database (see _shadow_dir); None when writable.
+        self._shadow = _shadow_dir(self.path) if read_only else None
         try:
-            if os.path.exists(os.path.join(self.path, "CURRENT")):
-                for existing in rocksdict.Rdict.list_cf(self.path, rocksdict.Options(raw_mode=True)):
-                    if existing not in names:
-                        names.append(existing)
             column_families = {name: _cf_options(write_buffer_size) for name in names if name != CF_DEFAULT}
-            self._db = rocksdict.Rdict(self.path, _db_options(write_buffer_size), column_families=column_families)
+            if self._shadow is None:
+                self._db = rocksdict.Rdict(
+                    self.path, _db_options(write_buffer_size, create), column_families=column_families
+                )
+            else:
+                self._db = rocksdict.Rdict(
+                    self._shadow,
+                    _db_options(write_buffer_size, False),
+                    column_families=column_families,
+                    access_type=rocksdict.AccessType.read_only(),
+                )
+            self._db.set_read_options(self._read_options())
         except Exception as exc:
-            raise wrap_rocks_error(exc, f"open {self.path}") from exc
+            err = self._wrap(exc, f"open {self.path}")
+            self._remove_shadow()
+            raise err from exc
         self._cf_names = tuple(names)
+        self._read_only = read_only
         # _cfs and _handles are cleared in place on close: batches share _handles, so none keeps the DB open.
         self._cfs: dict[str, Any] = {CF_DEFAULT: self._db}
         self._handles: dict[str, Any] = {}
@@ -441,6 +557,32 @@ class RocksEngine(EngineCommon):
         self._closed = False
         self._snapshots: weakref.WeakSet[RocksSnapshot] = weakref.WeakSet()
         self._scans: weakref.WeakSet[_RocksScan] = weakref.WeakSet()
+
+    @staticmethod
+    def _read_options() -> Any:
+        """_read_options are the ReadOptions of every read: block checksums verified."""
+        ro = rocksdict.ReadOptions()
+        ro.set_verify_checksums(True)
+        return ro
+
+    def _wrap(self, exc: BaseException, what: str) -> Exception:
+        """_wrap is wrap_rocks_error, with the shadow directory of a read-only engine named as its path."""
+        err = wrap_rocks_error(exc, what)
+        if self._shadow is not None and err.args and isinstance(err.args[0], str):
+            err.args = (err.args[0].replace(self._shadow, self.path),)
+        return err
+
+    def _remove_shadow(self) -> None:
+        if self._shadow is not None:
+            shutil.rmtree(self._shadow, ignore_errors=True)
+
+    def _failed_write(self, exc: BaseException, what: str) -> Exception:
+        """_failed_write is the error of a write (`what`) that RocksDB failed; an I/O failure or corruption
+        also fails the engine, since what the write left on disk is unknown. Called under the lock."""
+        err = wrap_rocks_error(exc, what)
+        if isinstance(err, EngineIOError):
+            self.fail(str(err))
+        return err
 
     def _cf(self, cf: str) -> Any:
         db = self._cfs.get(cf)
@@ -457,7 +599,7 @@ class RocksEngine(EngineCommon):
         try:
             value: bytes | None = db.get(key)
         except Exception as exc:
-            raise wrap_rocks_error(exc, "get") from exc
+            raise self._wrap(exc, "get") from exc
         return value
 
     def scan(
@@ -467,10 +609,9 @@ class RocksEngine(EngineCommon):
         if type(start) is not bytes or (end is not None and type(end) is not bytes):
             raise TypeError("scan: keys must be bytes")
         try:
-            it, rev, ro = _scan(db, start, end, reverse, limit)
+            scan = _RocksScan(self, db, start, end, reverse, limit)
         except Exception as exc:
-            raise wrap_rocks_error(exc, "scan") from exc
-        scan = _RocksScan(it, start, rev, ro)
+            raise self._wrap(exc, "scan") from exc
         self._scans.add(scan)
         return scan
 
@@ -485,13 +626,13 @@ class RocksEngine(EngineCommon):
         if not isinstance(batch, RocksWriteBatch) or batch._engine is not self:
             raise WrongWriteBatchError(f"write: the batch was not made by engine {self.path}")
         with self._lock:
-            if self._closed:
-                raise EngineClosedError(f"engine {self.path} is closed")
+            if self._refuses_writes():
+                raise self._write_refused("write")
             wb = batch._rocks_batch()
             try:
                 self._db.write(wb, self._wo_sync if sync else self._wo)
             except Exception as exc:
-                raise wrap_rocks_error(exc, "write") from exc
+                raise self._failed_write(exc, "write") from exc
             finally:
                 batch._consumed()
             stats = self.stats
@@ -502,12 +643,12 @@ class RocksEngine(EngineCommon):
 
     def _write_one(self, what: str, size: int, op: Any, *args: bytes) -> None:
         with self._lock:
-            if self._closed:
-                raise EngineClosedError(f"engine {self.path} is closed")
+            if self._refuses_writes():
+                raise self._write_refused(what)
             try:
                 op(*args, write_opt=self._wo)
             except Exception as exc:
-                raise wrap_rocks_error(exc, what) from exc
+                raise self._failed_write(exc, what) from exc
             self.stats.writes += 1
             self.stats.bytes_written += size
 
@@ -531,32 +672,33 @@ class RocksEngine(EngineCommon):
             if self._closed:
                 raise EngineClosedError(f"engine {self.path} is closed")
             try:
-                iters = {name: db.iter() for name, db in self._cfs.items()}
+                ro = self._read_options()
+                iters = {name: db.iter(ro) for name, db in self._cfs.items()}
             except Exception as exc:
-                raise wrap_rocks_error(exc, "snapshot") from exc
+                raise self._wrap(exc, "snapshot") from exc
         snap = RocksSnapshot(self, iters)
         self._snapshots.add(snap)
         return snap
 
     def sync_wal(self) -> None:
         with self._lock:
-            if self._closed:
-                raise EngineClosedError(f"engine {self.path} is closed")
+            if self._refuses_writes():
+                raise self._write_refused("sync_wal")
             try:
                 self._db.flush_wal(True)
             except Exception as exc:
-                raise wrap_rocks_error(exc, "sync_wal") from exc
+                raise self._failed_write(exc, "sync_wal") from exc
 
     def flush(self) -> None:
         """flush writes every memtable to SST files (tests use it to read from SSTs, not memtables)."""
         with self._lock:
-            if self._closed:
-                raise EngineClosedError(f"engine {self.path} is closed")
+            if self._refuses_writes():
+                raise self._write_refused("flush")
             try:
                 for db in self._cfs.values():
                     db.flush(True)
             except Exception as exc:
-                raise wrap_rocks_error(exc, "flush") from exc
+                raise self._failed_write(exc, "flush") from exc
 
     def close(self) -> None:
         """close releases every rocksdict object of the engine and closes the DB; a second call is a no-op.
@@ -581,6 +723,8 @@ class RocksEngine(EngineCommon):
                 db.close()
             except Exception as exc:
                 raise wrap_rocks_error(exc, "close") from exc
+            finally:
+                self._remove_shadow()
 
     def __enter__(self) -> RocksEngine:
         return self
