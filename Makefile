@@ -15,11 +15,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/raftstore demo --data ./data
 
+# test runs the default suite with the derandomized hypothesis profile "ci" (a failure replays as is);
+# soak runs the slow tests with the random search of the "soak" profile (see tests/conftest.py).
 test: $(STAMP)
-	$(PY) -m pytest -q
+	RAFTSTORE_HYPOTHESIS_PROFILE=ci $(PY) -m pytest -q
 
 soak: $(STAMP)
-	$(PY) -m pytest -q -m slow
+	RAFTSTORE_HYPOTHESIS_PROFILE=soak $(PY) -m pytest -q -m slow
 
 bench: $(STAMP)
 	$(PY) bench/bench_storage.py
