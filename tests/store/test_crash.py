@@ -12,6 +12,9 @@ The parent kills it at random moments, reopens the engines in this process and c
 - the reported truncated index is durable: reported trunc <= truncated index <= in-flight trunc.
 
 The child is then restarted on the same directory, so later rounds build on recovered state.
+
+Every failure names the run's seed and the command that replays it (RAFTSTORE_CRASH_SEED): the same
+seed gives the same rounds and kill delays; where a kill lands still depends on timing.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +45,8 @@ from .crash_child import entry_data, peer_id, region_of
 # CHILD is the child's module, run with `python -m` from the repository root (tests form a package).
 CHILD = "tests.store.crash_child"
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# SEED_ENV, when set, is the seed of the run (a replay); otherwise each run draws one.
+SEED_ENV = "RAFTSTORE_CRASH_SEED"
 
 
 @dataclass
@@ -102,14 +109,20 @@ def run_child(db: Path, regions: int, seed: int, max_rounds: int, delay: float |
         t = threading.Thread(target=reader, daemon=True)
         t.start()
         killed = False
-        if delay is not None:
-            if not from_spawn:
-                ready.wait(60)
-            time.sleep(delay)
+        try:
+            if delay is not None:
+                if not from_spawn:
+                    ready.wait(60)
+                time.sleep(delay)
+                if proc.poll() is None:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    killed = True
+            rc = proc.wait(120)
+        finally:
+            # A test interrupted here (timeout, failure) leaves no child writing behind it.
             if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGKILL)
-                killed = True
-        rc = proc.wait(120)
+                proc.kill()
+                proc.wait()
         t.join(30)
     return ChildRun(lines, rc, err_path.read_text(), killed)
 
@@ -226,17 +239,41 @@ def crash_loop(tmp_path: Path, iterations: int, seed: int, regions: int = 12) ->
     return cluster
 
 
-def test_crash_recovery(tmp_path: Path) -> None:
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> Iterator[int]:
+    """seed: the run's seed (SEED_ENV's value when set, else random); shown in the test's output."""
+    value = int(os.environ.get(SEED_ENV) or random.randrange(1 << 30))
+    print(f"crash test seed {value}")
+    yield value
+
+
+@contextmanager
+def replayable(seed: int, request: pytest.FixtureRequest) -> Iterator[None]:
+    """replayable adds the seed and the command that replays the test to any exception leaving the
+    block (assertion, error or timeout alike)."""
+    try:
+        yield
+    except BaseException as e:
+        # -m '' lifts the default `-m 'not slow'` so that the soak test runs too.
+        e.add_note(
+            f"crash test seed {seed}; replay with: {SEED_ENV}={seed} "
+            f"{sys.executable} -m pytest -m '' '{request.node.nodeid}'"
+        )
+        raise
+
+
+def test_crash_recovery(tmp_path: Path, seed: int, request: pytest.FixtureRequest) -> None:
     """SIGKILL during write rounds loses nothing reported, and every region's states validate on restart."""
-    seed = random.randrange(1 << 30)
-    cluster = crash_loop(tmp_path, iterations=8, seed=seed)
-    assert cluster.rounds > 0, f"seed {seed}: the child never finished a round"
-    assert set(cluster.model) == set(range(1, 13))
+    with replayable(seed, request):
+        cluster = crash_loop(tmp_path, iterations=8, seed=seed)
+        assert cluster.rounds > 0, "the child never finished a round"
+        assert set(cluster.model) == set(range(1, 13))
 
 
 @pytest.mark.slow
-def test_crash_recovery_soak(tmp_path: Path) -> None:
+def test_crash_recovery_soak(tmp_path: Path, seed: int, request: pytest.FixtureRequest) -> None:
     """The crash test with many more kills (several of them land between the KV and the raft batch)."""
-    seed = random.randrange(1 << 30)
-    cluster = crash_loop(tmp_path, iterations=80, seed=seed)
-    assert cluster.rounds > 0 and cluster.in_flight_crashes > 0, f"seed {seed}"
+    with replayable(seed, request):
+        cluster = crash_loop(tmp_path, iterations=80, seed=seed)
+        assert cluster.rounds > 0, "the child never finished a round"
+        assert cluster.in_flight_crashes > 0, "no kill landed during a round"
