@@ -10,7 +10,12 @@ from raftstore.engine.base import CF_RAFT, DATA_CFS, KvEngine, Readable
 from raftstore.engine.engines import Engines
 from raftstore.proto.eraftpb_pb2 import Snapshot
 from raftstore.proto.metapb_pb2 import Region
-from raftstore.proto.raft_serverpb_pb2 import PeerState, RaftApplyState, RaftLocalState, RegionLocalState
+from raftstore.proto.raft_serverpb_pb2 import (
+    PeerState,
+    RaftApplyState,
+    RaftLocalState,
+    RegionLocalState,
+)
 from raftstore.store.peer_storage import GenSnapTask
 from raftstore.store.snap import GenSnapRequest, SnapGenerator, SnapManager
 

@@ -12,10 +12,19 @@ import pytest
 from raftstore.engine import keys
 from raftstore.engine.base import CF_DEFAULT, CF_LOCK, CF_WRITE, DATA_CFS
 from raftstore.engine.engines import Engines
-from raftstore.proto.raft_serverpb_pb2 import RaftSnapshotData, SnapshotCFFile, SnapshotMeta
+from raftstore.proto.raft_serverpb_pb2 import (
+    RaftSnapshotData,
+    SnapshotCFFile,
+    SnapshotMeta,
+)
 from raftstore.store.peer_storage import conf_state_from_region
 from raftstore.store.snap import SnapCorruptionError, SnapKey, SnapNotFoundError
-from raftstore.store.snap.files import SNAPSHOT_VERSION, cf_file_name, files_from_meta, parse_snapshot_data
+from raftstore.store.snap.files import (
+    SNAPSHOT_VERSION,
+    cf_file_name,
+    files_from_meta,
+    parse_snapshot_data,
+)
 
 from .helpers import dump, generate, new_manager, populate, region_range, snap_region
 

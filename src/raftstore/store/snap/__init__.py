@@ -9,7 +9,7 @@
 - errors: the SnapError tree.
 """
 
-from .apply import applying_snap_key, apply_snapshot, handle_apply
+from .apply import apply_snapshot, applying_snap_key, handle_apply
 from .errors import (
     SnapAbortedError,
     SnapCorruptionError,
@@ -23,7 +23,13 @@ from .errors import (
     TooManySnapshotsError,
 )
 from .files import SNAPSHOT_CFS, SnapFiles, SnapKey
-from .gen import GenSnapRequest, SnapGenerator, SnapWorker, build_snapshot, generate_snapshot
+from .gen import (
+    GenSnapRequest,
+    SnapGenerator,
+    SnapWorker,
+    build_snapshot,
+    generate_snapshot,
+)
 from .manager import SnapEntry, SnapManager
 from .status import (
     TRANSITIONS,
@@ -33,7 +39,14 @@ from .status import (
     JobStatus,
     SnapStateKind,
 )
-from .transfer import CHUNK_SIZE, FileChunk, SnapHeader, SnapReceiver, SnapSender, transfer
+from .transfer import (
+    CHUNK_SIZE,
+    FileChunk,
+    SnapHeader,
+    SnapReceiver,
+    SnapSender,
+    transfer,
+)
 
 __all__ = [
     "applying_snap_key",

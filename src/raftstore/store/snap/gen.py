@@ -38,8 +38,21 @@ from ...proto.raft_serverpb_pb2 import (
 )
 from ..errors import StoreError
 from ..peer_storage import GenSnapTask, conf_state_from_region
-from .errors import SnapAbortedError, SnapCorruptionError, SnapError, SnapIOError, SnapNotFoundError
-from .files import SNAPSHOT_CFS, TMP_SUFFIX, SnapFiles, SnapKey, cf_file_name, snapshot_data
+from .errors import (
+    SnapAbortedError,
+    SnapCorruptionError,
+    SnapError,
+    SnapIOError,
+    SnapNotFoundError,
+)
+from .files import (
+    SNAPSHOT_CFS,
+    TMP_SUFFIX,
+    SnapFiles,
+    SnapKey,
+    cf_file_name,
+    snapshot_data,
+)
 from .io import IoRateLimiter, file_crc32, publish, remove_quiet
 from .manager import SnapEntry, SnapManager
 

@@ -20,7 +20,14 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from .errors import SnapInUseError, TooManyReceivesError, TooManySnapshotsError
-from .files import META_SUFFIX, SNAP_GEN_PREFIX, SNAP_REV_PREFIX, TMP_SUFFIX, SnapFiles, SnapKey
+from .files import (
+    META_SUFFIX,
+    SNAP_GEN_PREFIX,
+    SNAP_REV_PREFIX,
+    TMP_SUFFIX,
+    SnapFiles,
+    SnapKey,
+)
 from .io import IoRateLimiter, fsync_dir, os_call, remove_quiet
 
 if TYPE_CHECKING:
