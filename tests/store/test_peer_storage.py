@@ -56,6 +56,7 @@ from raftstore.store import (
     conf_state_from_region,
     load_region_states,
     write_initial_states,
+    write_initial_states_many,
     write_tasks,
 )
 
@@ -1274,3 +1275,253 @@ def test_log_gc_waits_for_a_durable_truncated_state(engines: Engines) -> None:
     store.schedule_log_gc(t3)
     write_tasks(engines, [t3])
     assert raft_log_indexes(engines, 1) == [9, 10]
+
+
+# -- append: a run of entries -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [(6, 5), (9, 5)],  # a hole (issue: accepted, and term(7) answered 5 after a reopen)
+        [(6, 5), (8, 5), (8, 5)],  # first/last/len agree, the run does not
+        [(6, 5), (6, 5)],
+        [(7, 5), (6, 5)],
+        [(6, 6), (7, 5)],  # a term goes down
+        [(6, 5), (7, 7), (8, 6)],
+        [(3, 5)],  # exactly at the truncated index
+        [(7, 5)],  # a hole after the last index
+    ],
+)
+def test_append_refuses_a_broken_run(db: ReopenableEngines, entries: list[tuple[int, int]]) -> None:
+    """append raises InvariantError before staging anything: entries start in (truncated, last + 1], are
+    contiguous, and their terms never decrease."""
+    store = new_storage_from_ents(db.engines, ENTS_345, commit=3, applied=3)
+    before = (RaftLocalState(), cached(store))
+    before[0].CopyFrom(store.raft_state)
+    task = WriteTask(1, 1, 2)
+    with pytest.raises(InvariantError):
+        store.append([new_entry(i, t) for i, t in entries], task)
+    assert (store.raft_state, cached(store)) == before
+    assert (task.entries, task.raft_state, task.kv_ops, task.raft_deletes) == ([], None, [], [])
+
+
+def test_append_accepts_rising_terms(engines: Engines) -> None:
+    """A contiguous run whose terms rise (or stay) is appended."""
+    store = new_storage_from_ents(engines, ENTS_345)
+    append_ents(store, [new_entry(6, 5), new_entry(7, 6), new_entry(8, 6), new_entry(9, 8)])
+    assert [(e.index, e.term) for e in store.entries(4, 10)] == [(4, 4), (5, 5), (6, 5), (7, 6), (8, 6), (9, 8)]
+
+
+def test_append_at_truncated_index_refused(engines: Engines) -> None:
+    """Append exactly at the truncated index is refused; one above it (an overwrite) is taken."""
+    store = new_storage_from_ents(engines, ENTS_3456, commit=3, applied=3)
+    with pytest.raises(InvariantError):
+        store.append([new_entry(3, 7)], WriteTask(1, 1, 2))
+    append_ents(store, [new_entry(4, 7)])
+    assert (store.first_index(), store.last_index(), store.term(4)) == (4, 4, 7)
+
+
+# -- clear_meta, tombstone: caches and the uninitialized peer --------------------------------------------
+
+
+def test_clear_meta_clears_entry_and_term_caches(engines: Engines) -> None:
+    """clear_meta empties the entry cache and the term cache (TiKV's EntryStorage::clear)."""
+    store = new_storage_from_ents(engines, ENTS_3456)
+    store.update_term_cache(ENTS_3456[1:])
+    assert not store.cache.is_empty() and len(store.term_cache) > 0
+    store.clear_meta(WriteTask(1, 1, 2))
+    assert store.cache.is_empty() and store.cache.mem_size == 0
+    assert len(store.term_cache) == 0 and store.term_cache.entry(5) is None
+
+
+@pytest.mark.parametrize("given", [True, False])
+def test_tombstone_of_uninitialized_peer_lists_the_peer(db: ReopenableEngines, given: bool) -> None:
+    """The Tombstone state of an uninitialized peer lists the peer itself (TiKV's clear_meta_in_kv_and_raft),
+    so that a later message to it can be checked against the tombstone."""
+    region = uninitialized_region(7)
+    s = PeerStorage(db.engines, region, 3)
+    task = WriteTask(7, 3, 1)
+    if given:
+        s.tombstone(task, new_peer(3, 2))
+    else:
+        s.tombstone(task)
+    write_tasks(db.engines, [task])
+    state = PeerStorage(db.reopen(), region, 3).region_state()
+    assert state is not None and state.state == PeerState.Tombstone
+    assert [(p.id, p.store_id) for p in state.region.peers] == [(3, 2 if given else 0)]
+    assert state.region.id == 7
+    assert not s.region.peers  # the peer's own region is not changed
+
+
+# -- snapshot generation: cancel, in-flight tasks -----------------------------------------------------------
+
+
+def test_cancel_drops_untaken_generation(engines: Engines) -> None:
+    """cancel_generating_snap drops a task the worker has not taken; the next snapshot() schedules a new one
+    at once without counting a try (4 tries are counted here: two counted retries would give up)."""
+    s = new_storage_from_ents(engines, ENTS_345)
+    for _ in range(MAX_SNAP_TRY_CNT - 2):
+        request(s).fail("generation failed")
+    task = request(s)
+    s.cancel_generating_snap()
+    assert task.canceled and s.gen_snap_task is None and s.take_gen_snap_task() is None
+    for _ in range(3):
+        again = request(s)
+        assert again is not task and not again.canceled
+        s.cancel_generating_snap()
+        assert s.gen_snap_task is None
+    again = request(s)
+    assert s.take_gen_snap_task() is again
+    snap = make_snapshot(s.region, 5, 5)
+    again.complete(snap)
+    assert s.snapshot(0, 1) == snap
+
+
+def test_taken_generation_is_waited_for_and_never_rescheduled(engines: Engines) -> None:
+    """A canceled task the worker has taken stays until it is done: snapshot() waits instead of scheduling,
+    and scheduling while a task is in flight is an InvariantError."""
+    s = new_storage_from_ents(engines, ENTS_345)
+    task = request(s)
+    assert s.take_gen_snap_task() is task
+    s.cancel_generating_snap()
+    assert task.canceled and s.gen_snap_task is task
+    with pytest.raises(SnapshotTemporarilyUnavailableError):
+        s.snapshot(0, 1)
+    assert s.gen_snap_task is task
+    with pytest.raises(InvariantError):
+        s._schedule_gen_snap(0, 1)
+    assert s.gen_snap_task is task
+
+
+def test_canceled_generation_result_not_returned(engines: Engines) -> None:
+    """A canceled task whose worker completes it anyway: its snapshot is not returned, a new one is scheduled."""
+    s = new_storage_from_ents(engines, ENTS_345)
+    task = request(s)
+    assert s.take_gen_snap_task() is task
+    s.cancel_generating_snap()
+    stale = make_snapshot(s.region, 5, 5)
+    task.complete(stale)
+    again = request(s)
+    assert again is not task
+    fresh = make_snapshot(s.region, 5, 5)
+    fresh.metadata.term = 5
+    again.complete(fresh)
+    assert s.snapshot(0, 1) is fresh
+
+
+@pytest.mark.parametrize("compact_index, canceled", [(9, False), (10, True)])
+def test_compaction_cancel_boundary(engines: Engines, compact_index: int, canceled: bool) -> None:
+    """A compaction to the generating snapshot's index keeps the generation; one to index + 1 cancels it."""
+    s = new_storage_from_ents(engines, [new_entry(i, 5) for i in range(3, 13)])
+    task = request(s)
+    assert s.take_gen_snap_task() is task
+    task.index = 9
+    t = WriteTask(1, 1, 2)
+    s.compact_to(compact_index, 5, t)
+    assert task.canceled is canceled
+    assert s.gen_snap_task is task
+
+
+# -- bootstrap of many regions ----------------------------------------------------------------------------
+
+
+def test_write_initial_states_many_bootstraps_in_one_group_commit(db: ReopenableEngines) -> None:
+    """write_initial_states_many bootstraps 10,000 regions with one synced write per engine; every region
+    validates after a reopen."""
+    n = 10_000
+    regions = [new_region(rid, [new_peer(rid + 100_000, 1)]) for rid in range(1, n + 1)]
+    engines = db.engines
+    kv0, raft0 = engines.kv.stats.synced_writes, engines.raft.stats.synced_writes
+    started = time.monotonic()
+    write_initial_states_many(engines, regions)
+    elapsed = time.monotonic() - started
+    print(f"write_initial_states_many: {n} regions in {elapsed:.3f} s")
+    assert (engines.kv.stats.synced_writes - kv0, engines.raft.stats.synced_writes - raft0) == (1, 1)
+    engines = db.reopen()
+    assert [st.region.id for st in load_region_states(engines)] == list(range(1, n + 1))
+    for region in regions:
+        s = PeerStorage(engines, region, region.peers[0].id)
+        assert (s.first_index(), s.last_index(), s.applied_index(), s.hard_state()) == (6, 5, 5, HardState(term=5, commit=5))
+
+
+@pytest.mark.parametrize("existing", ["raft state", "apply state", "given twice"])
+def test_write_initial_states_many_refuses_all_or_nothing(engines: Engines, existing: str) -> None:
+    """If one region has state already (or is given twice), nothing is written for any region."""
+    regions = [new_region(rid) for rid in (1, 2, 3)]
+    if existing == "raft state":
+        engines.raft.put(CF_DEFAULT, keys.raft_state_key(3), _raft_state(9, 6, 9).SerializeToString())
+    elif existing == "apply state":
+        engines.kv.put(CF_RAFT, keys.apply_state_key(2), _apply_state(9, 9, 6).SerializeToString())
+    else:
+        regions.append(new_region(1))
+    before = scan_all(engines)
+    with pytest.raises(StoreError):
+        write_initial_states_many(engines, regions)
+    assert scan_all(engines) == before
+
+
+# -- planted bugs (mutation testing) ----------------------------------------------------------------------
+
+
+def test_entries_stop_at_an_engine_cut_before_the_cache(engines: Engines) -> None:
+    """entries() across engine and cache: a large engine entry cuts the result by max_size, and a smaller
+    cached entry after it must not be added (that would skip an index)."""
+    ents = [new_entry(3, 3), new_entry(4, 4, b"s"), new_entry(5, 4, b"L" * 1000), new_entry(6, 4, b"s")]
+    store = new_storage_from_ents(engines, ents)
+    store.compact_entry_cache(6)
+    assert store.cache.first_index() == 6
+    max_size = size_of(ents[1]) + size_of(ents[3]) + 1
+    assert plain(store.entries(4, 7, max_size)) == plain(ents[1:2])
+
+
+@pytest.mark.parametrize(
+    "raft_state, log, apply_state, message",
+    [
+        # hard-state term 6: above the truncated term 5, below the commit term 7
+        (_raft_state(20, 6, 14), _log(14, 20), _apply_state(14, 13, 5, 14, 7), "term of raft state < commit term"),
+        # last index 10 below the truncated index 12
+        (_raft_state(10, 5, 10), _log(10, 10), _apply_state(12, 12, 5), "last index < truncated index"),
+        # recorded commit 13, exactly one above the raft commit 12, whose entry is gone
+        (_raft_state(20, 5, 12), _without(_log(12, 20), 13), _apply_state(13, 13, 5, 13, 5), "log at recorded commit"),
+        (_raft_state(20, 5, 12), _log(12, 20, i13=4), _apply_state(13, 13, 5, 13, 5), "log at recorded commit"),
+    ],
+    ids=["term between truncated and commit term", "last below truncated", "commit+1 missing", "commit+1 wrong term"],
+)
+def test_validate_states_names_the_check(engines: Engines, raft_state, log, apply_state, message: str) -> None:  # type: ignore[no-untyped-def]
+    """validate_states: each inconsistency is caught by its own check (asserted by the message)."""
+    region = new_region(RID, [new_peer(5, 1)])
+    write_initial_states(engines, region)
+    engines.raft.put(CF_DEFAULT, keys.raft_state_key(RID), raft_state.SerializeToString())
+    for index, raw in log.items():
+        engines.raft.put(CF_DEFAULT, keys.raft_log_key(RID, index), raw)
+    engines.kv.put(CF_RAFT, keys.apply_state_key(RID), apply_state.SerializeToString())
+    with pytest.raises(InvalidStateError) as info:
+        PeerStorage(engines, region, 5)
+    assert message in str(info.value)
+
+
+def test_validate_states_forwards_commit_by_one(engines: Engines) -> None:
+    """A recorded commit exactly one above the raft commit, with its entry present, forwards the commit."""
+    region = new_region(RID, [new_peer(5, 1)])
+    write_initial_states(engines, region)
+    engines.raft.put(CF_DEFAULT, keys.raft_state_key(RID), _raft_state(20, 5, 12).SerializeToString())
+    for index, raw in _log(12, 20).items():
+        engines.raft.put(CF_DEFAULT, keys.raft_log_key(RID, index), raw)
+    engines.kv.put(CF_RAFT, keys.apply_state_key(RID), _apply_state(13, 13, 5, 13, 5).SerializeToString())
+    assert PeerStorage(engines, region, 5).commit_index() == 13
+
+
+def test_overwrite_lowers_cache_persisted(engines: Engines) -> None:
+    """An overwrite of persisted entries lowers the cache's persisted index: the new, unwritten entries are
+    not compacted away (reads would then return the stale engine entries)."""
+    store = new_storage_from_ents(engines, [new_entry(i, 5) for i in range(3, 11)], commit=6, applied=6)
+    assert store.cache.persisted == 10
+    task = WriteTask(1, 1, 2)
+    store.append([new_entry(8, 6), new_entry(9, 6)], task)
+    assert store.cache.persisted == 7
+    store.compact_entry_cache(100)
+    store.cache.evict(False)
+    assert store.cache.first_index() == 8
+    assert [(e.index, e.term) for e in store.entries(7, 10)] == [(7, 5), (8, 6), (9, 6)]
+    assert (store.term(8), store.last_index()) == (6, 9)

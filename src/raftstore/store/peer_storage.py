@@ -530,6 +530,8 @@ class PeerStorage:
                 return ents
             ents.append(e)
             expect += 1
+            if size >= max_size:
+                return ents  # no entry (encoded in 2 bytes at least) fits any more: read no further
         if expect == high:
             return ents
         missing = found is None or keys.raft_log_index(found[0]) != expect

@@ -9,6 +9,12 @@ one batch written with sync, then all raft writes (entries, deletions, the last 
 region) in one batch written with sync. So a round costs two fsyncs whatever the number of regions, and a
 KV write (e.g. a truncated state) is durable before any raft-engine deletion that relies on it.
 
+A failed round is fatal to the engines, as a failed engine write is in TiKV: write_tasks raises StoreError
+and marks both engines failed, so they refuse every further write (naming the first failure) until they are
+reopened. The PeerStorages that staged the round are then ahead of the disk (their last_index, entry cache
+and states include what was not written), and the KV batch may be durable without the raft batch. The owner
+must not retry: it drops every PeerStorage, closes and reopens the engines and rebuilds its peers from disk.
+
 The converse is the caller's rule, as in TiKV: a KV write must not depend on raft writes of the same round.
 An apply state may only cover entries that earlier rounds made durable (committed entries are), or a crash
 between the two fsyncs would leave an applied index above the durable log.
@@ -129,13 +135,38 @@ def write_tasks(engines: Engines, tasks: Sequence[WriteTask]) -> WriteRoundStats
     """write_tasks persists one round: the KV batch synced first, then the raft batch synced.
 
     When it returns, everything in the tasks is durable and a new PeerStorage on the same engines sees it.
-    An engine failure raises StoreError; nothing of the raft batch is written if the KV write failed.
+
+    An engine failure raises StoreError and is fatal to the engines, as in TiKV: write_tasks marks both
+    engines failed, and every later write (write_tasks included) is refused with an error naming the first
+    failure, until the engines are closed and reopened. Nothing of the raft batch is written if the KV
+    write failed, but the KV batch may be durable without the raft batch, and the PeerStorages that staged
+    the tasks are ahead of the disk (e.g. their last_index): the owner must drop them, reopen the engines
+    and build every peer again from what is on disk.
     """
     try:
-        kv_wb = engines.kv.write_batch()
-        raft_wb = engines.raft.write_batch()
+        kv_wb, raft_wb, entry_count = _fill_batches(engines, tasks)
+        kv_bytes = kv_wb.data_size()
+        raft_bytes = raft_wb.data_size()
+        syncs = 0
+        if not kv_wb.is_empty():
+            engines.kv.write(kv_wb, sync=True)
+            syncs += 1
+        if not raft_wb.is_empty():
+            engines.raft.write(raft_wb, sync=True)
+            syncs += 1
     except EngineError as err:
-        raise StoreError(f"write round of {len(tasks)} tasks failed: {err}") from err
+        failure = f"write round of {len(tasks)} tasks failed: {err}"
+        engines.fail(failure)
+        raise StoreError(failure) from err
+    return WriteRoundStats(len(tasks), entry_count, kv_bytes, raft_bytes, syncs)
+
+
+def _fill_batches(engines: Engines, tasks: Sequence[WriteTask]) -> tuple[WriteBatch, WriteBatch, int]:
+    """_fill_batches puts the tasks into a KV batch and a raft batch (see write_tasks); returns both and the
+    number of entries. The raft batch keeps each region's operations in staging order and ends with the
+    last RaftLocalState staged for each region (none after a clear_meta)."""
+    kv_wb = engines.kv.write_batch()
+    raft_wb = engines.raft.write_batch()
     raft_states: dict[int, RaftLocalState] = {}
     entry_count = 0
     log_key = keys.raft_log_key
@@ -171,16 +202,4 @@ def write_tasks(engines: Engines, tasks: Sequence[WriteTask]) -> WriteRoundStats
     state_key = keys.raft_state_key
     puts += [(state_key(region_id), state.SerializeToString()) for region_id, state in raft_states.items()]
     _flush(raft_wb, puts)
-    syncs = 0
-    kv_bytes = kv_wb.data_size()
-    raft_bytes = raft_wb.data_size()
-    try:
-        if not kv_wb.is_empty():
-            engines.kv.write(kv_wb, sync=True)
-            syncs += 1
-        if not raft_wb.is_empty():
-            engines.raft.write(raft_wb, sync=True)
-            syncs += 1
-    except EngineError as err:
-        raise StoreError(f"write round of {len(tasks)} tasks failed: {err}") from err
-    return WriteRoundStats(len(tasks), entry_count, kv_bytes, raft_bytes, syncs)
+    return kv_wb, raft_wb, entry_count
