@@ -26,6 +26,7 @@ soak: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_storage.py
 	$(PY) bench/bench_raft.py
+	$(PY) bench/bench_snapshot.py
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

@@ -27,13 +27,14 @@ import logging
 import os
 import zlib
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from ...proto.eraftpb_pb2 import Snapshot
 from .errors import SnapCorruptionError, SnapNotFoundError, SnapTransferError
 from .files import TMP_SUFFIX, SnapFileInfo, SnapFiles, SnapKey, parse_snapshot_data
-from .io import os_call, publish, remove_quiet
+from .io import fsync_file, os_call, publish, remove_quiet
 from .manager import SnapEntry, SnapManager
 
 __all__ = ["CHUNK_SIZE", "SnapHeader", "FileChunk", "ReceiveState", "SnapSender", "SnapReceiver", "transfer"]
@@ -158,6 +159,9 @@ class SnapReceiver:
         self._open = True
         self._handle: BinaryIO | None = None
         self._handle_file = -1
+        # _syncer fsyncs each file once complete, in the background (see feed); _syncs are its futures.
+        self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snap-recv-sync")
+        self._syncs: list[Future[None]] = []
         self.bytes_received = 0
         self.done = self.files.exists() and self.files.load_meta().SerializeToString() == meta
         state = mgr.partial.pop(self.key, None)
@@ -215,6 +219,8 @@ class SnapReceiver:
                     f"snapshot {self.key}: received {info.name} has CRC32 {state.crcs[want]:#010x}, meta says "
                     f"{info.checksum:#010x}; the transfer is discarded"
                 )
+            # Write the complete file back while the next one arrives; finish() waits for it.
+            self._syncs.append(self._syncer.submit(fsync_file, self._tmp(want)))
 
     def _file(self, i: int) -> BinaryIO:
         if self._handle_file != i:
@@ -240,6 +246,8 @@ class SnapReceiver:
             if missing:
                 raise SnapTransferError(f"snapshot {self.key}: transfer incomplete, missing data of {missing}")
             self._close_handle()
+            for sync in self._syncs:
+                sync.result()
             publish([(self._tmp(i), self.files.path(f.name)) for i, f in enumerate(self._infos)], self.files.directory)
             self.files.save_meta(parse_snapshot_data(self.snapshot.data).meta)
             self.done = True
@@ -265,6 +273,7 @@ class SnapReceiver:
             return
         self._open = False
         self._close_handle()
+        self._syncer.shutdown(wait=True)
         if keep:
             self.mgr.partial[self.key] = self.state
         self.mgr.deregister(self.key, SnapEntry.RECEIVING)
@@ -279,7 +288,7 @@ class SnapReceiver:
 
 def _open_binary(path: str) -> BinaryIO:
     """_open_binary opens path for writing at any offset, creating it if missing."""
-    return open(path, "r+b" if os.path.exists(path) else "wb")
+    return open(path, "r+b" if os.path.exists(path) else "wb", buffering=0)
 
 
 def transfer(sender: SnapSender, receiver: SnapReceiver) -> SnapFiles:
