@@ -111,6 +111,7 @@ class LightReadyView(Protocol):
     @property
     def messages(self) -> Sized: ...
 
+
 # _DATA_PREVIEW: the number of data bytes an entry description shows before eliding the rest.
 _DATA_PREVIEW = 16
 
