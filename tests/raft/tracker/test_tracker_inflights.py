@@ -198,8 +198,9 @@ def test_inflights_full_with_pending_incoming_cap() -> None:
     ],
 )
 def test_inflights_full_at_pending_incoming_cap(free_to: int, wcount: int, wfull: bool) -> None:
-    """A shrink deferred by set_cap (raft-rs's incoming_cap) bounds the window at once: full() holds
-    from exactly incoming_cap in-flight messages, and add() then refuses, before the cap applies."""
+    """Thesis §10.2.2 (pipelining): the window bounds the appends in flight. A shrink deferred by
+    set_cap (raft-rs's incoming_cap) bounds it at once: full() holds from exactly incoming_cap in-flight
+    messages, and add() then refuses, before the cap itself applies."""
     ins = filled(10, range(6))
     ins.set_cap(4)
     ins.free_to(free_to)
