@@ -1,39 +1,118 @@
-"""raftstore.cli: the `raftstore` command."""
+"""raftstore.cli: the `raftstore` command.
+
+Every failure ends in `_fail`, the one place that turns an error into one line on stderr (`raftstore: ...`)
+and an exit code (see EXIT_STATUS); -v adds the traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+import traceback
 from pathlib import Path
 
-__all__ = ["main"]
+from .demo import TABLE_HEADER, format_region, opened_engines, run_demo
+from .engine.errors import DataDirError, DataDirInUseError, EngineError
+from .proto.raft_serverpb_pb2 import PeerState
+from .raft.errors import InvariantError, RaftError
+from .raft.util import INVALID_ID
+from .store import PeerStorage, StoreError, load_region_states
+
+__all__ = ["EXIT_FAILURE", "EXIT_INTERRUPTED", "EXIT_USAGE", "main"]
+
+EXIT_FAILURE = 1  # a runtime failure: the command started and could not finish
+EXIT_USAGE = 2  # invalid arguments, or --data is not a raftstore data directory (argparse exits 2 too)
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
+
+# _EXPECTED: the roots of the errors the layers raise on purpose; their message is the line shown. Any other
+# exception is a bug and is shown with its type.
+_EXPECTED: tuple[type[Exception], ...] = (EngineError, StoreError, RaftError, InvariantError, OSError)
+
+EXIT_STATUS = f"""\
+exit status:
+  0    success
+  {EXIT_FAILURE}    a failure while running: the data directory is in use by another process, corrupt or
+       invalid data, an I/O error (no space left on device, permission denied while opening, ...)
+  {EXIT_USAGE}    invalid arguments, or --data cannot be used as a raftstore data directory: missing or
+       empty (inspect), not a directory, unreadable, foreign or damaged (nothing was created or changed)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
+
+Every failure prints one line on stderr, "raftstore: <what went wrong>"; -v prints the traceback too."""
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """_HelpFormatter wraps descriptions to the terminal and prints the EXIT_STATUS epilog as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return text if text == EXIT_STATUS else super()._fill_text(text, width, indent)
+
+
+def _positive_int(text: str) -> int:
+    """_positive_int is argparse's type for counts that must be at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _add_verbose(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=default,
+        help="log more (-v info, -vv debug) and print the traceback of a failure",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="raftstore",
         description="raftstore: a multi-Raft storage layer modeled on TiKV's raftstore, on embedded RocksDB.",
+        epilog=EXIT_STATUS,
+        formatter_class=_HelpFormatter,
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_verbose(parser, 0)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     demo = sub.add_parser(
         "demo",
         help="storage walkthrough: bootstrap regions, append, compact, restart, print states",
         description="Bootstrap regions (or reuse those under --data), append entries across all regions with "
         "group commit, compact and garbage-collect the logs, restart from disk, and print the states and the "
-        "entry cache hit ratio.",
+        "entry cache hit ratio. --data must be missing, empty, or a data directory an earlier demo left; it "
+        "is locked while the demo runs.",
+        epilog=EXIT_STATUS,
+        formatter_class=_HelpFormatter,
     )
+    # A command's -v has no default, so that it keeps a -v given before the command.
+    _add_verbose(demo, argparse.SUPPRESS)
     demo.add_argument("--data", type=Path, default=Path("./data"), help="data directory (default ./data)")
-    demo.add_argument("--regions", type=int, default=16, help="regions to bootstrap on a fresh directory (16)")
-    demo.add_argument("--rounds", type=int, default=50, help="write rounds (one group commit each) (50)")
-    demo.add_argument("--per-round", type=int, default=20, help="entries per region per round (20)")
+    demo.add_argument(
+        "--regions", type=_positive_int, default=16,
+        help="regions to bootstrap when --data holds none yet (default 16; ignored when reusing)",
+    )
+    demo.add_argument(
+        "--rounds", type=_positive_int, default=50, help="write rounds, one group commit each (default 50)"
+    )
+    demo.add_argument(
+        "--per-round", type=_positive_int, default=20, help="entries per region per round (default 20)"
+    )
     inspect = sub.add_parser(
         "inspect",
-        help="print the persisted states of the regions under --data",
-        description="Open the engines read-only in spirit (nothing is written) and print each region's "
-        "first/last index, term, commit, applied and truncated index, validating every state.",
+        help="print the persisted state of every region under --data (read-only)",
+        description="Open the engines read-only (nothing is created or changed, a read-only directory will "
+        "do, a demo may hold the directory meanwhile) and print every region: its state (tombstones "
+        "included), first/last index, term, commit, applied and truncated index, and peers. Every region's "
+        "persisted states are validated and its whole log is read, so damage shows as a failure naming the "
+        "region.",
+        epilog=EXIT_STATUS,
+        formatter_class=_HelpFormatter,
     )
+    _add_verbose(inspect, argparse.SUPPRESS)
     inspect.add_argument("--data", type=Path, default=Path("./data"), help="data directory (default ./data)")
     return parser
 
@@ -42,34 +121,66 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from .store.errors import StoreError
-
     try:
         if args.command == "demo":
-            from .demo import run_demo
-
             run_demo(args.data, regions=args.regions, rounds=args.rounds, per_round=args.per_round)
-        elif args.command == "inspect":
-            _inspect(args.data)
         else:
-            _parser().print_help()
-            return 2
-    except StoreError as err:
-        print(f"raftstore: {err}", file=sys.stderr)
-        return 1
+            _inspect(args.data)
+    except KeyboardInterrupt as err:
+        return _fail(err, "interrupted", EXIT_INTERRUPTED, args.verbose)
+    except Exception as err:
+        return _fail(err, _describe(err), _exit_code(err), args.verbose)
     return 0
 
 
-def _inspect(data: Path) -> None:
-    from .demo import _open_storages, _print_states
-    from .engine import open_engines
+def _describe(err: Exception) -> str:
+    """_describe is the message shown for err: the error's own for the errors raised on purpose."""
+    if isinstance(err, OSError) and err.filename is not None and err.strerror:
+        return f"{err.filename}: {err.strerror}"
+    if isinstance(err, _EXPECTED):
+        return str(err) or type(err).__name__
+    return f"unexpected {type(err).__name__}: {err} (a bug; -v prints the traceback)"
 
-    if not data.exists():
-        raise SystemExit(f"raftstore: no data directory at {data}")
-    with open_engines(data) as engines:
-        storages = _open_storages(engines)
-        print(f"{len(storages)} regions under {data}")
-        _print_states(storages, print, limit=len(storages))
+
+def _exit_code(err: Exception) -> int:
+    """_exit_code: EXIT_USAGE for a path that is not a usable data directory, EXIT_FAILURE for the rest; a
+    directory in use is a DataDirError too, but the directory is fine: a runtime failure."""
+    if isinstance(err, DataDirError) and not isinstance(err, DataDirInUseError):
+        return EXIT_USAGE
+    return EXIT_FAILURE
+
+
+def _fail(err: BaseException, message: str, code: int, verbose: int) -> int:
+    """_fail prints the traceback (with -v) and the one line `raftstore: message`; returns code."""
+    if verbose:
+        traceback.print_exception(err)
+    print("raftstore: " + " ".join(message.split()), file=sys.stderr)
+    return code
+
+
+def _inspect(data: Path) -> None:
+    """_inspect prints every region under data, read-only (see the inspect command's description)."""
+    with opened_engines(data, read_only=True) as engines:
+        states = load_region_states(engines)
+        print(f"{len(states)} regions under {data}")
+        print(TABLE_HEADER)
+        for state in states:
+            region = state.region
+            if state.state == PeerState.Tombstone:
+                print(format_region(region, state.state, None))  # its log and states were cleared
+                continue
+            # Reads do not depend on the peer id (it only tags log lines), and the data directory does not
+            # record which peer is this store's, so inspection opens every region as no peer (INVALID_ID).
+            ps = PeerStorage(engines, region, INVALID_ID, tag=f"[region {region.id}]")
+            _read_log(ps)
+            print(format_region(region, state.state, ps))
+
+
+def _read_log(ps: PeerStorage) -> None:
+    """_read_log reads the whole log of ps in 1 MiB pieces, so that a missing or damaged entry fails here."""
+    low, high = ps.first_index(), ps.last_index() + 1
+    while low < high:
+        low = ps.entries(low, high, 1 << 20)[-1].index + 1
 
 
 if __name__ == "__main__":

@@ -8,20 +8,48 @@ and the entry cache's hit ratio along the way.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .engine import open_engines
 from .engine.engines import Engines
 from .proto.eraftpb_pb2 import Entry, HardState
-from .proto.metapb_pb2 import Peer, Region, RegionEpoch
+from .proto.metapb_pb2 import Peer, PeerRole, Region, RegionEpoch
 from .proto.raft_serverpb_pb2 import PeerState
-from .store import PeerStorage, WriteTask, load_region_states, write_initial_states, write_tasks
+from .store import PeerStorage, StoreError, WriteTask, load_region_states, write_initial_states, write_tasks
 
-__all__ = ["run_demo"]
+__all__ = ["TABLE_HEADER", "format_peers", "format_region", "opened_engines", "run_demo"]
 
+logger = logging.getLogger(__name__)
+
+# STORE_ID: the store the demo runs as; every region it bootstraps has one peer, on this store.
 STORE_ID = 1
+
+# TABLE_HEADER heads the rows of format_region.
+TABLE_HEADER = (
+    f"  {'region':>6} {'state':>9} {'first':>8} {'last':>8} {'term':>5} {'commit':>8} {'applied':>8} "
+    f"{'truncated':>9}  peers (id@store)"
+)
+
+
+@contextmanager
+def opened_engines(path: Path, *, read_only: bool = False) -> Iterator[Engines]:
+    """opened_engines opens the engines under path (read-only: nothing is created or changed) for a with-block
+    and closes them after it. When the block fails and closing fails too, the block's error is raised (it is
+    the one that explains what happened) and the close error is only logged."""
+    engines = open_engines(path, read_only=read_only)
+    try:
+        yield engines
+    except BaseException:
+        try:
+            engines.close()
+        except Exception as close_err:
+            logger.info("closing the engines under %s after a failure failed too: %s", path, close_err)
+        raise
+    engines.close()
 
 
 def _region(region_id: int, count: int) -> Region:
@@ -36,24 +64,55 @@ def _region(region_id: int, count: int) -> Region:
     )
 
 
+def _store_peer(region: Region) -> Peer:
+    """_store_peer is the region's peer on STORE_ID; a region without one is not the demo's (StoreError)."""
+    for peer in region.peers:
+        if peer.store_id == STORE_ID:
+            return peer
+    raise StoreError(
+        f"[region {region.id}] has no peer on store {STORE_ID} (peers: {format_peers(region)}): "
+        "not a data directory of the demo"
+    )
+
+
 def _open_storages(engines: Engines) -> dict[int, PeerStorage]:
+    """_open_storages opens the storage of the demo's peer (on STORE_ID) of every region not tombstoned."""
     storages = {}
     for state in load_region_states(engines):
         if state.state == PeerState.Tombstone:
             continue  # a destroyed peer: its region state stays as a tombstone, it has no storage
-        peer = next(p for p in state.region.peers if p.store_id == STORE_ID)
-        storages[state.region.id] = PeerStorage(engines, state.region, peer.id)
+        storages[state.region.id] = PeerStorage(engines, state.region, _store_peer(state.region).id)
     return storages
 
 
-def _print_states(storages: dict[int, PeerStorage], out: Callable[[str], None], limit: int = 8) -> None:
-    out(f"  {'region':>6} {'first':>8} {'last':>8} {'term':>5} {'commit':>8} {'applied':>8} {'truncated':>9}")
-    for region_id in sorted(storages)[:limit]:
-        ps = storages[region_id]
-        out(
-            f"  {region_id:>6} {ps.first_index():>8} {ps.last_index():>8} {ps.last_term():>5} "
+def format_peers(region: Region) -> str:
+    """format_peers lists the region's peers as id@store, with the role when it is not Voter; "none" if empty."""
+    return " ".join(
+        f"{p.id}@{p.store_id}" + ("" if p.role == PeerRole.Voter else f"({PeerRole.Name(p.role)})")
+        for p in region.peers
+    ) or "none"
+
+
+def format_region(region: Region, state: PeerState, ps: PeerStorage | None) -> str:
+    """format_region is the table row (see TABLE_HEADER) of a region in the given peer state; ps is its
+    storage, None for a tombstone (its log and states were cleared: the indexes print as "-")."""
+    name = PeerState.Name(state).lower()
+    if ps is None:
+        indexes = f"{'-':>8} {'-':>8} {'-':>5} {'-':>8} {'-':>8} {'-':>9}"
+    else:
+        indexes = (
+            f"{ps.first_index():>8} {ps.last_index():>8} {ps.last_term():>5} "
             f"{ps.commit_index():>8} {ps.applied_index():>8} {ps.truncated_index():>9}"
         )
+    return f"  {region.id:>6} {name:>9} {indexes}  {format_peers(region)}"
+
+
+def _print_states(storages: dict[int, PeerStorage], out: Callable[[str], None], limit: int = 8) -> None:
+    out(TABLE_HEADER)
+    for region_id in sorted(storages)[:limit]:
+        ps = storages[region_id]
+        region_state = ps.region_state()
+        out(format_region(ps.region, PeerState.Normal if region_state is None else region_state.state, ps))
     if len(storages) > limit:
         out(f"  ... and {len(storages) - limit} more regions")
 
@@ -89,9 +148,8 @@ def _append_rounds(
 
 def run_demo(data: Path, regions: int = 16, rounds: int = 50, per_round: int = 20, out: Callable[[str], None] = print) -> None:
     """run_demo runs the walkthrough on the engines under data (see the module docstring)."""
-    data.mkdir(parents=True, exist_ok=True)
     out(f"raftstore storage walkthrough on embedded RocksDB under {data}/ (kv and raft engines)")
-    with open_engines(data) as engines:
+    with opened_engines(data) as engines:
         storages = _open_storages(engines)
         if storages:
             out(f"\n1. found {len(storages)} regions left by an earlier run; continuing from their state")
@@ -131,7 +189,7 @@ def run_demo(data: Path, regions: int = 16, rounds: int = 50, per_round: int = 2
         out(f"   entry cache: {hits} hits, {misses} misses, hit ratio {hits / max(hits + misses, 1):.2f}, {cache_bytes:,} B held")
 
     start = time.perf_counter()
-    with open_engines(data) as engines:
+    with opened_engines(data) as engines:
         storages = _open_storages(engines)
         secs = time.perf_counter() - start
         out(f"\n4. restarted: reopened the engines and {len(storages)} peer storages in {secs * 1000:.0f} ms (states only, no log scan)")
