@@ -241,7 +241,8 @@ def test_read_only_engine_refuses_every_write(tmp_path: Path) -> None:
         for write in writes:
             with pytest.raises(EngineReadOnlyError, match=f"engine {root / 'kv'} is open read-only"):
                 write()
-        assert engine.read_only and engine.get(CF_DEFAULT, b"k") is None
+        assert isinstance(engine, RocksEngine) and engine.read_only
+        assert engine.get(CF_DEFAULT, b"k") is None
     assert tree(root) == before
 
 
@@ -291,12 +292,13 @@ def test_dir_open_in_this_process_is_in_use(tmp_path: Path) -> None:
             open_engines(root)
         with pytest.raises(DataDirInUseError, match=str(root / "raft")):
             RocksEngine(root / "raft")
+        with open_engines(root, read_only=True) as engines:
+            assert engines.kv.get(CF_DEFAULT, b"k") is None
 
 
 def test_open_engines_releases_kv_when_raft_fails(tmp_path: Path) -> None:
     root = make_data_dir(tmp_path / "data")
-    with RocksEngine(root / "raft"):
-        with pytest.raises(DataDirInUseError, match=str(root / "raft")):
-            open_engines(root)
+    with RocksEngine(root / "raft"), pytest.raises(DataDirInUseError, match=str(root / "raft")):
+        open_engines(root)
     with open_engines(root) as engines:  # the kv engine was closed again: it opens
         assert engines.kv.get(CF_RAFT, keys.apply_state_key(1)) == b"apply"

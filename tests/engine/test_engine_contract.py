@@ -23,10 +23,13 @@ from raftstore.engine import (
     CF_WRITE,
     EngineClosedError,
     EngineError,
+    EngineFailedError,
     KvEngine,
     MemEngine,
     RocksEngine,
     WriteBatch,
+    memory_engines,
+    open_engines,
 )
 from raftstore.engine.errors import UnknownColumnFamilyError, WrongWriteBatchError
 
@@ -644,3 +647,82 @@ def test_write_batch_put_many_is_put_in_order(engine: Any) -> None:
     assert (wb.count(), wb.data_size()) == (3, 6)
     engine.write(wb, sync=True)
     assert (engine.get(CF_DEFAULT, b"a"), engine.get(CF_DEFAULT, b"b")) == (b"3", b"2")
+
+
+# A failed batch operation leaves the batch as it was.
+
+# BAD_OPS: batch operations that raise TypeError, some after staging part of their input.
+BAD_OPS: dict[str, Callable[[Any], None]] = {
+    "put_many, second item bad": lambda wb: wb.put_many(CF_DEFAULT, [(b"p1", b"1"), ("p2", b"2")]),
+    "put_many, last value bad": lambda wb: wb.put_many(CF_DEFAULT, [(b"p1", b"1"), (b"p2", b"2"), (b"p3", 3)]),
+    "put_many, malformed pair": lambda wb: wb.put_many(CF_DEFAULT, [(b"p1", b"1"), (b"p2",)]),
+    "put, bad value": lambda wb: wb.put(CF_DEFAULT, b"p1", "1"),
+    "delete, bad key": lambda wb: wb.delete(CF_DEFAULT, "p1"),
+    "delete_range, bad end": lambda wb: wb.delete_range(CF_DEFAULT, b"a", "z"),
+}
+
+
+@pytest.mark.parametrize("consumed", [False, True], ids=["fresh", "written-before"])
+@pytest.mark.parametrize("op", list(BAD_OPS))
+def test_failed_batch_operation_leaves_the_batch_as_it_was(engine: Any, op: str, consumed: bool) -> None:
+    wb = engine.write_batch()
+    wb.put(CF_DEFAULT, b"a", b"1")
+    if consumed:
+        engine.write(wb)  # the batch is kept after a write; RocksWriteBatch rebuilds its rocksdict batch
+    with pytest.raises((TypeError, ValueError)):
+        BAD_OPS[op](wb)
+    assert (wb.count(), wb.data_size(), wb.is_empty()) == (1, 2, False)
+    wb.put_many(CF_DEFAULT, [(b"z", b"26")])
+    assert (wb.count(), wb.data_size()) == (2, 5)
+    engine.write(wb)
+    assert list(engine.scan(CF_DEFAULT, b"", None)) == [(b"a", b"1"), (b"z", b"26")]
+
+
+# A failed engine refuses every write until it is reopened.
+
+
+def test_failed_engine_refuses_every_write_and_still_reads(engine: Any) -> None:
+    engine.put(CF_DEFAULT, b"k", b"v")
+    batch = engine.write_batch()
+    batch.put(CF_DEFAULT, b"k2", b"v2")
+    assert engine.failed is None
+    engine.fail("write: IO error: No space left on device")
+    engine.fail("a later failure")  # the first one is kept
+    assert engine.failed == "write: IO error: No space left on device"
+    writes: list[Callable[[], None]] = [
+        lambda: engine.write(batch, sync=True),
+        lambda: engine.write(engine.write_batch()),
+        lambda: engine.put(CF_DEFAULT, b"k", b"x"),
+        lambda: engine.delete(CF_DEFAULT, b"k"),
+        lambda: engine.delete_range(CF_DEFAULT, b"a", b"z"),
+        engine.sync_wal,
+    ]
+    for write in writes:
+        with pytest.raises(EngineFailedError, match="failed earlier \\(write: IO error: No space left on device\\)"):
+            write()
+    assert engine.stats.writes == 1
+    assert engine.get(CF_DEFAULT, b"k") == b"v"
+    assert list(engine.scan(CF_DEFAULT, b"", None)) == [(b"k", b"v")]
+    assert engine.snapshot().get(CF_DEFAULT, b"k2") is None
+    engine.close()
+    with pytest.raises(EngineClosedError):  # closed wins over failed
+        engine.put(CF_DEFAULT, b"k", b"v")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_engines_fail_stops_both_engines(kind: str, tmp_path: Path) -> None:
+    engines = open_engines(tmp_path / "db") if kind == "rocks" else memory_engines()
+    with engines:
+        engines.raft.put(CF_DEFAULT, b"r", b"1")
+        assert engines.failed is None
+        engines.fail("write round of 3 tasks failed: disk full")
+        assert engines.failed == engines.kv.failed == engines.raft.failed
+        for engine in (engines.kv, engines.raft):
+            with pytest.raises(EngineFailedError, match="disk full"):
+                engine.put(CF_DEFAULT, b"k", b"v")
+        assert engines.raft.get(CF_DEFAULT, b"r") == b"1"
+    if kind == "rocks":
+        with open_engines(tmp_path / "db") as engines:  # reopened: writable again
+            assert engines.failed is None
+            engines.kv.put(CF_DEFAULT, b"k", b"v")
+            assert engines.raft.get(CF_DEFAULT, b"r") == b"1"

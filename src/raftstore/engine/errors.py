@@ -96,13 +96,16 @@ _NOT_BYTES = "raw mode only support bytes"
 def wrap_rocks_error(exc: BaseException, what: str) -> Exception:
     """wrap_rocks_error converts a rocksdict exception raised while doing `what` into the error to raise.
 
-    The caller raises the result `from exc`. A key or value that is not bytes maps to TypeError, a closed
+    The caller raises the result `from exc`. A key or value that is not bytes, or another malformed argument,
+    maps to TypeError, a closed
     database to EngineClosedError, a held LOCK file to DataDirInUseError, a message that RocksDB tags as
     corruption to CorruptionError, anything else to EngineIOError.
     """
     msg = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
     if msg == _NOT_BYTES:
         return TypeError(f"{what}: keys and values must be bytes")
+    if isinstance(exc, (TypeError, ValueError)):  # Python's own, on a malformed argument (a pair of 1 item)
+        return TypeError(f"{what}: {exc}")
     if type(exc).__name__ == "DbClosedError":
         return EngineClosedError(f"{what}: engine is closed")
     if any(locked in msg for locked in _LOCKED):

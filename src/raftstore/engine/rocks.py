@@ -34,7 +34,7 @@ import tempfile
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
-from itertools import chain
+from itertools import chain, islice
 from typing import Any
 
 import rocksdict
@@ -286,17 +286,16 @@ class _RocksScan:
     Where the iterator stops being valid it checks the iterator's status, so that a scan cut short by
     RocksDB (a corrupted block, an I/O error) raises instead of ending early: rocksdict's items() iterator
     ends silently there, which is why this loops over valid/key/value/next itself. Forward scans stop at
-    `end` by the iterator's upper bound; reverse ones at the first key below `floor` (start; b"" when forward,
-    which no key is below). The engine drops the iterator on close (an unfinished scan then raises).
+    `end` by the iterator's upper bound, reverse ones at the first key below `floor` (start; b"" when forward,
+    which no key is below); RocksEngine.scan applies a limit with islice. The engine swaps the iterator for
+    _CLOSED_ITER on close (an unfinished scan then raises EngineClosedError); a finished scan holds _DONE.
     """
 
     # _ro keeps the iterator's ReadOptions alive: rocksdict reads its bounds lazily, and a collected
     # ReadOptions silently ends the scan early.
-    __slots__ = ("_engine", "_it", "_ro", "_floor", "_step", "_left", "__weakref__")
+    __slots__ = ("_engine", "_it", "_ro", "_floor", "_step", "__weakref__")
 
-    def __init__(
-        self, engine: RocksEngine, db: Any, start: bytes, end: bytes | None, reverse: bool, limit: int | None
-    ) -> None:
+    def __init__(self, engine: RocksEngine, db: Any, start: bytes, end: bytes | None, reverse: bool) -> None:
         ro = engine._read_options()
         if end is not None:
             ro.set_iterate_upper_bound(end)
@@ -309,59 +308,60 @@ class _RocksScan:
         self._ro = ro
         self._it: Any = it
         self._floor = start if reverse else b""
-        self._step = it.prev if reverse else it.next
-        # _left is how many more keys the scan may yield (-1: no limit).
-        self._left = -1 if limit is None else max(limit, 0)
-        if self._left == 0:
-            self._it = None
+        self._step: Any = it.prev if reverse else it.next
 
     def __iter__(self) -> _RocksScan:
         return self
 
     def __next__(self) -> tuple[bytes, bytes]:
         it = self._it
-        if it is None:
-            raise StopIteration
         try:
             if it.valid():
                 key: bytes = it.key()
                 if key >= self._floor:
                     value: bytes = it.value()
                     self._step()
-                    self._left -= 1
-                    if self._left == 0:
-                        self._release_iter()
                     return key, value
             else:
                 it.status()
         except EngineError:
-            self._release_iter()
             raise
         except Exception as exc:
-            self._release_iter()
+            self._finish(_DONE)
             raise self._engine._wrap(exc, "scan") from exc
-        self._release_iter()
+        self._finish(_DONE)
         raise StopIteration
 
-    def _release_iter(self) -> None:
-        self._it = None
+    def _finish(self, end: _EndIter) -> None:
+        # _finish drops the rocksdict iterator (which keeps the database open) for `end`.
+        self._it = end
         self._step = None
 
     def _release(self) -> None:
         # _release: the engine is closing; an unfinished scan then fails instead of ending silently.
-        if self._it is not None:
-            self._it = _CLOSED_ITER
-            self._step = None
+        if self._it is not _DONE:
+            self._finish(_CLOSED_ITER)
 
 
-class _ClosedIter:
-    """_ClosedIter stands for the iterator of a scan whose engine closed: using it raises EngineClosedError."""
+class _EndIter:
+    """_EndIter stands for the iterator of a scan that ended (`closed` False) or whose engine closed."""
+
+    __slots__ = ("closed",)
+
+    def __init__(self, closed: bool) -> None:
+        self.closed = closed
 
     def valid(self) -> bool:
-        raise EngineClosedError("scan: engine is closed")
+        if self.closed:
+            raise EngineClosedError("scan: engine is closed")
+        return False
+
+    def status(self) -> None:
+        return None
 
 
-_CLOSED_ITER = _ClosedIter()
+_DONE = _EndIter(False)
+_CLOSED_ITER = _EndIter(True)
 
 
 class RocksSnapshot:
@@ -609,11 +609,11 @@ class RocksEngine(EngineCommon):
         if type(start) is not bytes or (end is not None and type(end) is not bytes):
             raise TypeError("scan: keys must be bytes")
         try:
-            scan = _RocksScan(self, db, start, end, reverse, limit)
+            scan = _RocksScan(self, db, start, end, reverse)
         except Exception as exc:
             raise self._wrap(exc, "scan") from exc
         self._scans.add(scan)
-        return scan
+        return scan if limit is None else islice(scan, max(limit, 0))
 
     # KvEngine
 
