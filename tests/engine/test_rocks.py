@@ -308,3 +308,14 @@ def test_rocksdict_write_batch_is_consumed_by_write(tmp_path: Path) -> None:
             wb.put(b"b", b"2")
     finally:
         db.close()
+
+
+def test_rocksdict_writes_its_config_even_when_read_only(tmp_path: Path) -> None:
+    # Why a read-only RocksEngine opens a shadow directory. If this starts failing, rocksdict was fixed.
+    path = tmp_path / "db"
+    RocksEngine(path).close()
+    config = path / "rocksdict-config.json"
+    config.unlink()
+    db = rocksdict.Rdict(str(path), rocksdict.Options(raw_mode=True), access_type=rocksdict.AccessType.read_only())
+    db.close()
+    assert config.exists()
