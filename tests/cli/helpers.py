@@ -1,20 +1,20 @@
-"""tests.cli.helpers: run the real `raftstore` command in a subprocess, build data directories with the library,
-snapshot directory trees, mount a tmpfs, and run a command without root's privileges."""
+"""tests.cli.helpers: run the real `raftstore` command in a subprocess (as an unprivileged user too), build data
+directories with the library, and make paths that are no data directory. tmpfs and tree are in tests/helpers.py."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
 from raftstore.demo import run_demo
+from raftstore.engine.base import CF_DEFAULT
+from raftstore.engine.rocks import RocksEngine
 
 # NOBODY is the uid and gid a test running as root runs the command as, so that file permissions apply to it.
 NOBODY = 65534
@@ -25,9 +25,8 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """run_cli runs `python -m raftstore args...` (what the console script runs) and captures its output;
     as_user is a command prefix that runs it as another user (see `unprivileged`)."""
-    return subprocess.run(
-        [*as_user, sys.executable, "-m", "raftstore", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout
-    )
+    command = [*as_user, sys.executable, "-m", "raftstore", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=timeout, check=False)
 
 
 def failure_line(proc: subprocess.CompletedProcess[str], code: int) -> str:
@@ -47,40 +46,25 @@ def make_data(path: Path, regions: int = 2, rounds: int = 1) -> Path:
     return path
 
 
-def tree(root: Path) -> dict[str, tuple[int, int, str]] | None:
-    """tree is what a directory holds, byte for byte: relative path -> (mode, mtime_ns, sha256 of the content,
-    "" for a directory); None when root does not exist."""
-    if not os.path.lexists(root):
-        return None
-    found: dict[str, tuple[int, int, str]] = {}
-    for path in [root, *sorted(root.rglob("*"))]:
-        st = path.lstat()
-        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
-        found[str(path.relative_to(root))] = (st.st_mode, st.st_mtime_ns, digest)
-    return found
+def _write(path: Path, text: str) -> None:
+    path.write_text(text)
 
 
-@contextmanager
-def tmpfs(mountpoint: Path, size: str) -> Iterator[Path]:
-    """tmpfs mounts a tmpfs of `size` at mountpoint (created) for a with-block; the test skips, saying why,
-    where mounting is refused (not root, no mount(8), a container without the capability)."""
-    mountpoint.mkdir()
-    if shutil.which("mount") is None:
-        pytest.skip("no mount command to mount a tmpfs")
-    proc = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mountpoint)], capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        pytest.skip(f"mounting a tmpfs is refused here: {proc.stderr.strip()}")
-    try:
-        yield mountpoint
-    finally:
-        subprocess.run(["umount", str(mountpoint)], check=True)
+def _unrelated_files(path: Path) -> None:
+    (path / "photos").mkdir(parents=True)
+    _write(path / "notes.txt", "not a database\n")
 
 
-def remount_read_only(mountpoint: Path) -> None:
-    """remount_read_only makes a tmpfs mounted by `tmpfs` read-only."""
-    subprocess.run(["mount", "-o", "remount,ro", str(mountpoint)], check=True, capture_output=True)
+# NOT_DATA_DIRS: paths that are no raftstore data directory, by what they are -> how to make one. Every command
+# refuses them except that demo initialises a missing or empty directory.
+NOT_DATA_DIRS: dict[str, Callable[[Path], None]] = {
+    "missing": lambda path: None,
+    "empty": lambda path: path.mkdir(),
+    "a file": lambda path: _write(path, "a file\n"),
+    "unrelated files": _unrelated_files,
+    "a foreign RocksDB": lambda path: RocksEngine(path, (CF_DEFAULT,)).close(),
+    "kv/ without raft/": lambda path: RocksEngine(path / "kv", (CF_DEFAULT,)).close(),
+}
 
 
 def unprivileged() -> list[str]:
@@ -91,7 +75,9 @@ def unprivileged() -> list[str]:
     if shutil.which("setpriv") is None:
         pytest.skip("running as root without setpriv(1): cannot drop to an unprivileged user")
     prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-    probe = subprocess.run([*prefix, sys.executable, "-c", "import raftstore.cli"], capture_output=True, text=True)
+    probe = subprocess.run(
+        [*prefix, sys.executable, "-c", "import raftstore.cli"], capture_output=True, text=True, check=False
+    )
     if probe.returncode != 0:
         pytest.skip(f"user nobody cannot run raftstore here: {probe.stderr.strip()[-200:]}")
     return prefix

@@ -15,9 +15,11 @@ import pytest
 from raftstore import cli
 from raftstore.engine import CF_RAFT, EngineIOError, keys, open_engines
 from raftstore.engine.engines import Engines
+from raftstore.store import write_initial_states
 
-from ..store.helpers import GARBAGE
-from .helpers import failure_line, make_data, run_cli, tmpfs, unprivileged
+from ..helpers import tmpfs, tree
+from ..store.helpers import GARBAGE, new_peer, new_region
+from .helpers import NOT_DATA_DIRS, failure_line, make_data, run_cli, unprivileged
 
 
 @pytest.mark.parametrize(
@@ -35,8 +37,9 @@ def test_invalid_arguments_exit_2_with_usage(tmp_path: Path, args: list[str], co
     """Invalid arguments: argparse's usage line and one error line naming the argument, exit 2, nothing created."""
     proc = run_cli(*args, cwd=tmp_path)
     assert proc.returncode == 2
-    usage, error = proc.stderr.splitlines()[-2:]
-    assert proc.stderr.startswith("usage: raftstore") and error.endswith(complaint)
+    lines = proc.stderr.splitlines()
+    assert lines[0].startswith("usage: raftstore") and lines[-1].endswith(complaint)
+    assert "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []
 
 
@@ -82,25 +85,25 @@ def test_damaged_data_is_one_line(tmp_path: Path, kind: str) -> None:
         assert word in line, (word, line)
 
 
-def _file(path: Path) -> None:
-    path.write_text("a file\n")
-
-
-def _foreign(path: Path) -> None:
-    from raftstore.engine.rocks import RocksEngine
-
-    RocksEngine(path).close()
-
-
-@pytest.mark.parametrize("command", ["demo", "inspect"])
-@pytest.mark.parametrize("make", [_file, _foreign], ids=["a file", "a foreign RocksDB"])
-def test_not_a_data_directory_is_one_line(tmp_path: Path, command: str, make: Callable[[Path], None]) -> None:
-    """--data naming a file or a foreign RocksDB directory: one line naming the path, exit 2, for every command."""
+@pytest.mark.parametrize("kind", ["a file", "unrelated files", "a foreign RocksDB", "kv/ without raft/"])
+def test_demo_refuses_what_is_not_a_data_directory(tmp_path: Path, kind: str) -> None:
+    """--data naming a file or a directory that is no data directory: demo says so in one line naming the path,
+    exits 2 and changes nothing (inspect: see test_inspect)."""
     data = tmp_path / "data"
-    make(data)
-    line = failure_line(run_cli(command, "--data", str(data), "--rounds", "1")
-                        if command == "demo" else run_cli(command, "--data", str(data)), 2)
+    NOT_DATA_DIRS[kind](data)
+    before = tree(data)
+    line = failure_line(run_cli("demo", "--data", str(data)), 2)
     assert str(data) in line
+    assert tree(data) == before
+
+
+def test_demo_on_regions_of_another_store_is_one_line(tmp_path: Path) -> None:
+    """The demo runs as store 1: a data directory whose region has no peer there is refused in one line."""
+    data = tmp_path / "data"
+    with open_engines(data) as engines:
+        write_initial_states(engines, new_region(7, [new_peer(71, 2)]))
+    line = failure_line(run_cli("demo", "--data", str(data)), 1)
+    assert line == "raftstore: [region 7] has no peer on store 1 (peers: 71@2): not a data directory of the demo"
 
 
 HOLDER = """
@@ -158,27 +161,30 @@ def test_permission_denied_is_one_line(shared_dir: Path, command: str, access: s
 
 
 def test_no_space_left_is_one_line(tmp_path: Path) -> None:
-    """A full disk (a 2 MiB tmpfs) stops the demo with one line saying so (exit 1), and the engines' state is
-    consistent: inspect still validates every region afterwards."""
+    """A full disk (a 2 MiB tmpfs) stops the demo's writes with one line saying so (exit 1), and so does the
+    next demo, which cannot even open the engines; what is on disk stays valid: inspect reads every region."""
     with tmpfs(tmp_path / "small", "2m") as mount:
         data = mount / "data"
-        line = failure_line(run_cli("demo", "--data", str(data), "--regions", "4", "--rounds", "400"), 1)
-        assert "No space left on device" in line
+        for _ in range(2):  # the first run fills the disk while writing, the second fails opening
+            line = failure_line(run_cli("demo", "--data", str(data), "--regions", "4", "--rounds", "400"), 1)
+            assert "No space left on device" in line
         proc = run_cli("inspect", "--data", str(data))
     assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"4 regions under {data}\n")
 
 
 def test_ctrl_c_exits_130_with_one_line(tmp_path: Path) -> None:
     """SIGINT during the demo's write rounds: exit 130, stderr is exactly `raftstore: interrupted`; the data
     directory stays valid."""
     data = tmp_path / "data"
-    demo = subprocess.Popen(
-        [sys.executable, "-u", "-m", "raftstore", "demo", "--data", str(data), "--rounds", "100000"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    command = [sys.executable, "-u", "-m", "raftstore", "demo", "--data", str(data), "--rounds", "100000"]
+    demo = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert demo.stdout is not None
-    while not demo.stdout.readline().startswith("1. bootstrapped"):
-        pass
+    for line in demo.stdout:  # interrupt it once the write rounds begin
+        if line.startswith("1. bootstrapped"):
+            break
+    else:
+        pytest.fail(f"the demo ended before bootstrapping: {demo.communicate()}")
     demo.send_signal(signal.SIGINT)
     _, err = demo.communicate(timeout=60)
     assert (demo.returncode, err) == (130, "raftstore: interrupted\n")
@@ -189,7 +195,7 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path: Path) -> None:
 def test_verbose_adds_the_traceback(tmp_path: Path, args: list[str]) -> None:
     """-v (before or after the command) prints the traceback, then the same one line last."""
     data = tmp_path / "data"
-    _file(data)
+    NOT_DATA_DIRS["a file"](data)
     proc = run_cli(*args, "--data", str(data))
     assert proc.returncode == 2
     assert proc.stderr.startswith("Traceback")

@@ -3,47 +3,18 @@ a raftstore data directory with exit status 2, and prints every region whatever 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from raftstore.engine import open_engines
-from raftstore.engine.base import CF_DEFAULT
-from raftstore.engine.rocks import RocksEngine
 from raftstore.proto.metapb_pb2 import PeerRole
 from raftstore.proto.raft_serverpb_pb2 import PeerState
 from raftstore.store import PeerStorage, WriteTask, write_initial_states, write_peer_state, write_tasks
 
 from ..store.helpers import new_peer, new_region, uninitialized_region
-from .helpers import failure_line, make_data, remount_read_only, run_cli, tmpfs, tree
-
-
-def _empty(path: Path) -> None:
-    path.mkdir()
-
-
-def _unrelated_files(path: Path) -> None:
-    (path / "photos").mkdir(parents=True)
-    (path / "notes.txt").write_text("not a database\n")
-
-
-def _foreign_rocksdb(path: Path) -> None:
-    RocksEngine(path, (CF_DEFAULT,)).close()  # a RocksDB database of its own, not a store's kv/ and raft/
-
-
-def _kv_only(path: Path) -> None:
-    RocksEngine(path / "kv", (CF_DEFAULT,)).close()
-
-
-# NOT_DATA_DIRS: directories that are not raftstore data directories, by what they are.
-NOT_DATA_DIRS: dict[str, Callable[[Path], None]] = {
-    "missing": lambda path: None,
-    "empty": _empty,
-    "unrelated files": _unrelated_files,
-    "foreign RocksDB": _foreign_rocksdb,
-    "kv/ without raft/": _kv_only,
-}
+from ..helpers import remount, tmpfs, tree
+from .helpers import NOT_DATA_DIRS, failure_line, make_data, run_cli
 
 
 @pytest.mark.parametrize("kind", NOT_DATA_DIRS)
@@ -70,7 +41,7 @@ def test_inspect_reads_a_read_only_data_directory(tmp_path: Path) -> None:
     """A data directory on a read-only file system can be inspected."""
     with tmpfs(tmp_path / "ro", "64m") as mount:
         data = make_data(mount / "data", regions=3)
-        remount_read_only(mount)
+        remount(mount, "ro")
         proc = run_cli("inspect", "--data", str(data))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"3 regions under {data}\n")
