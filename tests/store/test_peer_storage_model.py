@@ -319,15 +319,12 @@ class RocksPeerStorageMachine(PeerStorageMachine):
 
 
 _FAST = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-# _FIXED: the default suite runs the same examples every time (derandomize: a seed derived from the test), so
-# that `make test` is reproducible; the random search is the slow machines' (`make soak`).
-_FIXED = dict(derandomize=True, database=None, **_FAST)
 
 TestPeerStorageModel = PeerStorageMachine.TestCase
-TestPeerStorageModel.settings = settings(max_examples=500, stateful_step_count=50, **_FIXED)  # type: ignore[arg-type]
+TestPeerStorageModel.settings = settings(max_examples=500, stateful_step_count=50, **_FAST)  # type: ignore[arg-type]
 
 TestRocksPeerStorageModel = RocksPeerStorageMachine.TestCase
-TestRocksPeerStorageModel.settings = settings(max_examples=40, stateful_step_count=40, **_FIXED)  # type: ignore[arg-type]
+TestRocksPeerStorageModel.settings = settings(max_examples=40, stateful_step_count=40, **_FAST)  # type: ignore[arg-type]
 
 
 class SlowPeerStorageMachine(PeerStorageMachine):

@@ -2,7 +2,8 @@
 
 The tree::
 
-    StoreError                      root of every error the store layer raises on purpose
+    StoreError                      root of every error the store layer raises on purpose; raised as such
+                                    by write_tasks when a round fails (the engines then refuse writes)
     ├── InvalidStateError           persisted state fails validation (names the region; nothing is written)
     │   └── RegionCorruptionError   the region's persisted data is damaged (an engine read failed or the
     │                               log has a hole): never reported as a compacted or empty log
@@ -27,11 +28,18 @@ __all__ = [
 
 
 class StoreError(Exception):
-    """StoreError is the root of the store layer's errors."""
+    """StoreError is the root of the store layer's errors.
+
+    Raised as such by write_tasks, a failed write round is fatal to the engines: both refuse every further
+    write (naming the first failure) until reopened, the KV batch may be durable without the raft batch,
+    and the PeerStorages that staged the round are ahead of the disk. The owner must not retry: it drops
+    its PeerStorages, closes and reopens the engines and builds its peers again from disk.
+    """
 
 
 class InvalidStateError(StoreError):
-    """InvalidStateError: persisted state is inconsistent; the message names the region by its id."""
+    """InvalidStateError: persisted state is inconsistent; the message names the region by its id and the
+    check that failed. Nothing is written or reset; the region cannot be served from this state."""
 
     def __init__(self, region_id: int, reason: str) -> None:
         super().__init__(f"[region {region_id}] invalid persisted state: {reason}")

@@ -692,7 +692,7 @@ class PeerStorage:
         if indexes != list(range(first, first + len(entries))):
             raise InvariantError(f"{self.tag} appended entries are not contiguous: indexes {indexes}")
         terms = list(map(_TERM, entries))
-        if not all(map(operator.le, terms, terms[1:])):
+        if terms != sorted(terms):  # timsort checks a sorted run in one C-level pass
             raise InvariantError(f"{self.tag} appended entries' terms decrease: {list(zip(indexes, terms))}")
 
     def set_hard_state(self, hs: HardState, task: WriteTask) -> None:
