@@ -27,8 +27,9 @@ settings.register_profile("soak", max_examples=1000, print_blob=True, deadline=N
 PROFILE = os.environ.get("RAFTSTORE_HYPOTHESIS_PROFILE", "ci")
 settings.load_profile(PROFILE)
 
-# SLOW_TIMEOUT: seconds a slow (soak) test may run before it is failed as hung.
-SLOW_TIMEOUT = 1800
+# SLOW_TIMEOUT: seconds a slow (soak) test may run before it is failed as hung (the slowest takes
+# about a minute).
+SLOW_TIMEOUT = 600
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
