@@ -514,6 +514,12 @@ class RocksEngine(EngineCommon):
     write: `writes` for each write() call and each single put/delete/delete_range, `synced_writes` those
     synced, `bytes_written` their data size. An existing database is opened with all of its column families,
     even ones not asked for.
+
+    Opening: a missing path or an empty directory gets a new database when `create` (the default); without
+    it, or with `read_only`, it raises DataDirError, as does a database lacking one of `cfs`. A non-empty
+    directory without CURRENT is always refused (DataDirError), a path another engine holds raises
+    DataDirInUseError. A `read_only` engine changes nothing in `path` and refuses every write
+    (EngineReadOnlyError). A write that RocksDB fails with an I/O error fails the engine (see KvEngine).
     """
 
     def __init__(
