@@ -118,6 +118,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """main runs the command line argv (sys.argv[1:] when None) and returns its exit status (see EXIT_STATUS);
+    argparse exits 2 itself on invalid arguments, as it does for --help with 0."""
     args = _parser().parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
