@@ -681,10 +681,14 @@ def test_failed_batch_operation_leaves_the_batch_as_it_was(engine: Any, op: str,
 # A failed engine refuses every write until it is reopened.
 
 
-def test_failed_engine_refuses_every_write_and_still_reads(engine: Any) -> None:
+def test_failed_engine_refuses_every_write_and_still_reads(engine: Any, tmp_path: Path) -> None:
     engine.put(CF_DEFAULT, b"k", b"v")
     batch = engine.write_batch()
     batch.put(CF_DEFAULT, b"k2", b"v2")
+    sst = str(tmp_path / "k3.sst")
+    writer = engine.sst_writer(CF_DEFAULT, sst)
+    writer.put(b"k3", b"v3")
+    writer.finish()
     assert engine.failed is None
     engine.fail("write: IO error: No space left on device")
     engine.fail("a later failure")  # the first one is kept
@@ -696,6 +700,7 @@ def test_failed_engine_refuses_every_write_and_still_reads(engine: Any) -> None:
         lambda: engine.delete(CF_DEFAULT, b"k"),
         lambda: engine.delete_range(CF_DEFAULT, b"a", b"z"),
         engine.sync_wal,
+        lambda: engine.ingest_sst(CF_DEFAULT, [sst]),
     ]
     for write in writes:
         with pytest.raises(EngineFailedError, match="failed earlier \\(write: IO error: No space left on device\\)"):

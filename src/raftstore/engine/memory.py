@@ -318,6 +318,8 @@ class MemEngine(EngineCommon):
         """ingest_sst puts every pair of the files into cf; all files are read before anything changes."""
         from raftstore.engine.sst import read_mem_sst
 
+        if self._refuses_writes():
+            raise self._write_refused("ingest_sst")
         data = self._check_cf(cf)
         pairs = [kv for path in paths for kv in read_mem_sst(path)]
         for key, value in pairs:

@@ -765,6 +765,6 @@ class RocksEngine(EngineCommon):
 
         db = self._cf(cf)
         with self._lock:
-            if self._closed:
-                raise EngineClosedError(f"engine {self.path} is closed")
+            if self._refuses_writes():
+                raise self._write_refused("ingest_sst")
             ingest_rocks(db, paths)
