@@ -93,7 +93,7 @@ class KvEngine(Readable, Protocol):
     """KvEngine is one database with column families: write batches, synced writes, snapshots.
 
     A write that fails in the storage (an I/O error: a full disk, a failed fsync) fails the engine: it raises
-    EngineIOError, and every later write (write, put, delete, delete_range, sync_wal) raises
+    EngineIOError, and every later write (write, put, delete, delete_range, sync_wal, ingest_sst) raises
     EngineFailedError naming that first failure until the engine is closed and reopened."""
 
     stats: EngineStats
