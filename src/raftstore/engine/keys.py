@@ -91,7 +91,7 @@ __all__ = [
 class InvalidKeyError(EngineError, ValueError):
     """InvalidKeyError: a malformed key, an uninitialized region, or an id/index outside [0, 2**64).
 
-    It is a ValueError (API.md) and an EngineError.
+    It is a ValueError (the public contract of the keys functions) and an EngineError.
     """
 
 
