@@ -4,6 +4,8 @@ PeerStorage (raft's Storage for one peer of one region, TiKV semantics), its ent
 path (WriteTask, write_tasks: one group commit per round across regions).
 """
 
+# The snap package goes first: snap.gen imports peer_storage, which imports snap submodules (see there).
+from . import snap as snap
 from .entry_cache import ENTRY_CACHE_MEMORY, EntryCache, MemoryTrace, TermCache
 from .errors import (
     CompactLogError,

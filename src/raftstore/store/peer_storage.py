@@ -14,6 +14,14 @@ RAFT_INIT_LOG_INDEX); the hard state's term is at least the apply state's commit
 Reads come from the entry cache when they can (hit/miss counted), otherwise from the raft engine.
 Writes are staged into a WriteTask (see write.py) and become durable with `write_tasks`; afterwards the
 owner calls `on_persisted(task)` so that the cache may let go of what is durable.
+
+Snapshots (docs/snapshots.md has the owner's whole sequence): `take_gen_snap_request()` hands a
+generation to the snapshot worker; `apply_snapshot(snap, task)` (called by handle_raft_ready) stages a
+received one; `on_persisted(task)` then returns the ApplySnapTask the owner runs on a worker, and
+`check_applying_snap()` / `cancel_applying_snap()` follow the job (TiKV's tables, snap/status.py).
+
+Import order: the snap package imports this module (snap.gen needs GenSnapTask), so raftstore.store
+imports the snap package first; this module then imports only snap submodules that do not import it.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from typing import TYPE_CHECKING, TypeVar
 from google.protobuf.message import DecodeError
 from google.protobuf.message import Message as PbMessage
 
+from .. import failpoints
 from ..engine import keys
 from ..engine.base import CF_DEFAULT, CF_RAFT
 from ..engine.engines import Engines
@@ -55,10 +64,16 @@ from .errors import (
     RegionCorruptionError,
     StoreError,
 )
+from .snap.apply import ApplySnapTask
+from .snap.errors import SnapError
+from .snap.files import parse_snapshot_data
+from .snap.status import ApplySnapState, ApplyStatus, CheckApplyingSnapStatus, JobStatus
 from .write import WriteTask, write_tasks
 
 if TYPE_CHECKING:
     from ..raft.raw_node import Ready
+    from .snap.gen import GenSnapRequest
+    from .snap.manager import SnapManager
 
 __all__ = [
     "RAFT_INIT_LOG_INDEX",
@@ -69,6 +84,7 @@ __all__ = [
     "write_initial_states",
     "write_initial_states_many",
     "write_peer_state",
+    "save_snapshot_raft_state",
     "compact_raft_log",
     "clear_meta",
     "conf_state_from_region",
@@ -197,16 +213,31 @@ def compact_raft_log(apply_state: RaftApplyState, index: int, term: int) -> None
 
 
 def clear_meta(task: WriteTask, region_id: int, first_index: int, raft_state: RaftLocalState) -> None:
-    """clear_meta stages the removal of a peer's metadata: region and apply states (KV), and the log from
-    first_index through last_index plus the RaftLocalState (raft engine), as TiKV's clear_meta does. No
-    RaftLocalState staged earlier in the same round survives it (see write_tasks)."""
+    """clear_meta stages the removal of a peer's metadata: region and apply states and the snapshot raft
+    state (KV), and the log up to raft_state's last index plus the RaftLocalState (raft engine), as TiKV's
+    clear_meta does; the log is deleted from index 0, so entries that a crash left below first_index go
+    too. No RaftLocalState staged earlier in the same round survives it (see write_tasks)."""
     task.delete_kv(CF_RAFT, keys.region_state_key(region_id))
     task.delete_kv(CF_RAFT, keys.apply_state_key(region_id))
+    task.delete_kv(CF_RAFT, keys.snapshot_raft_state_key(region_id))
     end = max(raft_state.last_index + 1, first_index)
     task.delete_raft_range(keys.raft_log_key(region_id, 0), keys.raft_log_key(region_id, end))
     task.delete_raft_range(keys.raft_state_key(region_id), keys.raft_state_key(region_id) + b"\x00")
     task.raft_state = None
     task.clears_raft_state = True
+
+
+def save_snapshot_raft_state(task: WriteTask, region_id: int, raft_state: RaftLocalState, index: int) -> None:
+    """save_snapshot_raft_state stages, into task's KV writes, the snapshot raft state of a snapshot at
+    index (TiKV's save_snapshot_raft_state_to): raft_state with last_index and commit set to index.
+
+    It is the raft state the raft engine will hold once the same round's raft batch is written; should
+    the process die between the KV and the raft fsync, recovery (recovery.py) restores it from here."""
+    state = RaftLocalState()
+    state.CopyFrom(raft_state)
+    state.last_index = index
+    state.hard_state.commit = index
+    task.put_kv(CF_RAFT, keys.snapshot_raft_state_key(region_id), state.SerializeToString())
 
 
 class GenSnapTask:
@@ -262,10 +293,14 @@ def _read_error(region_id: int, tag: str, err: EngineError, what: str, other: ty
 class PeerStorage:
     """PeerStorage: raft's Storage for one peer of one region on the engines (see the module docstring).
 
-    Options: `cache_trace` (a MemoryTrace the entry cache reports its memory to), `tag` (log prefix).
-    Building one reads the persisted states (defaults for a region never seen: initialized regions start
-    at index/term 5, uninitialized ones at 0), validates them and raises InvalidStateError on
-    inconsistency without writing anything.
+    Options: `cache_trace` (a MemoryTrace the entry cache reports its memory to), `tag` (log prefix),
+    `snap_mgr` (the store's SnapManager: once a truncated index is durable, the region's snapshots below
+    it are collected; None: nothing is collected). Building one reads the persisted states (defaults for
+    a region never seen: initialized regions start at index/term 5, uninitialized ones at 0), validates
+    them and raises InvalidStateError on inconsistency without writing anything.
+
+    `snap_state` is the peer's side of a snapshot apply (TiKV's SnapState); `pending_remove` turns true
+    when an apply job failed: the owner must destroy the peer (tombstone) and let a new snapshot in.
     """
 
     def __init__(
@@ -276,6 +311,7 @@ class PeerStorage:
         *,
         cache_trace: MemoryTrace | None = None,
         tag: str | None = None,
+        snap_mgr: SnapManager | None = None,
     ) -> None:
         self.engines = engines
         self.region = Region()
@@ -299,6 +335,9 @@ class PeerStorage:
         self._snap_tried = 0
         # _snap_dropped: the last generation task was canceled before the worker took it, and dropped.
         self._snap_dropped = False
+        self.snap_mgr = snap_mgr
+        self.snap_state = ApplySnapState()
+        self.pending_remove = False
 
     # -- loading and validation ------------------------------------------------------------------
 
@@ -632,6 +671,25 @@ class PeerStorage:
         task.taken = True
         return task
 
+    def take_gen_snap_request(self, *, for_balance: bool = False) -> GenSnapRequest | None:
+        """take_gen_snap_request takes the pending generation task (take_gen_snap_task) together with what
+        the worker needs, captured now, on the caller's (raftstore) thread: the applied term, a copy of
+        the apply state and a KV engine snapshot. None when there is nothing to generate.
+
+        The three must describe one moment: call it between write rounds, when no apply state is staged in
+        a task that is not written yet (else the worker finds another apply state in the engine snapshot
+        and fails the task, and raft asks again)."""
+        # Imported here: snap.gen imports this module, and is still being imported when this one is.
+        from .snap.gen import GenSnapRequest
+
+        task = self.take_gen_snap_task()
+        if task is None:
+            return None
+        apply_state = RaftApplyState()
+        apply_state.CopyFrom(self.apply_state)
+        kv_snapshot = self.engines.kv.snapshot()
+        return GenSnapRequest(task, self._applied_term, apply_state, kv_snapshot, for_balance)
+
     def cancel_generating_snap(self, compact_to: int | None = None) -> None:
         """cancel_generating_snap cancels the generation in flight, as TiKV does: unconditionally without
         compact_to; with it (the first index after a compaction) only when the snapshot's index is known
@@ -721,28 +779,135 @@ class PeerStorage:
         state.CopyFrom(self.raft_state)
 
     def handle_raft_ready(self, ready: "Ready", task: WriteTask) -> None:
-        """handle_raft_ready stages a raft Ready's entries and hard state into task (snapshots are applied
-        by the snapshot path, not here)."""
+        """handle_raft_ready stages a raft Ready into task as TiKV's does: its snapshot (apply_snapshot),
+        its entries, its hard state, and last the snapshot raft state with that hard state.
+
+        Failpoints: raft_before_apply_snap, raft_after_apply_snap (TiKV's), around the snapshot's staging."""
+        snap: Snapshot | None = ready.snapshot
+        if snap is not None and snap.metadata.index == 0:
+            snap = None  # raft-rs's empty snapshot: none
+        if snap is not None:
+            failpoints.fail_point("raft_before_apply_snap")
+            self.apply_snapshot(snap, task)
+            failpoints.fail_point("raft_after_apply_snap")
         if ready.entries:
             self.append(ready.entries, task)
         if ready.hs is not None:
             self.set_hard_state(ready.hs, task)
+            if snap is not None:  # staged again with the Ready's hard state; the later put wins
+                save_snapshot_raft_state(task, self.region.id, self.raft_state, snap.metadata.index)
 
-    def on_persisted(self, task: WriteTask) -> None:
-        """on_persisted tells the storage that task is durable: the cache may now drop what it wrote."""
-        if task.truncated_index is not None:
-            self._durable_truncated = max(self._durable_truncated, task.truncated_index)
+    def on_persisted(self, task: WriteTask) -> ApplySnapTask | None:
+        """on_persisted tells the storage that task is durable: the cache may now drop what it wrote, and
+        with a snap_mgr the region's snapshots below a newly durable truncated index are collected.
+
+        When task staged a snapshot (apply_snapshot), the peer enters APPLYING with a PENDING job status and
+        the apply job is returned: the owner must run it (SnapApplyWorker.schedule, or handle_apply) and
+        follow it with check_applying_snap(). None otherwise."""
+        if task.truncated_index is not None and task.truncated_index > self._durable_truncated:
+            self._durable_truncated = task.truncated_index
+            if self.snap_mgr is not None:
+                self.snap_mgr.gc(self.region.id, task.truncated_index)
         pending = self._pending
         while pending and pending[0][0] <= task.ready_number:
             pending.popleft()
+        job = self._schedule_applying_snapshot() if task.snapshot_index is not None else None
         last = task.last_entry_index()
         if last is None:
-            return
+            return job
         if pending:
             # A later task that is not durable yet may have re-staged lower indexes: they stay pinned.
             last = min(last, min(first for _, first in pending) - 1)
         if last > self.cache.persisted:
             self.cache.update_persisted(last)
+        return job
+
+    # -- snapshot apply --------------------------------------------------------------------------
+
+    def apply_snapshot(self, snap: Snapshot, task: WriteTask) -> Region:
+        """apply_snapshot stages the received snapshot snap into task (TiKV's apply_snapshot and the
+        snapshot part of handle_raft_ready) and returns the snapshot's region.
+
+        Refused with SnapError, nothing staged and nothing changed, when: the data is not a
+        RaftSnapshotData (SnapCorruptionError), it is another region's snapshot, an apply is still in
+        progress, or the snapshot is not newer than the applied index of an initialized peer.
+
+        Staged, in one KV batch (synced first): the old meta cleared (initialized peers), PeerState
+        Applying with the snapshot's region, the apply state with applied = truncated = commit = the
+        snapshot's (index, term), and the snapshot raft state; in the raft batch: the old log deleted and
+        the new RaftLocalState (last index = the snapshot's index). In memory the region, the states,
+        the last and applied terms take the snapshot's values and the entry and term caches are emptied.
+        The hard state's commit rises to the index (and its term, with no vote, to the snapshot's term)
+        if it is below: the Ready's hard state, staged after by handle_raft_ready, replaces it anyway.
+        The apply job starts once task is durable: see on_persisted."""
+        data = parse_snapshot_data(snap.data)
+        region = data.region
+        index, term = snap.metadata.index, snap.metadata.term
+        if region.id != self.region.id:
+            raise SnapError(f"{self.tag} mismatch region id {self.region.id} != {region.id}: snapshot refused")
+        if self.snap_state.is_applying():
+            raise SnapError(f"{self.tag} is still applying a snapshot: snapshot at {index} refused")
+        if self.is_initialized() and index <= self.applied_index():
+            raise SnapError(
+                f"{self.tag} snapshot at {index} is not newer than the applied index {self.applied_index()}: refused"
+            )
+        logger.info("%s begin to apply snapshot [index: %d, term: %d]", self.tag, index, term)
+        if self.is_initialized():
+            self.clear_meta(task)  # TiKV: only an initialized peer has meta and log to delete
+        write_peer_state(task, region, PeerState.Applying)
+        apply_state = self.apply_state
+        apply_state.applied_index = apply_state.commit_index = index
+        apply_state.commit_term = term
+        apply_state.truncated_state.index = index
+        apply_state.truncated_state.term = term
+        self.save_apply_state_to(task)
+        raft_state = self.raft_state
+        raft_state.last_index = index
+        hs = raft_state.hard_state
+        hs.commit = max(hs.commit, index)
+        if hs.term < term:
+            hs.term, hs.vote = term, 0
+        save_snapshot_raft_state(task, region.id, raft_state, index)
+        self._stage_raft_state(task)
+        self._last_term = self._applied_term = term
+        self.set_region(region)
+        self.cache.clear()
+        self.cache.update_persisted(index)
+        self.term_cache = TermCache()
+        # Nothing at or below index is left once task is written; entries above it wait for their task.
+        self._pending.append((task.ready_number, index + 1))
+        self._gc_from = index + 1
+        task.snapshot_index = index
+        return region
+
+    def _schedule_applying_snapshot(self) -> ApplySnapTask:
+        """_schedule_applying_snapshot: TiKV's, without the scheduler: APPLYING with a new PENDING status."""
+        status = self.snap_state.set_applying()
+        return ApplySnapTask(self.region.id, self.peer_id, status)
+
+    def is_applying_snapshot(self) -> bool:
+        return self.snap_state.is_applying()
+
+    def check_applying_snap(self) -> CheckApplyingSnapStatus:
+        """check_applying_snap: TiKV's table (snap/status.py). A FAILED job sets pending_remove."""
+        status = self.snap_state.status
+        result = self.snap_state.check_applying_snap()
+        self._note_failure(status)
+        return result
+
+    def cancel_applying_snap(self) -> bool:
+        """cancel_applying_snap: TiKV's table (snap/status.py); True when the job can be considered never
+        to run again. A FAILED job sets pending_remove."""
+        status = self.snap_state.status
+        result = self.snap_state.cancel_applying_snap()
+        self._note_failure(status)
+        return result
+
+    def _note_failure(self, status: ApplyStatus | None) -> None:
+        # FAILED is final, so reading it after the state's transition cannot miss it.
+        if status is not None and status.load() == JobStatus.FAILED and not self.pending_remove:
+            logger.warning("%s applying snapshot failed: the peer must be destroyed", self.tag)
+            self.pending_remove = True
 
     def compact_entry_cache(self, index: int) -> None:
         """compact_entry_cache drops cached entries below index (only persisted ones) and old terms."""

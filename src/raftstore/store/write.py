@@ -2,7 +2,8 @@
 
 A WriteTask collects what one Ready of one peer persists: entries to append (with the index from which a
 conflicting tail is overwritten), a new RaftLocalState, KV writes that must be durable first (apply state,
-region state, snapshot raft state) and raft-engine deletions (log GC, clear_meta).
+region state, snapshot raft state) and raft-engine deletions (log GC, clear_meta, the old log of a peer
+that receives a snapshot).
 
 `write_tasks(engines, tasks)` persists the tasks of one round as TiKV's store writer does: all KV writes in
 one batch written with sync, then all raft writes (entries, deletions, the last RaftLocalState of each
@@ -17,7 +18,12 @@ must not retry: it drops every PeerStorage, closes and reopens the engines and r
 
 The converse is the caller's rule, as in TiKV: a KV write must not depend on raft writes of the same round.
 An apply state may only cover entries that earlier rounds made durable (committed entries are), or a crash
-between the two fsyncs would leave an applied index above the durable log.
+between the two fsyncs would leave an applied index above the durable log. A staged snapshot is the one
+exception, and it is made safe by the snapshot raft state: its KV half (PeerState Applying, the apply state
+at the snapshot's index, a copy of the new RaftLocalState) is enough for recovery to rebuild the raft half.
+
+Failpoints (raftstore.failpoints, off by default): `write_tasks_between_batches`, after the KV batch is
+synced and before the raft batch is written (crash tests of that window).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .. import failpoints
 from ..engine import keys
 from ..engine.base import CF_DEFAULT, WriteBatch
 from ..engine.engines import Engines
@@ -44,7 +51,8 @@ class WriteTask:
 
     `entries` are appended at their indexes; when `overwrite_to` is beyond the last new entry, the stale
     tail [last new + 1, overwrite_to) is deleted. `raft_state` (assignable) is the RaftLocalState to write.
-    `messages` are the raft messages to send once the task is durable.
+    `messages` are the raft messages to send once the task is durable. `snapshot_index` is the index of the
+    snapshot the task stages (PeerStorage.apply_snapshot), None when it stages none.
     """
 
     __slots__ = (
@@ -57,9 +65,11 @@ class WriteTask:
         "raft_state",
         "kv_ops",
         "raft_deletes",
+        "leading_deletes",
         "messages",
         "clears_raft_state",
         "truncated_index",
+        "snapshot_index",
     )
 
     def __init__(self, region_id: int, peer_id: int, ready_number: int) -> None:
@@ -74,11 +84,15 @@ class WriteTask:
         self.raft_state: RaftLocalState | None = None
         self.kv_ops: list[KvOp] = []
         self.raft_deletes: list[tuple[bytes, bytes]] = []
+        # leading_deletes: how many of raft_deletes were staged before any entry; they are written before
+        # the entries (a snapshot's old log), the others after them (log GC, a tombstone after an append).
+        self.leading_deletes = 0
         self.messages: list[object] = []
         # clears_raft_state: the task removes the region's RaftLocalState (clear_meta / tombstone).
         self.clears_raft_state = False
         # truncated_index: the truncated index of the apply state this task writes, if it writes one.
         self.truncated_index: int | None = None
+        self.snapshot_index: int | None = None
 
     def set_append(
         self, overwrite_to: int | None, entries: Sequence[Entry], encoded: Sequence[bytes] | None = None
@@ -107,8 +121,11 @@ class WriteTask:
         self.kv_ops.append((cf, key, None))
 
     def delete_raft_range(self, start: bytes, end: bytes) -> None:
-        """delete_raft_range deletes [start, end) in the raft engine, after this round's KV writes are durable."""
+        """delete_raft_range deletes [start, end) in the raft engine, after this round's KV writes are
+        durable, in staging order relative to the task's entries (see leading_deletes)."""
         self.raft_deletes.append((start, end))
+        if not self.entries:
+            self.leading_deletes = len(self.raft_deletes)
 
     def last_entry_index(self) -> int | None:
         return self.entries[-1].index if self.entries else None
@@ -118,6 +135,13 @@ def _flush(raft_wb: WriteBatch, puts: list[tuple[bytes, bytes]]) -> None:
     if puts:
         raft_wb.put_many(CF_DEFAULT, puts[:])
         puts.clear()
+
+
+def _delete_ranges(raft_wb: WriteBatch, puts: list[tuple[bytes, bytes]], ranges: Sequence[tuple[bytes, bytes]]) -> None:
+    """_delete_ranges adds the deletions of ranges to raft_wb after the puts waiting before them."""
+    _flush(raft_wb, puts)
+    for start, end in ranges:
+        raft_wb.delete_range(CF_DEFAULT, start, end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +175,7 @@ def write_tasks(engines: Engines, tasks: Sequence[WriteTask]) -> WriteRoundStats
         if not kv_wb.is_empty():
             engines.kv.write(kv_wb, sync=True)
             syncs += 1
+        failpoints.fail_point("write_tasks_between_batches")
         if not raft_wb.is_empty():
             engines.raft.write(raft_wb, sync=True)
             syncs += 1
@@ -163,8 +188,9 @@ def write_tasks(engines: Engines, tasks: Sequence[WriteTask]) -> WriteRoundStats
 
 def _fill_batches(engines: Engines, tasks: Sequence[WriteTask]) -> tuple[WriteBatch, WriteBatch, int]:
     """_fill_batches puts the tasks into a KV batch and a raft batch (see write_tasks); returns both and the
-    number of entries. The raft batch keeps each region's operations in staging order and ends with the
-    last RaftLocalState staged for each region (none after a clear_meta)."""
+    number of entries. The raft batch keeps each task's operations in staging order (deletions staged
+    before the task's first entry, such as a snapshot's old log, come before its entries) and ends with
+    the last RaftLocalState staged for each region (none after a clear_meta)."""
     kv_wb = engines.kv.write_batch()
     raft_wb = engines.raft.write_batch()
     raft_states: dict[int, RaftLocalState] = {}
@@ -179,6 +205,9 @@ def _fill_batches(engines: Engines, tasks: Sequence[WriteTask]) -> tuple[WriteBa
             else:
                 kv_wb.put(cf, key, value)
         region_id = task.region_id
+        deletes, leading = task.raft_deletes, task.leading_deletes
+        if leading:
+            _delete_ranges(raft_wb, puts, deletes[:leading])
         entries = task.entries
         if entries:
             first, last = entries[0].index, entries[-1].index
@@ -191,10 +220,8 @@ def _fill_batches(engines: Engines, tasks: Sequence[WriteTask]) -> tuple[WriteBa
             if task.overwrite_to is not None and task.overwrite_to > last + 1:
                 _flush(raft_wb, puts)
                 raft_wb.delete_range(CF_DEFAULT, log_key(region_id, last + 1), log_key(region_id, task.overwrite_to))
-        if task.raft_deletes:
-            _flush(raft_wb, puts)
-            for start, end in task.raft_deletes:
-                raft_wb.delete_range(CF_DEFAULT, start, end)
+        if len(deletes) > leading:
+            _delete_ranges(raft_wb, puts, deletes[leading:])
         if task.clears_raft_state:
             raft_states.pop(region_id, None)
         if task.raft_state is not None:

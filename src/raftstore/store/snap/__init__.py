@@ -4,12 +4,12 @@
 - manager: SnapManager (registry of snapshots in use, size limit, GC, receive slots, IO rate limit);
 - gen: generate_snapshot / SnapGenerator / SnapWorker (complete a PeerStorage GenSnapTask);
 - transfer: the chunked, resumable protocol (SnapSender, SnapReceiver);
-- apply: the apply job (apply_snapshot, handle_apply);
+- apply: the apply job (apply_snapshot, handle_apply, ApplySnapTask, SnapApplyWorker);
 - status: apply job statuses and the peer's snapshot state (TiKV's tables);
 - errors: the SnapError tree.
 """
 
-from .apply import apply_snapshot, applying_snap_key, handle_apply
+from .apply import ApplySnapTask, SnapApplyWorker, apply_snapshot, applying_snap_key, handle_apply
 from .errors import (
     SnapAbortedError,
     SnapCorruptionError,
@@ -51,6 +51,8 @@ from .transfer import (
 __all__ = [
     "applying_snap_key",
     "apply_snapshot",
+    "ApplySnapTask",
+    "SnapApplyWorker",
     "handle_apply",
     "SnapAbortedError",
     "SnapCorruptionError",

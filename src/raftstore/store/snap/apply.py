@@ -17,11 +17,18 @@ ingested, step 4 ingests the same files again. The job checks for cancellation b
 between CFs. Failpoints (raftstore.failpoints): apply_snap_before_delete_range,
 apply_snap_after_delete_range, apply_snap_mid_ingest (after each CF but the last),
 apply_snap_before_normal.
+
+A peer's job is an ApplySnapTask (PeerStorage.on_persisted returns it once the staged snapshot is
+durable); SnapApplyWorker runs them on a thread of its own (TiKV's region worker), handle_apply runs one
+in the caller's thread.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
+from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
 
@@ -37,7 +44,7 @@ from .files import SNAPSHOT_CFS, SnapKey
 from .manager import SnapEntry, SnapManager
 from .status import ApplyStatus, JobStatus, check_abort
 
-__all__ = ["apply_snapshot", "handle_apply", "applying_snap_key"]
+__all__ = ["apply_snapshot", "handle_apply", "applying_snap_key", "ApplySnapTask", "SnapApplyWorker"]
 
 logger = logging.getLogger("raftstore.snap")
 
@@ -127,3 +134,64 @@ def handle_apply(engines: Engines, mgr: SnapManager, region_id: int, status: App
         return True
     status.swap(JobStatus.FINISHED)
     return False
+
+
+@dataclass(frozen=True, slots=True)
+class ApplySnapTask:
+    """ApplySnapTask: the apply job of the snapshot region_id's peer peer_id staged (TiKV's
+    RegionTask::Apply); status is shared with the peer's snap_state, which may cancel it."""
+
+    region_id: int
+    peer_id: int
+    status: ApplyStatus
+
+
+class SnapApplyWorker:
+    """SnapApplyWorker: a thread that runs ApplySnapTasks with handle_apply, in order (TiKV's region
+    worker). The outcome is the task's status, which the peer reads with check_applying_snap().
+
+    stop() finishes the job at hand, marks the queued ones CANCELLED (their peers see an aborted apply;
+    the regions stay Applying on disk and recovery finishes them at the next start) and joins the thread.
+    """
+
+    def __init__(self, engines: Engines, mgr: SnapManager, name: str = "region-worker") -> None:
+        self.engines = engines
+        self.mgr = mgr
+        self._queue: queue.Queue[ApplySnapTask | None] = queue.Queue()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def schedule(self, task: ApplySnapTask) -> None:
+        if self._stopped:
+            _cancel(task)
+            return
+        self._queue.put(task)
+
+    def _run(self) -> None:
+        while (task := self._queue.get()) is not None:
+            try:
+                if self._stopped:
+                    _cancel(task)
+                else:
+                    handle_apply(self.engines, self.mgr, task.region_id, task.status)
+            except Exception:  # a bug must not kill the worker and leave every later peer applying forever
+                logger.exception("[region %d] apply worker: unexpected error", task.region_id)
+                task.status.swap(JobStatus.FAILED)
+            finally:
+                self._queue.task_done()
+
+    def wait_idle(self) -> None:
+        """wait_idle returns once every task scheduled so far has been run."""
+        self._queue.join()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._queue.put(None)
+        self._thread.join()
+
+
+def _cancel(task: ApplySnapTask) -> None:
+    """_cancel ends a job that never ran: PENDING -> CANCELLING -> CANCELLED (unless the peer cancelled it)."""
+    task.status.compare_exchange(JobStatus.PENDING, JobStatus.CANCELLING)
+    task.status.compare_exchange(JobStatus.CANCELLING, JobStatus.CANCELLED)
