@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -130,9 +131,19 @@ def main(argv: list[str] | None = None) -> int:
             _inspect(args.data)
     except KeyboardInterrupt as err:
         return _fail(err, "interrupted", EXIT_INTERRUPTED, args.verbose)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except Exception as err:
         return _fail(err, _describe(err), _exit_code(err), args.verbose)
     return 0
+
+
+def _quiet_broken_pipe() -> int:
+    """_quiet_broken_pipe: the reader of our output went away (`raftstore inspect | head`). As other command
+    line tools do, stop quietly: stdout goes to /dev/null so that flushing it at exit fails no more."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_FAILURE
 
 
 def _describe(err: Exception) -> str:

@@ -73,3 +73,13 @@ def test_console_entry_point_runs() -> None:
 def test_examples_run(example: str) -> None:
     """The in-memory cluster examples run to completion."""
     subprocess.run([sys.executable, str(ROOT / "examples" / example)], capture_output=True, check=True, timeout=60)
+
+
+def test_inspect_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+    """`raftstore inspect | head -1`: once the reader is gone the command stops without a word on stderr."""
+    assert run_cli("demo", "--data", "data", "--regions", "300", "--rounds", "1", "--per-round", "1", cwd=tmp_path).returncode == 0
+    command = f"{sys.executable} -m raftstore inspect --data data | head -1"
+    proc = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert proc.stdout == "300 regions under data\n"
+    assert proc.stderr == ""
+    assert proc.returncode == 1
