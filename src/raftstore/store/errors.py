@@ -9,7 +9,9 @@ The tree::
     │                               log has a hole): never reported as a compacted or empty log
     ├── CompactLogError             compact_raft_log was asked for an index or term it cannot take
     ├── RegionNotFoundError         a region the store does not host
-    └── PeerTombstoneError          the peer was destroyed; its state is a tombstone
+    ├── PeerTombstoneError          the peer was destroyed; its state is a tombstone
+    └── StoreIdentError             the data directory belongs to another store or cluster, or has no
+                                    store identity (nothing is written)
 
 Storage methods of PeerStorage raise raft's errors (raftstore.raft.errors), as raft expects; engine errors
 (raftstore.engine.errors) are converted to StoreError where they cross into this layer.
@@ -24,6 +26,7 @@ __all__ = [
     "CompactLogError",
     "RegionNotFoundError",
     "PeerTombstoneError",
+    "StoreIdentError",
 ]
 
 
@@ -73,3 +76,9 @@ class PeerTombstoneError(StoreError):
     def __init__(self, region_id: int) -> None:
         super().__init__(f"[region {region_id}] peer is a tombstone")
         self.region_id = region_id
+
+
+class StoreIdentError(StoreError):
+    """StoreIdentError: the engines' StoreIdent (at STORE_IDENT_KEY) does not name this cluster and store,
+    is missing where it must exist, or exists where a fresh store was expected. Nothing is written: the
+    caller must point the store at its own data directory (or bootstrap an empty one)."""

@@ -1,0 +1,75 @@
+"""raftstore.store.bootstrap: a store's identity and the first region, as TiKV's bootstrap does.
+
+A store's identity is TiKV's StoreIdent {cluster_id, store_id}, at STORE_IDENT_KEY (01 01) in the KV
+engine's CF default. `bootstrap_store` writes it, synced, into an empty data directory; it is idempotent
+for the same identity and refuses another. `check_store_ident` is what opening a store runs: a directory
+without an identity, or with another store's or cluster's, is refused (StoreIdentError), nothing written.
+
+`bootstrap_first_region` writes the initial states of the cluster's first region (index/term 5) on one
+store; every initial store does it with the same region, so that its peers start from the same state.
+"""
+
+from __future__ import annotations
+
+from google.protobuf.message import DecodeError
+
+from ..engine import keys
+from ..engine.base import CF_DEFAULT, CF_RAFT, DATA_CFS
+from ..engine.engines import Engines
+from ..proto.metapb_pb2 import Region
+from ..proto.raft_serverpb_pb2 import StoreIdent
+from .errors import StoreIdentError
+from .peer_storage import load_region_states, write_initial_states
+
+__all__ = ["load_store_ident", "check_store_ident", "bootstrap_store", "bootstrap_first_region"]
+
+
+def load_store_ident(engines: Engines) -> StoreIdent | None:
+    """load_store_ident is the engines' StoreIdent, None when there is none."""
+    raw = engines.kv.get(CF_DEFAULT, keys.STORE_IDENT_KEY)
+    if raw is None:
+        return None
+    try:
+        return StoreIdent.FromString(raw)
+    except DecodeError as err:
+        raise StoreIdentError(f"the store identity at {keys.STORE_IDENT_KEY.hex()} does not decode: {err}") from err
+
+
+def check_store_ident(engines: Engines, cluster_id: int, store_id: int) -> None:
+    """check_store_ident refuses engines that are not store store_id's of cluster cluster_id."""
+    ident = load_store_ident(engines)
+    where = engines.path or "the in-memory engines"
+    if ident is None:
+        raise StoreIdentError(f"{where} holds no store identity: bootstrap the store first")
+    if (ident.cluster_id, ident.store_id) != (cluster_id, store_id):
+        raise StoreIdentError(
+            f"{where} belongs to store {ident.store_id} of cluster {ident.cluster_id}, "
+            f"not store {store_id} of cluster {cluster_id}"
+        )
+
+
+def bootstrap_store(engines: Engines, cluster_id: int, store_id: int) -> None:
+    """bootstrap_store writes StoreIdent {cluster_id, store_id} (synced) into empty engines. Engines that
+    already carry this identity are left as they are; another identity, or data without an identity
+    (TiKV: "store is not empty and has already had data"), is refused with StoreIdentError."""
+    if cluster_id == 0 or store_id == 0:
+        raise StoreIdentError(f"cluster id {cluster_id} and store id {store_id} must not be zero")
+    ident = load_store_ident(engines)
+    if ident is not None:
+        check_store_ident(engines, cluster_id, store_id)
+        return
+    kv = engines.kv
+    if any(next(iter(kv.scan(cf, b"", None, limit=1)), None) is not None for cf in (*DATA_CFS, CF_RAFT)):
+        raise StoreIdentError(f"{engines.path or 'the engines'} hold data but no store identity; refusing them")
+    wb = kv.write_batch()
+    wb.put(CF_DEFAULT, keys.STORE_IDENT_KEY, StoreIdent(cluster_id=cluster_id, store_id=store_id).SerializeToString())
+    kv.write(wb, sync=True)
+
+
+def bootstrap_first_region(engines: Engines, region: Region) -> bool:
+    """bootstrap_first_region writes region's initial states unless the store already hosts regions;
+    returns whether it wrote them (a restart of a bootstrapped store writes nothing)."""
+    if load_region_states(engines):
+        return False
+    write_initial_states(engines, region)
+    return True

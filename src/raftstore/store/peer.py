@@ -1,0 +1,376 @@
+"""raftstore.store.peer: one region's peer on a store (TiKV's peer.rs / fsm/peer.rs, reduced to what is built).
+
+A Peer is a RawNode on a PeerStorage plus the commands waiting on it:
+
+- `_writes`: write commands accepted this round, proposed together at the round's collect: all of them
+  become as few entries as fit raft_entry_max_size (usually ONE entry carrying one merged RaftCmdRequest),
+  stepped in one MsgPropose;
+- `proposals`: proposed commands by (index, term), answered when their entry is applied (a different term
+  at that index, or an index passed without a match, answers StaleCommand);
+- `reads`: read commands batched per round under one ReadIndex context, served once the applied index
+  reaches the read index the leader confirmed with a quorum (linearizable; lease reads are not built).
+
+Part of the sans-IO store core: no IO; it reads the engines through PeerStorage and KvEngine reads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..engine import keys
+from ..engine.base import KvEngine
+from ..proto.eraftpb_pb2 import Entry, Message
+from ..proto.errorpb_pb2 import Error
+from ..proto.metapb_pb2 import Peer as PeerMeta
+from ..proto.metapb_pb2 import Region
+from ..proto.raft_cmdpb_pb2 import CmdType, RaftCmdRequest, RaftCmdResponse
+from ..proto.raft_serverpb_pb2 import RaftMessage
+from ..raft.config import Config
+from ..raft.errors import InvariantError, ProposalDroppedError
+from ..raft.raft import StateRole
+from ..raft.raw_node import RawNode
+from ..raft.read_only import ReadState
+from .apply import ApplyResult
+from .cmd import (
+    Callback,
+    CmdResult,
+    check_keys_in_region,
+    check_region_epoch,
+    error_response,
+    mismatch_peer_id,
+    not_leader,
+    other_error,
+    raft_entry_too_large,
+    resolve_cf,
+    server_is_busy,
+    stale_command,
+    store_not_match,
+)
+from .peer_storage import PeerStorage
+from .write import WriteTask
+
+if TYPE_CHECKING:
+    from ..engine.engines import Engines
+    from .store_core import StoreConfig
+
+__all__ = ["Peer", "Proposal", "ReadBatch", "Answer"]
+
+logger = logging.getLogger("raftstore.store")
+
+# Answer: a callback and the result it is to be called with (the driver calls it).
+Answer = tuple[Callback, CmdResult]
+
+
+@dataclass(slots=True)
+class _Waiter:
+    """_Waiter: one proposer's command inside a merged command: its responses are [start, start + count)."""
+
+    cb: Callback
+    start: int
+    count: int
+
+
+@dataclass(slots=True)
+class Proposal:
+    """Proposal: a merged command appended at (index, term), and the proposers waiting on it."""
+
+    index: int
+    term: int
+    waiters: list[_Waiter]
+
+
+@dataclass(slots=True)
+class ReadBatch:
+    """ReadBatch: the read commands of one round under one ReadIndex context; `read_index` is set when
+    the leader confirmed it (the ReadState came back); `issued` once raft was asked."""
+
+    ctx: bytes
+    reads: list[tuple[RaftCmdRequest, Callback]] = field(default_factory=list)
+    issued: bool = False
+    read_index: int | None = None
+
+
+class Peer:
+    """Peer: the RawNode, PeerStorage and waiting commands of one region on one store (module docstring)."""
+
+    def __init__(self, store_id: int, engines: Engines, region: Region, peer_id: int, cfg: StoreConfig) -> None:
+        self.store_id = store_id
+        self.peer_id = peer_id
+        self.cfg = cfg
+        self.storage = PeerStorage(engines, region, peer_id, tag=f"[region {region.id}] {peer_id}")
+        raft_cfg = Config(
+            peer_id,
+            election_tick=cfg.election_tick,
+            heartbeat_tick=cfg.heartbeat_tick,
+            applied=self.storage.applied_index(),
+            max_size_per_msg=cfg.max_size_per_msg,
+            max_inflight_msgs=cfg.max_inflight_msgs,
+            check_quorum=True,
+            pre_vote=True,
+        )
+        self.raft_group = RawNode(raft_cfg, self.storage, seed=cfg.seed * 1_000_003 + peer_id)
+        self._writes: list[tuple[RaftCmdRequest, Callback]] = []
+        self._writes_size = 0
+        self.proposals: deque[Proposal] = deque()
+        self.reads: deque[ReadBatch] = deque()
+        self._next_read_id = 0
+        # committed: entries handed out as committed by this round's Ready, applied after the round persists.
+        self.committed: list[Entry] = []
+
+    # -- state --------------------------------------------------------------------------------------
+
+    @property
+    def region(self) -> Region:
+        return self.storage.region
+
+    @property
+    def region_id(self) -> int:
+        return self.storage.region.id
+
+    @property
+    def term(self) -> int:
+        return int(self.raft_group.raft.term)
+
+    def is_leader(self) -> bool:
+        return bool(self.raft_group.raft.state == StateRole.LEADER)
+
+    def meta_peer(self, peer_id: int) -> PeerMeta | None:
+        """meta_peer is the region's metapb.Peer of that id, None when the region does not list it."""
+        for p in self.storage.region.peers:
+            if p.id == peer_id:
+                return p
+        return None
+
+    def leader(self) -> PeerMeta | None:
+        """leader is the metapb.Peer this peer believes leads the region (None when unknown)."""
+        return self.meta_peer(self.raft_group.raft.leader_id)
+
+    def has_waiting(self) -> bool:
+        """has_waiting: writes or reads are waiting for this round's collect."""
+        return bool(self._writes) or any(not b.issued for b in self.reads)
+
+    # -- accepting commands -------------------------------------------------------------------------
+
+    def check_command(self, cmd: RaftCmdRequest) -> Error | None:
+        """check_command: TiKV's pre-propose checks, in TiKV's order: store id, peer id, leadership,
+        term, epoch, keys, entry size. None when the command may be proposed."""
+        header = cmd.header
+        if header.peer.store_id != self.store_id:
+            return store_not_match(header.peer.store_id, self.store_id)
+        if header.peer.id != self.peer_id:
+            return mismatch_peer_id(header.peer.id, self.peer_id)
+        if not self.is_leader():
+            return not_leader(self.region_id, self.leader())
+        if header.term and self.term > header.term + 1:
+            return stale_command(f"stale term {header.term}, current term {self.term}")
+        error = check_region_epoch(cmd, self.region) or check_keys_in_region(cmd, self.region)
+        if error is not None:
+            return error
+        size = cmd.ByteSize()
+        if size > self.cfg.raft_entry_max_size:
+            return raft_entry_too_large(self.region_id, size)
+        return None
+
+    def add_write(self, cmd: RaftCmdRequest, cb: Callback) -> Error | None:
+        """add_write queues a checked write command for this round's proposal (ServerIsBusy over the limit)."""
+        if len(self.proposals) + len(self._writes) >= self.cfg.max_pending_proposals:
+            return server_is_busy(f"region {self.region_id} has {self.cfg.max_pending_proposals} pending proposals")
+        self._writes.append((cmd, cb))
+        return None
+
+    def add_read(self, cmd: RaftCmdRequest, cb: Callback) -> None:
+        """add_read adds a checked read command to this round's read batch."""
+        if not self.reads or self.reads[-1].issued:
+            self._next_read_id += 1
+            self.reads.append(ReadBatch(self._next_read_id.to_bytes(8, "big")))
+        self.reads[-1].reads.append((cmd, cb))
+
+    # -- the round: propose, ready -------------------------------------------------------------------
+
+    def propose_waiting(self, answers: list[Answer]) -> None:
+        """propose_waiting proposes this round's writes as merged commands (as few entries as fit
+        raft_entry_max_size) in one MsgPropose, and asks raft for a read index for the round's reads
+        once the leader has committed an entry of its term (raft drops a read index before that)."""
+        if self._writes:
+            self._propose_writes(answers)
+        raft = self.raft_group.raft
+        if self.reads and not self.reads[-1].issued and self.is_leader() and raft.commit_to_current_term():
+            batch = self.reads[-1]
+            batch.issued = True
+            self.raft_group.read_index(batch.ctx)
+
+    def _propose_writes(self, answers: list[Answer]) -> None:
+        writes, self._writes = self._writes, []
+        if not self.is_leader():
+            err = not_leader(self.region_id, self.leader())
+            answers.extend((cb, CmdResult(error_response(err, self.term))) for _, cb in writes)
+            return
+        merged = self._merge(writes)
+        raft = self.raft_group.raft
+        first = raft.raft_log.last_index() + 1
+        try:
+            self.raft_group.propose_batch(cmd.SerializeToString() for cmd, _ in merged)
+        except ProposalDroppedError:
+            err = other_error("raft: proposal dropped")
+            if not self.is_leader():
+                err = not_leader(self.region_id, self.leader())
+            answers.extend((w.cb, CmdResult(error_response(err, self.term))) for _, ws in merged for w in ws)
+            return
+        if raft.raft_log.last_index() != first + len(merged) - 1:
+            raise InvariantError(f"[region {self.region_id}] {len(merged)} proposals did not land at {first}")
+        term = self.term
+        self.proposals.extend(Proposal(first + i, term, ws) for i, (_, ws) in enumerate(merged))
+
+    def _merge(self, writes: list[tuple[RaftCmdRequest, Callback]]) -> list[tuple[RaftCmdRequest, list[_Waiter]]]:
+        """_merge packs writes, in order, into merged commands of at most raft_entry_max_size bytes each
+        (TiKV's BatchRaftCmdRequestBuilder): one header (this peer, the current epoch), the requests of
+        every command concatenated, and where each proposer's responses start."""
+        limit = self.cfg.raft_entry_max_size
+        out: list[tuple[RaftCmdRequest, list[_Waiter]]] = []
+        size = limit + 1
+        for cmd, cb in writes:
+            cmd_size = cmd.ByteSize()
+            if size + cmd_size > limit:
+                merged = RaftCmdRequest()
+                merged.header.region_id = self.region_id
+                merged.header.peer.CopyFrom(self.meta_peer(self.peer_id) or PeerMeta(id=self.peer_id))
+                merged.header.region_epoch.CopyFrom(self.region.region_epoch)
+                out.append((merged, []))
+                size = merged.ByteSize()
+            merged, waiters = out[-1]
+            waiters.append(_Waiter(cb, len(merged.requests), len(cmd.requests)))
+            merged.requests.extend(cmd.requests)
+            size += cmd_size
+        return out
+
+    def handle_ready(self, messages: list[RaftMessage], answers: list[Answer]) -> WriteTask:
+        """handle_ready takes the peer's Ready: messages a leader may send before persisting go to
+        `messages`, entries and hard state are staged into the returned WriteTask (whose `messages` are
+        those raft allows only after it is durable), read states are recorded and committed entries kept
+        for this round's apply. The Ready is advanced asynchronously: on_persisted reports it durable."""
+        rg = self.raft_group
+        rd = rg.ready()
+        if rd.ss is not None and rd.ss.raft_state != StateRole.LEADER:
+            self._fail_reads(answers)
+        if rd.has_snapshot():
+            raise InvariantError(f"[region {self.region_id}] applying a snapshot is not wired into the store yet")
+        messages.extend(self.wrap_messages(rd.take_messages()))
+        task = WriteTask(self.region_id, self.peer_id, rd.number)
+        self.storage.handle_raft_ready(rd, task)
+        if rd.read_states:
+            self._on_read_states(rd.take_read_states())
+        self.committed.extend(rd.take_committed_entries())
+        task.messages.extend(self.wrap_messages(rd.take_persisted_messages()))
+        rg.advance_append_async(rd)
+        return task
+
+    def wrap_messages(self, msgs: list[Message]) -> list[RaftMessage]:
+        """wrap_messages wraps raft messages in RaftMessage with the region, both peers and the epoch;
+        a message to a peer the region does not list is dropped."""
+        region = self.region
+        me = self.meta_peer(self.peer_id) or PeerMeta(id=self.peer_id, store_id=self.store_id)
+        out = []
+        for m in msgs:
+            to = self.meta_peer(m.to)
+            if to is None:
+                logger.warning("[region %d] %d drops a message to unknown peer %d", region.id, self.peer_id, m.to)
+                continue
+            rm = RaftMessage(region_id=region.id, from_peer=me, to_peer=to, message=m)
+            rm.region_epoch.CopyFrom(region.region_epoch)
+            out.append(rm)
+        return out
+
+    def _on_read_states(self, states: list[ReadState]) -> None:
+        by_ctx = {b.ctx: b for b in self.reads}
+        for state in states:
+            batch = by_ctx.get(bytes(state.request_ctx))
+            if batch is not None:
+                batch.read_index = state.index
+
+    def _fail_reads(self, answers: list[Answer]) -> None:
+        """_fail_reads answers every waiting read when the peer stops leading: its read index requests
+        are gone with the leadership (NotLeader with the new leader, if known)."""
+        err = not_leader(self.region_id, self.leader())
+        for batch in self.reads:
+            answers.extend((cb, CmdResult(error_response(err, self.term))) for _, cb in batch.reads)
+        self.reads.clear()
+
+    # -- after apply ----------------------------------------------------------------------------------
+
+    def on_applied(self, result: ApplyResult, answers: list[Answer]) -> None:
+        """on_applied answers the proposals whose entries were applied: the response when the entry at
+        the proposal's index has the proposal's term, StaleCommand otherwise; the raft group learns the
+        new applied index and the caches drop what no one needs."""
+        proposals = self.proposals
+        term = self.term
+        for index, entry_term, resp in result.responses:
+            while proposals and proposals[0].index <= index:
+                p = proposals.popleft()
+                if p.index == index and p.term == entry_term:
+                    resp.header.current_term = term
+                    answers.extend((w.cb, CmdResult(_slice(resp, w))) for w in p.waiters)
+                else:
+                    self._answer_stale(p, answers)
+        applied = self.storage.applied_index()
+        while proposals and proposals[0].index <= applied:
+            self._answer_stale(proposals.popleft(), answers)
+        if result.entries:
+            self.raft_group.advance_apply_to(applied)
+            self._compact_cache(applied)
+
+    def _answer_stale(self, p: Proposal, answers: list[Answer]) -> None:
+        resp = error_response(stale_command(f"entry at {p.index} of term {p.term} was overwritten"), self.term)
+        answers.extend((w.cb, CmdResult(resp)) for w in p.waiters)
+
+    def _compact_cache(self, applied: int) -> None:
+        """_compact_cache drops cached entries that are applied here and, on a leader, replicated to every
+        follower (a lagging follower keeps its entries cached)."""
+        keep_from = applied + 1
+        if self.is_leader():
+            keep_from = min(keep_from, min(pr.matched for _, pr in self.raft_group.raft.prs.iter()) + 1)
+        self.storage.compact_entry_cache(keep_from)
+
+    def serve_reads(self, kv: KvEngine, answers: list[Answer]) -> None:
+        """serve_reads executes the read batches whose read index is applied, in order (the KV engine
+        then holds everything up to the applied index)."""
+        applied = self.storage.applied_index()
+        reads = self.reads
+        while reads and reads[0].read_index is not None and reads[0].read_index <= applied:
+            for cmd, cb in reads.popleft().reads:
+                answers.append((cb, self._exec_read(kv, cmd)))
+
+    def _exec_read(self, kv: KvEngine, cmd: RaftCmdRequest) -> CmdResult:
+        """_exec_read runs a read command on the KV engine after checking it again (the region may have
+        changed while it waited)."""
+        region = self.region
+        error = check_region_epoch(cmd, region) or check_keys_in_region(cmd, region)
+        if error is not None:
+            return CmdResult(error_response(error, self.term))
+        resp = RaftCmdResponse()
+        resp.header.current_term = self.term
+        snapshot = None
+        for req in cmd.requests:
+            out = resp.responses.add(cmd_type=req.cmd_type)
+            if req.cmd_type == CmdType.Get:
+                value = kv.get(resolve_cf(req.get.cf) or "", keys.data_key(req.get.key))
+                if value is None:
+                    out.get.not_found = True
+                else:
+                    out.get.value = value
+            else:
+                out.snap.region.CopyFrom(region)
+                snapshot = kv.snapshot()
+        return CmdResult(resp, snapshot)
+
+
+def _slice(resp: RaftCmdResponse, w: _Waiter) -> RaftCmdResponse:
+    """_slice is one proposer's part of a merged command's response (all of it on error)."""
+    if resp.header.HasField("error"):
+        return resp
+    out = RaftCmdResponse()
+    out.header.CopyFrom(resp.header)
+    out.responses.extend(resp.responses[w.start : w.start + w.count])
+    return out

@@ -1,0 +1,341 @@
+"""raftstore.testing.cluster: Cluster, N stores in one process driven step by step (TiKV's test_raftstore).
+
+    with Cluster(3) as cluster:            # RocksDB under a temporary directory; engine="memory" for speed
+        cluster.start()                    # bootstrap: store identities, region 1 with a peer on every store
+        cluster.must_put(b"k", b"v")
+        assert cluster.must_get(b"k") == b"v"
+        cluster.partition([1], [2, 3])     # filters on the simulated transport
+        cluster.stop_store(1)              # a crash: memory dropped, engines closed
+        cluster.start_store(1)             # rebuilt from its data directory
+
+One `step()` delivers the messages sent during the previous step (through the transport's filters),
+ticks every running store once and runs one round of each (raftstore.store.driver.run_round). Nothing
+depends on wall time or unseeded randomness: the same calls give the same run.
+
+Region 1 covers every key; its peer on store s has id s. Requests go through the leader the stores
+report (retrying on NotLeader, StaleCommand and EpochNotMatch as a client would) unless a store is named.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .. import failpoints
+from ..engine import keys
+from ..engine.base import CF_DEFAULT
+from ..engine.engines import Engines, memory_engines, open_engines
+from ..proto.metapb_pb2 import Peer, Region
+from ..proto.raft_cmdpb_pb2 import (
+    AdminCmdType,
+    CmdType,
+    RaftCmdRequest,
+    Request,
+)
+from ..store.bootstrap import bootstrap_first_region, bootstrap_store
+from ..store.cmd import CmdResult
+from ..store.driver import run_round
+from ..store.store_core import StoreConfig, StoreCore
+from .transport import IsolateStore, PartitionFilter, SimTransport
+
+__all__ = ["Cluster", "ClusterError", "FIRST_REGION_ID"]
+
+FIRST_REGION_ID = 1
+# RETRY_ERRORS: the region errors a client answers by finding the leader / region again and retrying.
+RETRY_ERRORS = ("not_leader", "stale_command", "epoch_not_match", "region_not_found", "server_is_busy")
+
+
+class ClusterError(AssertionError):
+    """ClusterError: a Cluster helper could not do what it must (e.g. no answer within max_steps); an
+    AssertionError so that a test reports it as a failure. The cluster stays usable."""
+
+
+class Cluster:
+    """Cluster: `count` stores (ids 1..count) of cluster `cluster_id` in one process (module docstring).
+
+    `engine` is "rocks" (RocksDB, under `path` or a temporary directory removed by close) or "memory"
+    (a stopped store keeps its in-memory engines: a restart sees everything written, synced or not).
+    """
+
+    def __init__(
+        self,
+        count: int = 3,
+        *,
+        engine: str = "rocks",
+        path: str | Path | None = None,
+        cluster_id: int = 1,
+        config: StoreConfig | None = None,
+    ) -> None:
+        if engine not in ("rocks", "memory"):
+            raise ValueError(f"engine must be 'rocks' or 'memory', not {engine!r}")
+        self.count = count
+        self.engine = engine
+        self.cluster_id = cluster_id
+        self.config = config if config is not None else StoreConfig()
+        self._tmp = tempfile.TemporaryDirectory(prefix="raftstore-cluster-") if path is None else None
+        self.path = Path(self._tmp.name if self._tmp is not None else str(path))
+        self.store_ids = list(range(1, count + 1))
+        self.engines: dict[int, Engines] = {}
+        self.cores: dict[int, StoreCore] = {}
+        self.transport = SimTransport()
+        self.steps = 0
+        # _crashes: store id -> (failpoint, condition): crash the store in its next round where the
+        # condition holds, at that failpoint of the driver.
+        self._crashes: dict[int, tuple[str, Callable[[StoreCore], bool]]] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def first_region(self) -> Region:
+        """first_region is region 1 as bootstrapped: all keys, a voter with id s on every store s."""
+        region = Region(id=FIRST_REGION_ID, peers=[Peer(id=s, store_id=s) for s in self.store_ids])
+        region.region_epoch.conf_ver = 1
+        region.region_epoch.version = 1
+        return region
+
+    def start(self) -> None:
+        """start bootstraps every store that is not yet (identity, then region 1) and starts them all."""
+        for sid in self.store_ids:
+            engines = self._open(sid)
+            bootstrap_store(engines, self.cluster_id, sid)
+            bootstrap_first_region(engines, self.first_region())
+            self.cores[sid] = StoreCore(engines, self.cluster_id, sid, self.config)
+
+    def _open(self, sid: int) -> Engines:
+        engines = self.engines.get(sid)
+        if engines is None:
+            engines = open_engines(self.path / f"store-{sid}") if self.engine == "rocks" else memory_engines()
+            self.engines[sid] = engines
+        return engines
+
+    def stop_store(self, sid: int) -> None:
+        """stop_store crashes store sid: its core (every peer, every waiting command) is dropped without
+        an answer and, on RocksDB, its engines are closed. Messages to it are dropped while it is down."""
+        self.cores.pop(sid, None)
+        if self.engine == "rocks":
+            engines = self.engines.pop(sid, None)
+            if engines is not None:
+                engines.close()
+
+    def start_store(self, sid: int) -> None:
+        """start_store starts a stopped store again from its engines (reopened on RocksDB)."""
+        if sid in self.cores:
+            raise ClusterError(f"store {sid} is running")
+        self.cores[sid] = StoreCore(self._open(sid), self.cluster_id, sid, self.config)
+
+    def restart_store(self, sid: int) -> None:
+        self.stop_store(sid)
+        self.start_store(sid)
+
+    def crash_store_at(self, sid: int, point: str, when: Callable[[StoreCore], bool] = lambda core: True) -> None:
+        """crash_store_at arms a crash of store sid at a driver failpoint (`store_round_before_persist`,
+        `store_round_before_apply`, `store_round_before_answer`) in its first round where when(core)
+        holds at the start; the store is then stopped as by stop_store (restart it with start_store)."""
+        self._crashes[sid] = (point, when)
+
+    def close(self) -> None:
+        """close stops every store and removes the temporary directory."""
+        for sid in list(self.engines):
+            self.stop_store(sid)
+        self.cores.clear()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- driving -------------------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """step delivers the messages of the last step, ticks every running store and runs a round of each."""
+        self.steps += 1
+        for msg in self.transport.take():
+            core = self.cores.get(msg.to_peer.store_id)
+            if core is not None:
+                core.step(msg)
+        for sid in list(self.cores):
+            core = self.cores[sid]
+            core.tick()
+            self._round(sid, core)
+
+    def _round(self, sid: int, core: StoreCore) -> None:
+        crash = self._crashes.get(sid)
+        if crash is None or not crash[1](core):
+            run_round(core, self.engines[sid], self.transport.send)
+            return
+        del self._crashes[sid]
+        failpoints.cfg(crash[0], "panic")
+        try:
+            run_round(core, self.engines[sid], self.transport.send)
+        except failpoints.FailpointPanic:
+            self.stop_store(sid)
+            return
+        finally:
+            failpoints.remove(crash[0])
+        raise ClusterError(f"store {sid} did not reach failpoint {crash[0]}")
+
+    def run_steps(self, n: int) -> None:
+        for _ in range(n):
+            self.step()
+
+    def run_until(self, cond: Callable[[], bool], max_steps: int = 300, what: str = "condition") -> None:
+        """run_until steps until cond() holds; ClusterError after max_steps."""
+        for _ in range(max_steps):
+            if cond():
+                return
+            self.step()
+        if not cond():
+            raise ClusterError(f"{what} not reached within {max_steps} steps")
+
+    # -- network -------------------------------------------------------------------------------------
+
+    def partition(self, *groups: Sequence[int]) -> None:
+        """partition lets the stores talk only within their group (until clear_filters)."""
+        self.transport.add_filter(PartitionFilter(*groups))
+
+    def isolate_store(self, sid: int) -> None:
+        self.transport.add_filter(IsolateStore(sid))
+
+    def clear_filters(self) -> None:
+        self.transport.clear_filters()
+
+    # -- regions and leaders -------------------------------------------------------------------------
+
+    def leader_of(self, region_id: int = FIRST_REGION_ID) -> Peer | None:
+        """leader_of is the peer that leads the region in the highest term among the running stores."""
+        best: tuple[int, Peer] | None = None
+        for core in self.cores.values():
+            peer = core.peer(region_id)
+            if peer is not None and peer.is_leader() and (best is None or peer.term > best[0]):
+                meta = peer.meta_peer(peer.peer_id)
+                if meta is not None:
+                    best = (peer.term, meta)
+        return best[1] if best is not None else None
+
+    def wait_leader(self, region_id: int = FIRST_REGION_ID, max_steps: int = 300) -> Peer:
+        """wait_leader steps until the region has a leader and returns it."""
+        self.run_until(lambda: self.leader_of(region_id) is not None, max_steps, f"a leader of region {region_id}")
+        leader = self.leader_of(region_id)
+        assert leader is not None
+        return leader
+
+    def get_region(self, key: bytes) -> Region:
+        """get_region is the region holding key, with the newest epoch a running store knows."""
+        found = [r for core in self.cores.values() if (r := core.region_for_key(key)) is not None]
+        if not found:
+            raise ClusterError(f"no running store hosts a region for {key!r}")
+        return max(found, key=lambda r: (r.region_epoch.version, r.region_epoch.conf_ver))
+
+    # -- commands ------------------------------------------------------------------------------------
+
+    def new_cmd(self, region: Region, peer: Peer, requests: Sequence[Request] = ()) -> RaftCmdRequest:
+        """new_cmd is a command for region addressed to peer, with the region's epoch."""
+        cmd = RaftCmdRequest()
+        cmd.header.region_id = region.id
+        cmd.header.peer.CopyFrom(peer)
+        cmd.header.region_epoch.CopyFrom(region.region_epoch)
+        cmd.requests.extend(requests)
+        return cmd
+
+    def propose(self, sid: int, cmd: RaftCmdRequest) -> list[CmdResult]:
+        """propose hands cmd to store sid and returns the list its answer will be appended to."""
+        box: list[CmdResult] = []
+        core = self.cores.get(sid)
+        if core is None:
+            raise ClusterError(f"store {sid} is not running")
+        core.propose(cmd, box.append)
+        return box
+
+    def call(self, sid: int, cmd: RaftCmdRequest, max_steps: int = 300) -> CmdResult:
+        """call proposes cmd on store sid and steps until it is answered (ClusterError after max_steps)."""
+        box = self.propose(sid, cmd)
+        self.run_until(lambda: bool(box), max_steps, f"an answer from store {sid}")
+        return box[0]
+
+    def request(self, key: bytes, requests: Sequence[Request], max_steps: int = 600) -> CmdResult:
+        """request sends requests on key's region to its leader, retrying on NotLeader, StaleCommand,
+        EpochNotMatch, RegionNotFound and ServerIsBusy, and on a store that went down, until answered
+        otherwise; ClusterError after max_steps."""
+        start = self.steps
+        while self.steps - start < max_steps:
+            leader = self.leader_of(self.get_region(key).id)
+            if leader is None or leader.store_id not in self.cores:
+                self.step()
+                continue
+            box = self.propose(leader.store_id, self.new_cmd(self.get_region(key), leader, requests))
+            while not box and leader.store_id in self.cores and self.steps - start < max_steps:
+                self.step()
+            if box and (box[0].error is None or not any(box[0].error.HasField(f) for f in RETRY_ERRORS)):
+                return box[0]
+            self.step()
+        raise ClusterError(f"no answer for a request on {key!r} within {max_steps} steps")
+
+    def _must_ok(self, key: bytes, requests: Sequence[Request]) -> CmdResult:
+        result = self.request(key, requests)
+        if result.error is not None:
+            raise ClusterError(f"request on {key!r} failed: {result.error}")
+        return result
+
+    def must_put(self, key: bytes, value: bytes, cf: str = CF_DEFAULT) -> None:
+        req = Request(cmd_type=CmdType.Put)
+        req.put.cf, req.put.key, req.put.value = cf, key, value
+        self._must_ok(key, [req])
+
+    def must_delete(self, key: bytes, cf: str = CF_DEFAULT) -> None:
+        req = Request(cmd_type=CmdType.Delete)
+        req.delete.cf, req.delete.key = cf, key
+        self._must_ok(key, [req])
+
+    def must_delete_range(self, start: bytes, end: bytes, cf: str = CF_DEFAULT) -> None:
+        req = Request(cmd_type=CmdType.DeleteRange)
+        req.delete_range.cf, req.delete_range.start_key, req.delete_range.end_key = cf, start, end
+        self._must_ok(start, [req])
+
+    def must_get(self, key: bytes, cf: str = CF_DEFAULT) -> bytes | None:
+        """must_get is a linearizable read of key through the leader (None: the key is missing)."""
+        req = Request(cmd_type=CmdType.Get)
+        req.get.cf, req.get.key = cf, key
+        get = self._must_ok(key, [req]).response.responses[0].get
+        return None if get.not_found else bytes(get.value)
+
+    def must_cas(
+        self, key: bytes, expected: bytes | None, value: bytes, cf: str = CF_DEFAULT
+    ) -> tuple[bool, bytes | None]:
+        """must_cas: compare-and-swap (expected None: only if missing); returns (swapped, previous)."""
+        req = Request(cmd_type=CmdType.CompareAndSwap)
+        req.cas.cf, req.cas.key, req.cas.value = cf, key, value
+        if expected is None:
+            req.cas.expect_missing = True
+        else:
+            req.cas.expected = expected
+        cas = self._must_ok(key, [req]).response.responses[0].cas
+        return bool(cas.swapped), (bytes(cas.previous) if cas.previous_exists else None)
+
+    def must_transfer_leader(self, region_id: int, sid: int, max_steps: int = 300) -> None:
+        """must_transfer_leader moves the region's leadership to its peer on store sid."""
+        start = self.steps
+        while self.steps - start < max_steps:
+            leader = self.wait_leader(region_id)
+            if leader.store_id == sid:
+                return
+            region = self.cores[leader.store_id].peers[region_id].region
+            target = next(p for p in region.peers if p.store_id == sid)
+            cmd = self.new_cmd(region, leader)
+            cmd.admin_request.cmd_type = AdminCmdType.TransferLeader
+            cmd.admin_request.transfer_leader.peer.CopyFrom(target)
+            self.call(leader.store_id, cmd)
+            self.run_steps(5)
+        raise ClusterError(f"leadership of region {region_id} did not move to store {sid}")
+
+    # -- looking at stores ---------------------------------------------------------------------------
+
+    def get_on_store(self, sid: int, key: bytes, cf: str = CF_DEFAULT) -> bytes | None:
+        """get_on_store reads key from store sid's KV engine directly (what that replica applied)."""
+        return self._open(sid).kv.get(cf, keys.data_key(key))
+
+    def must_get_on_store(self, sid: int, key: bytes, value: bytes | None, max_steps: int = 300) -> None:
+        """must_get_on_store steps until store sid's engine holds value for key (None: missing)."""
+        self.run_until(lambda: self.get_on_store(sid, key) == value, max_steps, f"{key!r}={value!r} on store {sid}")
