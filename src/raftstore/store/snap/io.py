@@ -17,7 +17,8 @@ from .errors import SnapIOError
 
 __all__ = ["IoRateLimiter", "fsync_dir", "fsync_file", "write_atomic", "publish", "file_crc32", "remove_quiet", "os_call"]
 
-_READ_BLOCK = 1 << 20
+# _READ_BLOCK: bytes per read of file_crc32 (one buffer, reused: no allocation per block).
+_READ_BLOCK = 4 << 20
 _T = TypeVar("_T")
 
 
@@ -99,16 +100,18 @@ def write_atomic(path: str, data: bytes) -> None:
 
 
 def file_crc32(path: str, limiter: IoRateLimiter | None = None) -> tuple[int, int]:
-    """file_crc32 is (size, CRC32) of the file at path, read in 1 MiB blocks (through limiter, if any)."""
+    """file_crc32 is (size, CRC32) of the file at path, read in 4 MiB blocks (through limiter, if any)."""
     crc = 0
     size = 0
+    buf = bytearray(_READ_BLOCK)
+    view = memoryview(buf)
     try:
         with open(path, "rb", buffering=0) as f:
-            while block := f.read(_READ_BLOCK):
+            while n := f.readinto(buf):
                 if limiter is not None:
-                    limiter.consume(len(block))
-                crc = zlib.crc32(block, crc)
-                size += len(block)
+                    limiter.consume(n)
+                crc = zlib.crc32(view[:n], crc)
+                size += n
     except FileNotFoundError:
         raise
     except OSError as exc:

@@ -19,6 +19,19 @@ is discarded (the sender's files are bad). When a transfer breaks off (close() w
 manager keeps its verified prefix; a new SnapReceiver for the same snapshot resumes from it, so the sender
 re-sends only what was not verified. Partial receives last until resumed, finished, discarded or the
 process restarts (SnapManager.init() removes temporary files).
+
+Streaming (generation and transfer pipelined): SnapStreamSender follows a snapshot while it is being built
+(gen.BuildProgress) and a receiver opened with SnapReceiver.for_stream(mgr, key) takes, in order:
+
+1. per file, as soon as the build completes it: a FileHeader (its meta entry: cf, part, size, CRC32), then
+   its FileChunks from offset 0, checked as above (a file's bytes must match its FileHeader's CRC32);
+2. last, the SnapHeader of the finished snapshot: finish(header) publishes only if its meta lists exactly
+   the files that were streamed (SnapTransferError and the receive is discarded otherwise).
+
+A build that fails ends the stream without a SnapHeader: nothing is published. A stream that breaks off
+keeps its completely received files; a later transfer of the finished snapshot (SnapReceiver with the
+SnapHeader) resumes after them if the meta lists the same files first, and re-sends the file that was
+cut. A stream always starts from nothing (a partial receive of its key is discarded first).
 """
 
 from __future__ import annotations
@@ -28,16 +41,30 @@ import os
 import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import BinaryIO
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, BinaryIO
 
 from ...proto.eraftpb_pb2 import Snapshot
 from .errors import SnapCorruptionError, SnapNotFoundError, SnapTransferError
-from .files import TMP_SUFFIX, SnapFileInfo, SnapFiles, SnapKey, parse_snapshot_data
-from .io import fsync_file, os_call, publish, remove_quiet
+from .files import SNAPSHOT_CFS, TMP_SUFFIX, SnapFileInfo, SnapFiles, SnapKey, cf_file_name, parse_snapshot_data
+from .io import IoRateLimiter, fsync_file, os_call, publish, remove_quiet
 from .manager import SnapEntry, SnapManager
 
-__all__ = ["CHUNK_SIZE", "SnapHeader", "FileChunk", "ReceiveState", "SnapSender", "SnapReceiver", "transfer"]
+if TYPE_CHECKING:
+    from .gen import BuildProgress
+
+__all__ = [
+    "CHUNK_SIZE",
+    "SnapHeader",
+    "FileChunk",
+    "FileHeader",
+    "ReceiveState",
+    "SnapSender",
+    "SnapStreamSender",
+    "SnapReceiver",
+    "transfer",
+    "stream_transfer",
+]
 
 logger = logging.getLogger("raftstore.snap")
 
@@ -62,14 +89,28 @@ class FileChunk:
     checksum: int
 
 
+@dataclass(frozen=True, slots=True)
+class FileHeader:
+    """FileHeader (streaming only): announces file number `file` of a snapshot being built with the meta
+    entry it has (cf, part, size, CRC32); the file's chunks follow."""
+
+    file: int
+    cf: str
+    part: int
+    size: int
+    checksum: int
+
+
 @dataclass(slots=True)
 class ReceiveState:
-    """ReceiveState: the verified prefix of a receive: meta (serialized, to match a resumed transfer),
-    per file the bytes verified and the running CRC32 of them."""
+    """ReceiveState: the verified prefix of a receive: meta (serialized, to match a resumed transfer; b""
+    for a stream, whose meta comes last), per file the bytes verified and the running CRC32 of them, and
+    the files themselves (for a stream, those announced so far)."""
 
     meta: bytes
     offsets: list[int]
     crcs: list[int]
+    files: list[SnapFileInfo] = field(default_factory=list)
 
 
 def _parse_header(header: SnapHeader, mgr: SnapManager, built: bool) -> tuple[SnapFiles, list[SnapFileInfo]]:
@@ -114,18 +155,9 @@ class SnapSender:
             offset = resume[i]
             if not 0 <= offset <= info.size:
                 raise SnapTransferError(f"resume offset {offset} outside file {info.name} of {info.size} bytes")
-            if offset == info.size:
-                continue
-            with open(self.files.path(info.name), "rb", buffering=0) as f:
-                f.seek(offset)
-                while offset < info.size:
-                    data = f.read(min(self.chunk_size, info.size - offset))
-                    if not data:
-                        raise SnapCorruptionError(f"snapshot {self.files.prefix}: {info.name} ends at {offset}")
-                    limiter.consume(len(data))
-                    self.bytes_sent += len(data)
-                    yield FileChunk(i, offset, data, zlib.crc32(data))
-                    offset += len(data)
+            for chunk in _file_chunks(self.files, i, info, offset, self.chunk_size, limiter):
+                self.bytes_sent += len(chunk.data)
+                yield chunk
 
     def close(self) -> None:
         """close ends the sending (deregisters it); a second call is a no-op."""
@@ -140,20 +172,93 @@ class SnapSender:
         self.close()
 
 
+def _file_chunks(
+    files: SnapFiles, i: int, info: SnapFileInfo, offset: int, chunk_size: int, limiter: IoRateLimiter
+) -> Iterator[FileChunk]:
+    """_file_chunks reads file number i from offset to its end in chunks of chunk_size, through limiter."""
+    path = files.path(info.name)
+    with os_call(f"open {path}", _open_read, path) as f:
+        f.seek(offset)
+        while offset < info.size:
+            data = os_call(f"read {path}", f.read, min(chunk_size, info.size - offset))
+            if not data:
+                raise SnapCorruptionError(f"snapshot {files.prefix}: {info.name} ends at {offset}")
+            limiter.consume(len(data))
+            yield FileChunk(i, offset, data, zlib.crc32(data))
+            offset += len(data)
+
+
+class SnapStreamSender:
+    """SnapStreamSender sends the snapshot `key` while it is being built: it follows the build's progress
+    and yields, per file once complete, a FileHeader and the file's chunks, then the final SnapHeader (see
+    the module docstring). While open it is registered SENDING. `bytes_sent` counts the data bytes sent."""
+
+    def __init__(self, mgr: SnapManager, key: SnapKey, progress: BuildProgress, *, chunk_size: int = CHUNK_SIZE) -> None:
+        self.mgr = mgr
+        self.key = key
+        self.progress = progress
+        self.files = mgr.gen_files(key)
+        self.chunk_size = chunk_size
+        self.bytes_sent = 0
+        self._open = True
+        mgr.register(key, SnapEntry.SENDING)
+
+    def messages(self) -> Iterator[FileHeader | FileChunk | SnapHeader]:
+        """messages blocks between files until the build completes the next one; a failed build raises
+        SnapAbortedError (no SnapHeader was sent: the receiver publishes nothing)."""
+        for i, info in enumerate(self.progress.follow()):
+            yield FileHeader(i, info.cf, info.part, info.size, info.checksum)
+            for chunk in _file_chunks(self.files, i, info, 0, self.chunk_size, self.mgr.limiter):
+                self.bytes_sent += len(chunk.data)
+                yield chunk
+        snapshot = self.progress.snapshot
+        if SnapKey.from_snapshot(snapshot) != self.key:
+            raise SnapTransferError(f"snapshot {self.key}: the build produced {SnapKey.from_snapshot(snapshot)}")
+        yield SnapHeader(snapshot)
+
+    def close(self) -> None:
+        """close ends the sending (deregisters it); a second call is a no-op."""
+        if self._open:
+            self._open = False
+            self.mgr.deregister(self.key, SnapEntry.SENDING)
+
+    def __enter__(self) -> SnapStreamSender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class SnapReceiver:
     """SnapReceiver receives the snapshot a SnapHeader announces into mgr (as a `rev_` snapshot).
 
     Opening takes a receive slot (TooManyReceivesError when none is free) and registers RECEIVING; it
-    resumes the manager's partial receive of the same snapshot if there is one. `done` is true once the
-    snapshot is published (at once if it was already on disk: resume_point() then asks for nothing).
+    resumes the manager's partial receive of the same snapshot if there is one (a stream's partial receive:
+    its complete files, when the meta lists them first). `done` is true once the snapshot is published (at
+    once if it was already on disk: resume_point() then asks for nothing). for_stream() opens a receiver of
+    the streaming protocol instead.
     """
 
     def __init__(self, mgr: SnapManager, header: SnapHeader) -> None:
+        files, infos = _parse_header(header, mgr, built=False)
+        self._start(mgr, files, infos, header.snapshot, parse_snapshot_data(header.snapshot.data).meta.SerializeToString())
+
+    @classmethod
+    def for_stream(cls, mgr: SnapManager, key: SnapKey) -> SnapReceiver:
+        """for_stream opens a receiver of snapshot key for a SnapStreamSender: files come announced by
+        FileHeaders (announce), the snapshot itself last (finish(header)). `done` at once if the snapshot
+        was received already (then finish() needs no header)."""
+        receiver = cls.__new__(cls)
+        receiver._start(mgr, mgr.rev_files(key), [], Snapshot(), b"")
+        return receiver
+
+    def _start(self, mgr: SnapManager, files: SnapFiles, infos: list[SnapFileInfo], snapshot: Snapshot, meta: bytes) -> None:
+        """_start opens the receive; meta is the serialized meta, b"" for a stream (self._streaming)."""
         self.mgr = mgr
-        self.snapshot = header.snapshot
-        self.files, self._infos = _parse_header(header, mgr, built=False)
-        self.key = self.files.key
-        meta = parse_snapshot_data(header.snapshot.data).meta.SerializeToString()
+        self.snapshot = snapshot
+        self.files = files
+        self.key = files.key
+        self._streaming = meta == b""
         mgr.acquire_recv(self.key)
         mgr.register(self.key, SnapEntry.RECEIVING)
         self._open = True
@@ -163,15 +268,47 @@ class SnapReceiver:
         self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snap-recv-sync")
         self._syncs: list[Future[None]] = []
         self.bytes_received = 0
-        self.done = self.files.exists() and self.files.load_meta().SerializeToString() == meta
-        state = mgr.partial.pop(self.key, None)
-        if state is None or state.meta != meta:
-            if state is not None:
-                self._remove_temps()
-            state = ReceiveState(meta, [0] * len(self._infos), [0] * len(self._infos))
+        self.done = self.files.exists() and (self._streaming or self.files.load_meta().SerializeToString() == meta)
+        self.state = self._resume(mgr.partial.pop(self.key, None), meta, infos)
+        # _infos is the list of the files being received: the meta's, or for a stream those announced so far.
+        self._infos = self.state.files
         if self.done:
-            state.offsets = [f.size for f in self._infos]
-        self.state = state
+            self.state.offsets = [f.size for f in self._infos]
+
+    def _resume(self, old: ReceiveState | None, meta: bytes, infos: list[SnapFileInfo]) -> ReceiveState:
+        """_resume is the state to start from: old if it received the same meta; the complete files old
+        streamed if infos list them first; else nothing. The temporaries not kept are removed."""
+        keep = 0
+        if old is not None and old.meta == meta and not self._streaming:
+            return old
+        if old is not None and old.meta == b"" and not self._streaming:
+            for i, info in enumerate(infos[: len(old.files)]):
+                if old.files[i] != info or old.offsets[i] != info.size:
+                    break
+                keep = i + 1
+        if old is not None:
+            for info in old.files[keep:]:
+                remove_quiet(self.files.path(info.name + TMP_SUFFIX))
+        state = ReceiveState(meta, [0] * len(infos), [0] * len(infos), list(infos))
+        if old is not None:
+            state.offsets[:keep] = old.offsets[:keep]
+            state.crcs[:keep] = old.crcs[:keep]
+        return state
+
+    def announce(self, header: FileHeader) -> None:
+        """announce (streaming) adds the file a FileHeader announces; it must be the next file, after the
+        previous one is complete, with a known CF and the next part of it (else SnapTransferError)."""
+        if not self._streaming or self.done:
+            raise SnapTransferError(f"snapshot {self.key}: file announced to a receiver that is not streaming")
+        n = len(self._infos)
+        part = sum(1 for f in self._infos if f.cf == header.cf)
+        if header.file != n or self._expected_file() != n:
+            raise SnapTransferError(f"snapshot {self.key}: file {header.file} announced, expected file {n} after a complete file")
+        if header.cf not in SNAPSHOT_CFS or header.part != part or header.size <= 0:
+            raise SnapTransferError(f"snapshot {self.key}: bad file header {header}")
+        self._infos.append(SnapFileInfo(header.cf, part, header.size, header.checksum, cf_file_name(self.files.prefix, header.cf, part)))
+        self.state.offsets.append(0)
+        self.state.crcs.append(0)
 
     def _tmp(self, i: int) -> str:
         return self.files.path(self._infos[i].name + TMP_SUFFIX)
@@ -238,9 +375,13 @@ class SnapReceiver:
             handle, self._handle, self._handle_file = self._handle, None, -1
             os_call("close a received file", handle.close)
 
-    def finish(self) -> SnapFiles:
+    def finish(self, header: SnapHeader | None = None) -> SnapFiles:
         """finish publishes the received snapshot once every file is complete and verified (else
-        SnapTransferError, and the verified prefix is kept); returns its files."""
+        SnapTransferError, and the verified prefix is kept); returns its files. A stream's receiver takes the
+        final SnapHeader here: its meta must list exactly the streamed files (else SnapTransferError, and the
+        receive is discarded)."""
+        if self._streaming and not self.done:
+            self._check_final(header)
         if not self.done:
             missing = [f.name for i, f in enumerate(self._infos) if self.state.offsets[i] < f.size]
             if missing:
@@ -253,6 +394,29 @@ class SnapReceiver:
             self.done = True
         self._release(keep=False)
         return self.files
+
+    def receive(self, message: FileHeader | FileChunk | SnapHeader) -> SnapFiles | None:
+        """receive takes one message of a stream: announce, feed, or finish with the final SnapHeader
+        (returning the published files); None until then."""
+        if isinstance(message, FileChunk):
+            self.feed(message)
+        elif isinstance(message, FileHeader):
+            self.announce(message)
+        else:
+            return self.finish(message)
+        return None
+
+    def _check_final(self, header: SnapHeader | None) -> None:
+        if header is None:
+            raise SnapTransferError(f"snapshot {self.key}: a stream is finished with its final SnapHeader")
+        files, infos = _parse_header(header, self.mgr, built=False)
+        if files.key != self.key or infos != self._infos:
+            self.discard()
+            raise SnapTransferError(
+                f"snapshot {self.key}: the final meta of {files.key} lists {[f.name for f in infos]}, the stream"
+                f" brought {[f.name for f in self._infos]}; the transfer is discarded"
+            )
+        self.snapshot = header.snapshot
 
     def close(self) -> None:
         """close ends the receive without publishing: the verified prefix stays in the manager, for a later
@@ -286,6 +450,10 @@ class SnapReceiver:
         self.close()
 
 
+def _open_read(path: str) -> BinaryIO:
+    return open(path, "rb", buffering=0)
+
+
 def _open_binary(path: str) -> BinaryIO:
     """_open_binary opens path for writing at any offset, creating it if missing."""
     return open(path, "r+b" if os.path.exists(path) else "wb", buffering=0)
@@ -297,3 +465,15 @@ def transfer(sender: SnapSender, receiver: SnapReceiver) -> SnapFiles:
     for chunk in sender.chunks(receiver.resume_point()):
         receiver.feed(chunk)
     return receiver.finish()
+
+
+def stream_transfer(sender: SnapStreamSender, receiver: SnapReceiver) -> SnapFiles:
+    """stream_transfer runs the streaming protocol in one process: every message of the sender to the
+    receiver (nothing when the receiver is done already), then finish with the final SnapHeader. A failure
+    leaves the receiver open."""
+    if receiver.done:
+        return receiver.finish()
+    for message in sender.messages():
+        if (files := receiver.receive(message)) is not None:
+            return files
+    raise SnapTransferError(f"snapshot {sender.key}: the stream ended without the snapshot")
