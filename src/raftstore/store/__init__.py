@@ -1,7 +1,8 @@
 """raftstore.store: the peers of one store on shared engines.
 
-PeerStorage (raft's Storage for one peer of one region, TiKV semantics), its entry cache, and the write
-path (WriteTask, write_tasks: one group commit per round across regions).
+PeerStorage (raft's Storage for one peer of one region, TiKV semantics), its entry cache, the write
+path (WriteTask, write_tasks: one group commit per round across regions), region snapshots (the snap
+package) and startup recovery (recover_store).
 """
 
 # The snap package goes first: snap.gen imports peer_storage, which imports snap submodules (see there).
@@ -30,6 +31,7 @@ from .peer_storage import (
     write_initial_states_many,
     write_peer_state,
 )
+from .recovery import RecoveredStore, recover_store
 from .write import WriteRoundStats, WriteTask, write_tasks
 
 __all__ = [
@@ -56,6 +58,8 @@ __all__ = [
     "write_initial_states",
     "write_initial_states_many",
     "write_peer_state",
+    "RecoveredStore",
+    "recover_store",
     "WriteRoundStats",
     "WriteTask",
     "write_tasks",

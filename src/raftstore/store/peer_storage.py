@@ -663,6 +663,11 @@ class PeerStorage:
             return False
         return True
 
+    @property
+    def snap_tried_cnt(self) -> int:
+        """snap_tried_cnt: generations counted towards MAX_SNAP_TRY_CNT so far (TiKV's snap_tried_cnt)."""
+        return self._snap_tried
+
     def take_gen_snap_task(self) -> GenSnapTask | None:
         """take_gen_snap_task hands the pending generation task to the snapshot worker (once)."""
         task = self.gen_snap_task
@@ -688,7 +693,9 @@ class PeerStorage:
         apply_state = RaftApplyState()
         apply_state.CopyFrom(self.apply_state)
         kv_snapshot = self.engines.kv.snapshot()
-        return GenSnapRequest(task, self._applied_term, apply_state, kv_snapshot, for_balance)
+        # The term is read from the log (or the truncated state), not from a cached applied term that an
+        # apply path may not keep up to date.
+        return GenSnapRequest(task, self.term(apply_state.applied_index), apply_state, kv_snapshot, for_balance)
 
     def cancel_generating_snap(self, compact_to: int | None = None) -> None:
         """cancel_generating_snap cancels the generation in flight, as TiKV does: unconditionally without
