@@ -28,9 +28,9 @@ from __future__ import annotations
 import bisect
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..engine import keys
-from ..engine.engines import Engines
 from ..proto.errorpb_pb2 import Error
 from ..proto.metapb_pb2 import Region
 from ..proto.raft_cmdpb_pb2 import AdminCmdType, RaftCmdRequest, RaftCmdResponse
@@ -51,6 +51,9 @@ from .cmd import (
 from .peer import Answer, Peer
 from .peer_storage import load_region_states
 from .write import WriteTask
+
+if TYPE_CHECKING:
+    from ..engine.engines import Engines
 
 __all__ = ["StoreConfig", "StoreCore", "WriteRound", "ApplyRound"]
 

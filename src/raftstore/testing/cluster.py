@@ -54,7 +54,7 @@ class ClusterError(AssertionError):
 class Cluster:
     """Cluster: `count` stores (ids 1..count) of cluster `cluster_id` in one process (module docstring).
 
-    `engine` is "rocks" (RocksDB, under `path` or a temporary directory removed by close) or "memory"
+    `region_range` is the first region's [start, end) (b"" for an open end). `engine` is "rocks" (RocksDB, under `path` or a temporary directory removed by close) or "memory"
     (a stopped store keeps its in-memory engines: a restart sees everything written, synced or not).
     """
 
@@ -66,6 +66,7 @@ class Cluster:
         path: str | Path | None = None,
         cluster_id: int = 1,
         config: StoreConfig | None = None,
+        region_range: tuple[bytes, bytes] = (b"", b""),
     ) -> None:
         if engine not in ("rocks", "memory"):
             raise ValueError(f"engine must be 'rocks' or 'memory', not {engine!r}")
@@ -73,6 +74,7 @@ class Cluster:
         self.engine = engine
         self.cluster_id = cluster_id
         self.config = config if config is not None else StoreConfig()
+        self.region_range = region_range
         self._tmp = tempfile.TemporaryDirectory(prefix="raftstore-cluster-") if path is None else None
         self.path = Path(self._tmp.name if self._tmp is not None else str(path))
         self.store_ids = list(range(1, count + 1))
@@ -87,8 +89,10 @@ class Cluster:
     # -- lifecycle -----------------------------------------------------------------------------------
 
     def first_region(self) -> Region:
-        """first_region is region 1 as bootstrapped: all keys, a voter with id s on every store s."""
-        region = Region(id=FIRST_REGION_ID, peers=[Peer(id=s, store_id=s) for s in self.store_ids])
+        """first_region is region 1 as bootstrapped: [start, end) of region_range (all keys by default), a
+        voter with id s on every store s."""
+        start, end = self.region_range
+        region = Region(id=FIRST_REGION_ID, start_key=start, end_key=end, peers=[Peer(id=s, store_id=s) for s in self.store_ids])
         region.region_epoch.conf_ver = 1
         region.region_epoch.version = 1
         return region
