@@ -19,12 +19,14 @@ from raftstore.engine.engines import open_engines
 from raftstore.proto.eraftpb_pb2 import Snapshot
 from raftstore.proto.raft_serverpb_pb2 import PeerState, RegionLocalState
 from raftstore.store.snap import (
+    ApplySnapTask,
     ApplyStatus,
     JobStatus,
     SnapHeader,
     SnapKey,
     SnapManager,
     SnapReceiver,
+    SnapApplyWorker,
     SnapSender,
     apply_snapshot,
     applying_snap_key,
@@ -110,6 +112,22 @@ def test_round_trip_apply(stores: Stores) -> None:
     stores.assert_applied()
     assert applying_snap_key(stores.dst, 1) is None
     assert stores.dst_mgr.registered(SnapKey(1, 6, 10)) == []
+
+
+def test_apply_worker_runs_jobs_in_order_and_cancels_after_stop(stores: Stores) -> None:
+    """SnapApplyWorker runs each ApplySnapTask with handle_apply (FINISHED, then FAILED for a region that is
+    no longer Applying); after stop() a scheduled job is CANCELLED without running."""
+    worker = SnapApplyWorker(stores.dst, stores.dst_mgr)
+    jobs = [ApplySnapTask(1, 2, ApplyStatus()), ApplySnapTask(1, 2, ApplyStatus())]
+    for job in jobs:
+        worker.schedule(job)
+    worker.wait_idle()
+    assert [job.status.load() for job in jobs] == [JobStatus.FINISHED, JobStatus.FAILED]
+    stores.assert_applied()
+    worker.stop()
+    late = ApplySnapTask(1, 2, ApplyStatus())
+    worker.schedule(late)
+    assert late.status.load() == JobStatus.CANCELLED
 
 
 def test_corrupt_file_fails_before_any_data_changes(stores: Stores) -> None:
