@@ -3,17 +3,28 @@ the snapshot is read from the KV engine snapshot taken with the request, not fro
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from raftstore.engine import keys
-from raftstore.engine.base import CF_DEFAULT
+from raftstore.engine.base import CF_DEFAULT, KvEngine
 from raftstore.engine.engines import Engines, open_engines
-from raftstore.proto.raft_serverpb_pb2 import PeerState
+from raftstore.proto.raft_serverpb_pb2 import PeerState, RaftApplyState
 from raftstore.raft.errors import SnapshotTemporarilyUnavailableError
 from raftstore.store.peer_storage import GenSnapTask
-from raftstore.store.snap import GenSnapRequest, SnapGenerator, SnapKey, SnapWorker
+from raftstore.store.snap import (
+    GenSnapRequest,
+    SnapAbortedError,
+    SnapGenerator,
+    SnapKey,
+    SnapManager,
+    SnapWorker,
+)
+from raftstore.store.snap.files import SnapFileInfo
+from raftstore.store.snap.gen import BuildProgress
 
 from ..helpers import new_storage
 from .helpers import dump, new_manager, populate, region_range, set_states, snap_region
@@ -107,3 +118,52 @@ def test_worker_thread_runs_tasks_in_order(mem_engines: Engines, tmp_path: Path)
     assert (late.done, late.error) == (True, "snapshot worker stopped")
     assert [k for k, _ in mgr.list_snapshots()] == [SnapKey(1, 6, 10), SnapKey(2, 6, 10)]
     assert mem_engines.kv.get(CF_DEFAULT, keys.data_key(b"k000001")) is not None
+
+
+def run_with_progress(mgr: SnapManager, kv: KvEngine, apply_state: RaftApplyState, *, cancel_at: int = 0) -> tuple[GenSnapRequest, list[SnapFileInfo]]:
+    """run_with_progress runs one generation on a thread while this thread follows its BuildProgress;
+    with cancel_at > 0 the task is canceled once that many files were announced (the scan waits at its
+    limiter until then). Returns the request and the files announced before the progress ended."""
+    request = GenSnapRequest(GenSnapTask(1, 2, 0), 6, apply_state, progress=BuildProgress())
+    assert request.progress is not None
+    canceled = threading.Event()
+    if cancel_at:
+        mgr.limiter.consume = lambda n: canceled.wait(10)  # type: ignore[method-assign,assignment,return-value]
+    worker = threading.Thread(target=SnapGenerator(mgr, kv).handle, args=(request,))
+    worker.start()
+    seen: list[SnapFileInfo] = []
+    try:
+        for info in request.progress.follow():
+            seen.append(info)
+            if len(seen) == cancel_at:
+                request.task.canceled = True
+                canceled.set()
+    finally:
+        worker.join()
+    return request, seen
+
+
+def test_progress_announces_each_file_then_the_snapshot(mem_engines: Engines, tmp_path: Path) -> None:
+    """A follower sees every file, in meta order, under its final name and complete (size and CRC32 as
+    the meta records), then the snapshot the task completes with; a rerun reuses and announces it all."""
+    populate(mem_engines.kv, n=400, value_size=100)
+    apply_state = set_states(mem_engines.kv, snap_region(), 10)
+    mgr = new_manager(tmp_path / "snap", max_file_raw_size=8 << 10)
+    for _ in ("built", "reused"):
+        request, seen = run_with_progress(mgr, mem_engines.kv, apply_state)
+        assert request.progress is not None and request.task.result is not None
+        assert request.progress.snapshot == request.task.result
+        files = mgr.gen_files(request.key)
+        assert seen == files.files(files.verify())
+        assert [(f.cf, f.part) for f in seen][:2] == [("default", 0), ("default", 1)] and len(seen) > 6
+
+
+def test_progress_of_a_canceled_build_fails(mem_engines: Engines, tmp_path: Path) -> None:
+    """A build canceled after its first file fails its progress: the follower stops with
+    SnapAbortedError, and the files it was shown are gone."""
+    populate(mem_engines.kv, n=3000, value_size=100)
+    apply_state = set_states(mem_engines.kv, snap_region(), 10)
+    mgr = new_manager(tmp_path / "snap", max_file_raw_size=8 << 10)
+    with pytest.raises(SnapAbortedError, match="generation cancelled"):
+        run_with_progress(mgr, mem_engines.kv, apply_state, cancel_at=1)
+    assert os.listdir(tmp_path / "snap") == []

@@ -176,6 +176,13 @@ class BuildProgress:
             yield info
             i += 1
 
+    def wait(self) -> str | None:
+        """wait blocks until the build is closed or failed; the failure's reason, or None."""
+        with self._cond:
+            while self._snapshot is None and self._error is None:
+                self._cond.wait()
+            return self._error
+
     @property
     def snapshot(self) -> Snapshot:
         """snapshot is the Snapshot close() gave (SnapError before that)."""

@@ -45,8 +45,22 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
 from ...proto.eraftpb_pb2 import Snapshot
-from .errors import SnapCorruptionError, SnapNotFoundError, SnapTransferError
-from .files import SNAPSHOT_CFS, TMP_SUFFIX, SnapFileInfo, SnapFiles, SnapKey, cf_file_name, parse_snapshot_data
+from .errors import (
+    SnapAbortedError,
+    SnapCorruptionError,
+    SnapIOError,
+    SnapNotFoundError,
+    SnapTransferError,
+)
+from .files import (
+    SNAPSHOT_CFS,
+    TMP_SUFFIX,
+    SnapFileInfo,
+    SnapFiles,
+    SnapKey,
+    cf_file_name,
+    parse_snapshot_data,
+)
 from .io import IoRateLimiter, fsync_file, os_call, publish, remove_quiet
 from .manager import SnapEntry, SnapManager
 
@@ -208,9 +222,15 @@ class SnapStreamSender:
         SnapAbortedError (no SnapHeader was sent: the receiver publishes nothing)."""
         for i, info in enumerate(self.progress.follow()):
             yield FileHeader(i, info.cf, info.part, info.size, info.checksum)
-            for chunk in _file_chunks(self.files, i, info, 0, self.chunk_size, self.mgr.limiter):
-                self.bytes_sent += len(chunk.data)
-                yield chunk
+            try:
+                for chunk in _file_chunks(self.files, i, info, 0, self.chunk_size, self.mgr.limiter):
+                    self.bytes_sent += len(chunk.data)
+                    yield chunk
+            except (SnapIOError, SnapCorruptionError) as err:
+                # A failing build removes its files, maybe under this read: report the build's failure.
+                if (reason := self.progress.wait()) is not None:
+                    raise SnapAbortedError(f"snapshot build failed: {reason}") from err
+                raise
         snapshot = self.progress.snapshot
         if SnapKey.from_snapshot(snapshot) != self.key:
             raise SnapTransferError(f"snapshot {self.key}: the build produced {SnapKey.from_snapshot(snapshot)}")
@@ -327,10 +347,15 @@ class SnapReceiver:
         """feed takes the next chunk (see the module docstring for what is refused, and how)."""
         state = self.state
         want = self._expected_file()
+        if want == len(self._infos):
+            raise SnapTransferError(
+                f"snapshot {self.key}: chunk of file {chunk.file} at offset {chunk.offset}, but no file is expected"
+                " (every file announced is complete)"
+            )
         if chunk.file != want:
             raise SnapTransferError(
                 f"snapshot {self.key}: chunk of file {chunk.file} at offset {chunk.offset}, expected file {want}"
-                f" at offset {state.offsets[want] if want < len(self._infos) else 0}"
+                f" at offset {state.offsets[want]}"
             )
         info = self._infos[want]
         expect = state.offsets[want]
