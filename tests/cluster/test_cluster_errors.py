@@ -121,3 +121,20 @@ def test_malformed_commands_are_refused(cluster: Cluster) -> None:
         error = cluster.call(sid, cmd).error
         assert error is not None and error.message == message
     assert cluster.must_get(b"k") is None
+
+
+def test_a_write_during_a_leader_transfer_is_not_leader_hinting_at_the_transferee(cluster: Cluster) -> None:
+    """raft drops proposals while a transfer is under way; the store answers NotLeader naming the
+    transferee (here cut off, so the transfer stays pending until it is aborted)."""
+    sid, cmd = leader_cmd(cluster, put(b"k", b"v"))
+    target = next(s for s in (1, 2, 3) if s != sid)
+    cluster.isolate_store(target)
+    region = cluster.cores[sid].peers[1].region
+    transfer = cluster.new_cmd(region, cmd.header.peer)
+    transfer.admin_request.cmd_type = AdminCmdType.TransferLeader
+    transfer.admin_request.transfer_leader.peer.CopyFrom(Peer(id=target, store_id=target))
+    assert cluster.call(sid, transfer).error is None
+    error = cluster.call(sid, cmd).error
+    assert error is not None and error.not_leader.leader == Peer(id=target, store_id=target)
+    cluster.clear_filters()
+    cluster.must_put(b"k", b"v")

@@ -42,7 +42,6 @@ from .cmd import (
     error_response,
     mismatch_peer_id,
     not_leader,
-    other_error,
     raft_entry_too_large,
     resolve_cf,
     server_is_busy,
@@ -214,9 +213,11 @@ class Peer:
         try:
             self.raft_group.propose_batch(cmd.SerializeToString() for cmd, _ in merged)
         except ProposalDroppedError:
-            err = other_error("raft: proposal dropped")
-            if not self.is_leader():
-                err = not_leader(self.region_id, self.leader())
+            # Dropped while a leader transfer is under way (or the leader is gone): NotLeader, hinting at
+            # the transferee, so that a client retries there.
+            transferee = raft.lead_transferee
+            hint = self.meta_peer(transferee) if transferee is not None else self.leader()
+            err = not_leader(self.region_id, hint)
             answers.extend((w.cb, CmdResult(error_response(err, self.term))) for _, ws in merged for w in ws)
             return
         if raft.raft_log.last_index() != first + len(merged) - 1:
