@@ -5,11 +5,14 @@ engine's CF default. `bootstrap_store` writes it, synced, into an empty data dir
 for the same identity and refuses another. `check_store_ident` is what opening a store runs: a directory
 without an identity, or with another store's or cluster's, is refused (StoreIdentError), nothing written.
 
-`bootstrap_first_region` writes the initial states of the cluster's first region (index/term 5) on one
-store; every initial store does it with the same region, so that its peers start from the same state.
+`bootstrap_initial_regions` writes the initial states of the cluster's first regions (index/term 5) on
+one store, in one group commit; every initial store does it with the same regions, so that their peers
+start from the same state.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from google.protobuf.message import DecodeError
 
@@ -19,9 +22,9 @@ from ..engine.engines import Engines
 from ..proto.metapb_pb2 import Region
 from ..proto.raft_serverpb_pb2 import StoreIdent
 from .errors import StoreIdentError
-from .peer_storage import load_region_states, write_initial_states
+from .peer_storage import load_region_states, write_initial_states_many
 
-__all__ = ["load_store_ident", "check_store_ident", "bootstrap_store", "bootstrap_first_region"]
+__all__ = ["load_store_ident", "check_store_ident", "bootstrap_store", "bootstrap_initial_regions"]
 
 
 def load_store_ident(engines: Engines) -> StoreIdent | None:
@@ -66,10 +69,10 @@ def bootstrap_store(engines: Engines, cluster_id: int, store_id: int) -> None:
     kv.write(wb, sync=True)
 
 
-def bootstrap_first_region(engines: Engines, region: Region) -> bool:
-    """bootstrap_first_region writes region's initial states unless the store already hosts regions;
-    returns whether it wrote them (a restart of a bootstrapped store writes nothing)."""
+def bootstrap_initial_regions(engines: Engines, regions: Sequence[Region]) -> bool:
+    """bootstrap_initial_regions writes the regions' initial states (all or none) unless the store already
+    hosts regions; returns whether it wrote them (a restart of a bootstrapped store writes nothing)."""
     if load_region_states(engines):
         return False
-    write_initial_states(engines, region)
+    write_initial_states_many(engines, regions)
     return True

@@ -12,7 +12,8 @@ One `step()` delivers the messages sent during the previous step (through the tr
 ticks every running store once and runs one round of each (raftstore.store.driver.run_round). Nothing
 depends on wall time or unseeded randomness: the same calls give the same run.
 
-Region 1 covers every key; its peer on store s has id s. Requests go through the leader the stores
+Region 1 covers every key (unless split_keys cut the key space into more initial regions); its peer on
+store s has id s. Requests go through the leader the stores
 report (retrying on NotLeader, StaleCommand and EpochNotMatch as a client would) unless a store is named.
 """
 
@@ -33,7 +34,7 @@ from ..proto.raft_cmdpb_pb2 import (
     RaftCmdRequest,
     Request,
 )
-from ..store.bootstrap import bootstrap_first_region, bootstrap_store
+from ..store.bootstrap import bootstrap_initial_regions, bootstrap_store
 from ..store.cmd import CmdResult
 from ..store.driver import run_round
 from ..store.store_core import StoreConfig, StoreCore
@@ -54,7 +55,9 @@ class ClusterError(AssertionError):
 class Cluster:
     """Cluster: `count` stores (ids 1..count) of cluster `cluster_id` in one process (module docstring).
 
-    `region_range` is the first region's [start, end) (b"" for an open end). `engine` is "rocks" (RocksDB, under `path` or a temporary directory removed by close) or "memory"
+    The initial regions cover `region_range` [start, end) (b"" for an open end), cut at `split_keys`:
+    region r (ids from 1, in key order) has a voter on every store s, with peer id (r - 1) * count + s.
+    `engine` is "rocks" (RocksDB, under `path` or a temporary directory removed by close) or "memory"
     (a stopped store keeps its in-memory engines: a restart sees everything written, synced or not).
     """
 
@@ -67,6 +70,7 @@ class Cluster:
         cluster_id: int = 1,
         config: StoreConfig | None = None,
         region_range: tuple[bytes, bytes] = (b"", b""),
+        split_keys: Sequence[bytes] = (),
     ) -> None:
         if engine not in ("rocks", "memory"):
             raise ValueError(f"engine must be 'rocks' or 'memory', not {engine!r}")
@@ -75,6 +79,7 @@ class Cluster:
         self.cluster_id = cluster_id
         self.config = config if config is not None else StoreConfig()
         self.region_range = region_range
+        self.split_keys = sorted(split_keys)
         self._tmp = tempfile.TemporaryDirectory(prefix="raftstore-cluster-") if path is None else None
         self.path = Path(self._tmp.name if self._tmp is not None else str(path))
         self.store_ids = list(range(1, count + 1))
@@ -88,21 +93,26 @@ class Cluster:
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
-    def first_region(self) -> Region:
-        """first_region is region 1 as bootstrapped: [start, end) of region_range (all keys by default), a
-        voter with id s on every store s."""
+    def initial_regions(self) -> list[Region]:
+        """initial_regions are the regions the cluster is bootstrapped with (see the class docstring)."""
         start, end = self.region_range
-        region = Region(id=FIRST_REGION_ID, start_key=start, end_key=end, peers=[Peer(id=s, store_id=s) for s in self.store_ids])
-        region.region_epoch.conf_ver = 1
-        region.region_epoch.version = 1
-        return region
+        bounds = [start, *self.split_keys, end]
+        regions = []
+        for i in range(len(bounds) - 1):
+            region_id = FIRST_REGION_ID + i
+            peers = [Peer(id=i * self.count + s, store_id=s) for s in self.store_ids]
+            region = Region(id=region_id, start_key=bounds[i], end_key=bounds[i + 1], peers=peers)
+            region.region_epoch.conf_ver = 1
+            region.region_epoch.version = 1
+            regions.append(region)
+        return regions
 
     def start(self) -> None:
-        """start bootstraps every store that is not yet (identity, then region 1) and starts them all."""
+        """start bootstraps every store that is not yet (identity, then the initial regions) and starts them all."""
         for sid in self.store_ids:
             engines = self._open(sid)
             bootstrap_store(engines, self.cluster_id, sid)
-            bootstrap_first_region(engines, self.first_region())
+            bootstrap_initial_regions(engines, self.initial_regions())
             self.cores[sid] = StoreCore(engines, self.cluster_id, sid, self.config)
 
     def _open(self, sid: int) -> Engines:
