@@ -193,17 +193,14 @@ def test_new_learner_catches_up_through_a_snapshot(nodes: tuple[Node, Node]) -> 
         run(leader, learner, sent, rounds=2)
     assert len(sent) == 1
     assert s.last_index() == leader.storage.last_index() == applied + 5
-    assert [e.data for e in s.entries(applied + 1, s.last_index() + 1)] == [b"k%03d=w%d" % (i, i) for i in range(40, 45)]
+    appended = [e.data for e in s.entries(applied + 1, s.last_index() + 1)]
+    assert appended == [b"k%03d=w%d" % (i, i) for i in range(40, 45)]
     assert s.applied_index() == leader.storage.applied_index()
     assert dump(learner.engines.kv, start, end) == dump(leader.engines.kv, start, end)
 
     # restart the learner's store: it opens where it was
     learner.engines.close()
-    learner.engines = open_engines(Path(learner.mgr.path).parent / "db2")
-    learner.gen_worker.stop()
-    learner.apply_worker.stop()
-    learner.gen_worker = SnapWorker(SnapGenerator(learner.mgr, learner.engines.kv))
-    learner.apply_worker = SnapApplyWorker(learner.engines, learner.mgr)
+    learner.engines = open_engines(Path(learner.mgr.path).parent / "db2")  # closed by the fixture
     again = PeerStorage(learner.engines, s.region, 2)
     assert (again.first_index(), again.last_index(), again.applied_index()) == (applied + 1, applied + 5, applied + 5)
     assert again.hard_state() == HardState(term=s.hard_state().term, vote=0, commit=applied + 5)

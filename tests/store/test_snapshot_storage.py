@@ -54,7 +54,11 @@ from .helpers import (
 )
 from .snap.helpers import dump, new_manager, populate, region_range, snap_region
 
-APPLYING, SUCCESS, IDLE = CheckApplyingSnapStatus.APPLYING, CheckApplyingSnapStatus.SUCCESS, CheckApplyingSnapStatus.IDLE
+APPLYING, SUCCESS, IDLE = (
+    CheckApplyingSnapStatus.APPLYING,
+    CheckApplyingSnapStatus.SUCCESS,
+    CheckApplyingSnapStatus.IDLE,
+)
 RELAX, ABORTED, APPLYING_STATE = SnapStateKind.RELAX, SnapStateKind.APPLY_ABORTED, SnapStateKind.APPLYING
 
 UNAVAILABLE = SnapshotTemporarilyUnavailableError
@@ -372,7 +376,7 @@ def test_apply_snapshot_refused(
     else:
         s.snap_state.set_applying()
     before = (Region(), RaftApplyState(), RaftLocalState())
-    for saved, now in zip(before, (s.region, s.apply_state, s.raft_state)):
+    for saved, now in zip(before, (s.region, s.apply_state, s.raft_state), strict=True):
         saved.CopyFrom(now)  # type: ignore[attr-defined]
     task = WriteTask(1, 1, 2)
     with pytest.raises(error, match=match):
@@ -467,13 +471,14 @@ def test_snap_mgr_gc_after_compaction(engines: Engines, tmp_path: Path) -> None:
     region = snap_region()
     new_storage_from_ents(engines, [new_entry(3, 3)] + [new_entry(i, 5) for i in range(4, 12)], region)
     s = PeerStorage(engines, region, 1, snap_mgr=mgr)
-    for key in (SnapKey(1, 5, 6), SnapKey(1, 5, 8), SnapKey(1, 5, 10), SnapKey(2, 5, 6)):
+    everything = {SnapKey(1, 5, 6), SnapKey(1, 5, 8), SnapKey(1, 5, 10), SnapKey(2, 5, 6)}
+    for key in everything:
         files = mgr.gen_files(key)
         files.save_meta(RaftSnapshotData().meta)  # an empty snapshot: a meta file with no data files
     mgr.register(SnapKey(1, 5, 8), SnapEntry.SENDING)
     task = WriteTask(1, 1, 2)
     s.compact_to(10, 5, task)
-    assert {k for k, _ in mgr.list_snapshots()} == {SnapKey(1, 5, 6), SnapKey(1, 5, 8), SnapKey(1, 5, 10), SnapKey(2, 5, 6)}
+    assert {k for k, _ in mgr.list_snapshots()} == everything  # not durable yet: nothing collected
     write_tasks(engines, [task])
     s.on_persisted(task)  # the truncated index 10 is durable now
     assert {k for k, _ in mgr.list_snapshots()} == {SnapKey(1, 5, 8), SnapKey(1, 5, 10), SnapKey(2, 5, 6)}
