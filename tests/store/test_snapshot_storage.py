@@ -43,6 +43,7 @@ from raftstore.store.snap import (
     handle_apply,
     transfer,
 )
+from raftstore.store.snap.gen import BuildProgress
 
 from .helpers import (
     ReopenableEngines,
@@ -98,8 +99,9 @@ def test_take_gen_snap_request_captures_one_moment(engines: Engines, tmp_path: P
     populate(engines.kv, n=20)
     with pytest.raises(UNAVAILABLE):
         storage.snapshot(0, 2)
-    request = storage.take_gen_snap_request()
-    assert request is not None and request.task is storage.gen_snap_task
+    progress = BuildProgress()
+    request = storage.take_gen_snap_request(progress=progress)
+    assert request is not None and request.task is storage.gen_snap_task and request.progress is progress
     assert storage.take_gen_snap_request() is None  # taken once
     assert (request.applied_term, request.apply_state) == (5, storage.apply_state)
     assert request.apply_state is not storage.apply_state
@@ -112,8 +114,9 @@ def test_take_gen_snap_request_captures_one_moment(engines: Engines, tmp_path: P
     SnapGenerator(mgr, engines.kv).handle(request)
     storage.apply_state.applied_index = 5
     snap = storage.snapshot(0, 2)
+    files = mgr.gen_files(SnapKey.from_snapshot(snap))
+    assert [f.name for f in progress.follow()] == [f.name for f in files.files(files.load_meta())]
     with open_engines(tmp_path / "check") as check:
-        files = mgr.gen_files(SnapKey.from_snapshot(snap))
         for f in files.files(files.load_meta()):
             check.kv.ingest_sst(f.cf, [files.path(f.name)])
         assert dump(check.kv) == before

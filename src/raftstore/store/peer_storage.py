@@ -72,7 +72,7 @@ from .write import WriteTask, write_tasks
 
 if TYPE_CHECKING:
     from ..raft.raw_node import Ready
-    from .snap.gen import GenSnapRequest
+    from .snap.gen import BuildProgress, GenSnapRequest
     from .snap.manager import SnapManager
 
 __all__ = [
@@ -676,10 +676,13 @@ class PeerStorage:
         task.taken = True
         return task
 
-    def take_gen_snap_request(self, *, for_balance: bool = False) -> GenSnapRequest | None:
+    def take_gen_snap_request(
+        self, *, for_balance: bool = False, progress: BuildProgress | None = None
+    ) -> GenSnapRequest | None:
         """take_gen_snap_request takes the pending generation task (take_gen_snap_task) together with what
         the worker needs, captured now, on the caller's (raftstore) thread: the applied term, a copy of
-        the apply state and a KV engine snapshot. None when there is nothing to generate.
+        the apply state and a KV engine snapshot. None when there is nothing to generate. `progress` (a
+        BuildProgress) lets a streaming sender follow the files as they are built.
 
         The three must describe one moment: call it between write rounds, when no apply state is staged in
         a task that is not written yet (else the worker finds another apply state in the engine snapshot
@@ -695,7 +698,10 @@ class PeerStorage:
         kv_snapshot = self.engines.kv.snapshot()
         # The term is read from the log (or the truncated state), not from a cached applied term that an
         # apply path may not keep up to date.
-        return GenSnapRequest(task, self.term(apply_state.applied_index), apply_state, kv_snapshot, for_balance)
+        term = self.term(apply_state.applied_index)
+        return GenSnapRequest(
+            task, term, apply_state, kv_snapshot=kv_snapshot, for_balance=for_balance, progress=progress
+        )
 
     def cancel_generating_snap(self, compact_to: int | None = None) -> None:
         """cancel_generating_snap cancels the generation in flight, as TiKV does: unconditionally without
