@@ -20,8 +20,9 @@ Each phase's MB/s is the region's bytes (keys + values) divided by the phase's t
 is a sequential write of --size bytes in 1 MiB blocks followed by one fsync, in the same directory and
 the same run, once before and once after the phases (the table shows their mean: shared disks drift).
 End to end is the region's bytes over the time from the start of generation to the end of the apply:
-one after the other (1-3) and pipelined (4); the target is pipelined at least 0.5x raw. Both stores
-share one disk here, so every byte is written twice on it. `--write-docs` appends the table to
+one after the other (1-3) and pipelined (4), each checked against the target of 0.5x raw. Both stores
+share one disk, two CPUs and one Python process here (see docs/benchmarks.md for what that does to the
+pipelined run). `--write-docs` appends the table to
 docs/benchmarks.md's "Snapshots" section.
 """
 
@@ -331,8 +332,10 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
     text = table(result, args.size, args.value_size)
     print(text)
-    ok = result["pipelined"] >= 0.5 * result["raw"]
-    print(f"\nend to end (pipelined) {result['pipelined'] / result['raw']:.2f}x raw: target 0.5x {'met' if ok else 'NOT met'}")
+    print()
+    for mode in ("end_to_end", "pipelined"):
+        ratio = result[mode] / result["raw"]
+        print(f"{mode}: {ratio:.2f}x raw, target 0.5x {'met' if ratio >= 0.5 else 'NOT met'}")
     if args.write_docs:
         header = "" if "\n## Snapshots\n" in DOCS.read_text() else "\n## Snapshots\n\n`python bench/bench_snapshot.py`\n"
         with open(DOCS, "a") as f:
