@@ -1,7 +1,10 @@
-"""A seeded storm on a Cluster: random drops and delays, partitions and store crashes (stops, and crashes at the driver's failpoints), while one client
-writes keys one at a time. Afterwards no acknowledged write is lost (each key holds its last acknowledged
-value or a later attempt of the same client: a write that timed out can only apply before a later
-acknowledged one), and every store holds the same data at the same applied index."""
+"""A seeded storm on a Cluster: random drops and delays, partitions and store crashes (stops, and crashes
+at the driver's failpoints), while one client writes and reads keys one at a time.
+
+Checked: a read returns at least the last acknowledged write of its key and at most the last attempted
+one (a write that timed out may or may not have applied, but only before a later acknowledged one: Raft
+keeps an old term's entry below a newer term's); afterwards no acknowledged write is lost, and every
+store holds the same data at the same applied index."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from raftstore.engine.base import CF_DEFAULT
 from raftstore.engine.keys import DATA_MAX_KEY, DATA_MIN_KEY
 from raftstore.testing import Cluster, Delay, DropRate
 
-from .helpers import put
+from .helpers import get, put
 
 STORES = (1, 2, 3)
 CRASH_POINTS = ("store_round_before_persist", "store_round_before_apply", "store_round_before_answer")
@@ -28,7 +31,7 @@ def _storm(seed: int, rounds: int) -> tuple[int, int]:
         # last_acked / last_tried: per key, the sequence number of the last acknowledged / attempted write.
         last_acked: dict[bytes, int] = {}
         last_tried: dict[bytes, int] = {}
-        acks = 0
+        acks = reads = 0
         for seq in range(1, rounds + 1):
             event = rng.random()
             down = [s for s in STORES if s not in cluster.cores]
@@ -47,18 +50,31 @@ def _storm(seed: int, rounds: int) -> tuple[int, int]:
                 cluster.clear_filters()
                 cluster.transport.add_filter(DropRate(0.05, seed=seed + seq))
             key = b"k%d" % rng.randrange(8)
-            last_tried[key] = seq
+            reading = rng.random() < 0.3
             leader = cluster.leader_of()
             if leader is None:
                 cluster.run_steps(5)
                 continue
+            if not reading:
+                last_tried[key] = seq
             region = cluster.cores[leader.store_id].peers[1].region
-            box = cluster.propose(leader.store_id, cluster.new_cmd(region, leader, [put(key, b"%d" % seq)]))
+            request = get(key) if reading else put(key, b"%d" % seq)
+            box = cluster.propose(leader.store_id, cluster.new_cmd(region, leader, [request]))
             for _ in range(40):
                 if box or leader.store_id not in cluster.cores:
                     break
                 cluster.step()
-            if box and box[0].error is None:
+            if not box or box[0].error is not None:
+                continue
+            if reading:
+                # Linearizable: at least the last acknowledged write, at most the last attempted one.
+                found = box[0].response.responses[0].get
+                if found.not_found:
+                    assert key not in last_acked, (key, seed)
+                else:
+                    assert last_acked.get(key, 0) <= int(found.value) <= last_tried[key], (key, found.value, seed)
+                reads += 1
+            else:
                 last_acked[key] = seq
                 acks += 1
         # Heal: every store up, no filters; then every replica converges.
@@ -84,17 +100,18 @@ def _storm(seed: int, rounds: int) -> tuple[int, int]:
         ]
         assert data[0] == data[1] == data[2]
         assert {k for k, _ in data[0]} >= {b"z" + k for k in last_acked}
-        return acks, cluster.steps
+        assert rounds < 100 or reads > 0
+        return acks + reads, cluster.steps
 
 
 @pytest.mark.parametrize("seed", range(20))
 def test_storm(seed: int) -> None:
-    acked, steps = _storm(seed, rounds=60)
-    assert acked >= 5 and steps >= 100  # the storm let some writes through and ran a while
+    answered, steps = _storm(seed, rounds=60)
+    assert answered >= 5 and steps >= 100  # the storm let some requests through and ran a while
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(100, 140))
 def test_storm_long(seed: int) -> None:
-    acked, _ = _storm(seed, rounds=400)
-    assert acked >= 100
+    answered, _ = _storm(seed, rounds=400)
+    assert answered >= 100
