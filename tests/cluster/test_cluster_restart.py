@@ -129,3 +129,28 @@ def test_a_directory_without_identity_is_refused(tmp_path: Path) -> None:
         engines.kv.put("default", b"zstray", b"data")
         with pytest.raises(StoreIdentError, match="hold data but no store identity"):
             bootstrap_store(engines, 1, 1)
+
+
+def test_a_follower_acks_an_append_only_after_persisting_it(cluster: Cluster) -> None:
+    """The leader and one follower form the quorum (the other is cut off). The follower crashes after
+    taking the append but before persisting it: its ack must not have left, so the write is not
+    acknowledged — else the leader could answer a write that only the leader holds, and lose it when it
+    dies and the other two elect a leader without it."""
+    leader = cluster.wait_leader().store_id
+    a, b = (s for s in (1, 2, 3) if s != leader)
+    cluster.must_put(b"warm", b"up")
+    cluster.isolate_store(b)
+    cluster.crash_store_at(a, "store_round_before_persist", _has_unpersisted_entries)
+    sid, cmd = leader_cmd(cluster, put(b"k", b"v"))
+    box = cluster.propose(sid, cmd)
+    cluster.run_until(lambda: a not in cluster.cores, what="the crash")
+    cluster.run_steps(30)
+    assert box == []
+    # The leader dies; the two others elect a leader and agree, without the unacknowledged write or with it.
+    cluster.stop_store(leader)
+    cluster.clear_filters()
+    cluster.start_store(a)
+    value = cluster.must_get(b"k")
+    assert cluster.must_get(b"warm") == b"up"
+    cluster.must_get_on_store(a, b"k", value)
+    cluster.must_get_on_store(b, b"k", value)
