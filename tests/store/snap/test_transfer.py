@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeAlias
@@ -360,3 +361,16 @@ def test_broken_stream_resumes_after_its_complete_files(
         files = transfer(sender, receiver)
     assert sender.bytes_sent == sum(sizes[3:])
     assert files.verify() == src.gen_files(request.key).verify()
+
+
+def test_chunk_after_the_last_file_refused(built: tuple[SnapManager, SnapManager, Snapshot]) -> None:
+    """A chunk past the last file (file number = the number of files) is a SnapTransferError, not an
+    IndexError; the complete files stay verified and publishable."""
+    src, dst, snap = built
+    with SnapSender(src, snap, chunk_size=CHUNK) as sender, SnapReceiver(dst, SnapHeader(snap)) as receiver:
+        for chunk in sender.chunks(receiver.resume_point()):
+            receiver.feed(chunk)
+        with pytest.raises(SnapTransferError, match="no file is expected"):
+            receiver.feed(FileChunk(len(receiver.resume_point()), 0, b"x", zlib.crc32(b"x")))
+        files = receiver.finish()
+    assert files.verify() == src.gen_files(files.key).verify()
