@@ -2,7 +2,8 @@
 
 PeerStorage (raft's Storage for one peer of one region, TiKV semantics), its entry cache, the write
 path (WriteTask, write_tasks: one group commit per round across regions), region snapshots (the snap
-package) and startup recovery (recover_store).
+package) and startup recovery (recover_store); the store itself: StoreCore (the sans-IO core of a store's
+rounds, see docs/store.md), run_round (its in-process driver) and the store identity (bootstrap_store).
 """
 
 # The snap package goes first: snap.gen imports peer_storage, which imports snap submodules (see there).
@@ -15,6 +16,7 @@ from .errors import (
     RegionCorruptionError,
     RegionNotFoundError,
     StoreError,
+    StoreIdentError,
 )
 from .peer_storage import (
     MAX_SNAP_TRY_CNT,
@@ -34,6 +36,11 @@ from .peer_storage import (
 from .recovery import RecoveredStore, recover_store
 from .write import WriteRoundStats, WriteTask, write_tasks
 
+from .bootstrap import bootstrap_initial_regions, bootstrap_store, check_store_ident
+from .cmd import CmdResult
+from .driver import run_round
+from .store_core import StoreConfig, StoreCore
+
 __all__ = [
     "ENTRY_CACHE_MEMORY",
     "EntryCache",
@@ -45,6 +52,14 @@ __all__ = [
     "PeerTombstoneError",
     "RegionNotFoundError",
     "StoreError",
+    "StoreIdentError",
+    "bootstrap_initial_regions",
+    "bootstrap_store",
+    "check_store_ident",
+    "CmdResult",
+    "run_round",
+    "StoreConfig",
+    "StoreCore",
     "MAX_SNAP_TRY_CNT",
     "RAFT_INIT_LOG_INDEX",
     "RAFT_INIT_LOG_TERM",
