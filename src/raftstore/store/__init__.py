@@ -6,7 +6,6 @@ package) and startup recovery (recover_store); the store itself: StoreCore (the 
 rounds, see docs/store.md), run_round (its in-process driver) and the store identity (bootstrap_store).
 """
 
-# The snap package goes first: snap.gen imports peer_storage, which imports snap submodules (see there).
 from . import snap as snap
 from .entry_cache import ENTRY_CACHE_MEMORY, EntryCache, MemoryTrace, TermCache
 from .errors import (

@@ -20,8 +20,8 @@ generation to the snapshot worker; `apply_snapshot(snap, task)` (called by handl
 received one; `on_persisted(task)` then returns the ApplySnapTask the owner runs on a worker, and
 `check_applying_snap()` / `cancel_applying_snap()` follow the job (TiKV's tables, snap/status.py).
 
-Import order: the snap package imports this module (snap.gen needs GenSnapTask), so raftstore.store
-imports the snap package first; this module then imports only snap submodules that do not import it.
+Nothing below this module imports it: GenSnapTask lives in snap/task.py and the region helpers in
+region.py, so the snap package and this module import each other's parts without a cycle.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from ..engine.base import CF_DEFAULT, CF_RAFT
 from ..engine.engines import Engines
 from ..engine.errors import EngineError, EngineIOError
 from ..proto.eraftpb_pb2 import ConfState, Entry, HardState, Snapshot
-from ..proto.metapb_pb2 import Peer, PeerRole, Region
+from ..proto.metapb_pb2 import Peer, Region
 from ..proto.raft_serverpb_pb2 import (
     PeerState,
     RaftApplyState,
@@ -64,15 +64,18 @@ from .errors import (
     RegionCorruptionError,
     StoreError,
 )
+from .region import conf_state_from_region, is_region_initialized
 from .snap.apply import ApplySnapTask
 from .snap.errors import SnapError
 from .snap.files import parse_snapshot_data
+from .snap.gen import GenSnapRequest
 from .snap.status import ApplySnapState, ApplyStatus, CheckApplyingSnapStatus, JobStatus
+from .snap.task import GenSnapTask
 from .write import WriteTask, write_tasks
 
 if TYPE_CHECKING:
     from ..raft.raw_node import Ready
-    from .snap.gen import BuildProgress, GenSnapRequest
+    from .snap.gen import BuildProgress
     from .snap.manager import SnapManager
 
 __all__ = [
@@ -105,38 +108,6 @@ _TERM = operator.attrgetter("term")
 
 # RAFT_LOG_MULTI_GET_CNT: ranges up to this long are read with point gets, longer ones with a scan.
 RAFT_LOG_MULTI_GET_CNT = 8
-
-
-def is_region_initialized(region: Region) -> bool:
-    """is_region_initialized: a region is initialized once it knows its peers (TiKV's rule)."""
-    return len(region.peers) > 0
-
-
-def conf_state_from_region(region: Region) -> ConfState:
-    """conf_state_from_region derives raft's ConfState from the region's peers and their roles.
-
-    Voters vote in both halves of a joint configuration; an IncomingVoter only in the incoming half, a
-    DemotingVoter only in the outgoing half (and becomes a learner next); outside a joint configuration
-    voters_outgoing is empty.
-    """
-    cs = ConfState()
-    in_joint = False
-    for p in region.peers:
-        if p.role == PeerRole.Voter:
-            cs.voters.append(p.id)
-            cs.voters_outgoing.append(p.id)
-        elif p.role == PeerRole.Learner:
-            cs.learners.append(p.id)
-        elif p.role == PeerRole.IncomingVoter:
-            in_joint = True
-            cs.voters.append(p.id)
-        elif p.role == PeerRole.DemotingVoter:
-            in_joint = True
-            cs.voters_outgoing.append(p.id)
-            cs.learners_next.append(p.id)
-    if not in_joint:
-        del cs.voters_outgoing[:]
-    return cs
 
 
 def _initial_raft_state() -> RaftLocalState:
@@ -238,36 +209,6 @@ def save_snapshot_raft_state(task: WriteTask, region_id: int, raft_state: RaftLo
     state.last_index = index
     state.hard_state.commit = index
     task.put_kv(CF_RAFT, keys.snapshot_raft_state_key(region_id), state.SerializeToString())
-
-
-class GenSnapTask:
-    """GenSnapTask asks the snapshot worker for a snapshot of the region for peer `to`.
-
-    The worker sets `index` once it knows the snapshot's index, then calls complete(snapshot) or
-    fail(reason); PeerStorage.snapshot() picks the result up. `canceled` is set when the storage no longer
-    wants it (the log was compacted past its index, or the peer is being destroyed).
-    """
-
-    __slots__ = ("region_id", "to", "request_index", "index", "canceled", "result", "error", "done", "taken")
-
-    def __init__(self, region_id: int, to: int, request_index: int) -> None:
-        self.region_id = region_id
-        self.to = to
-        self.request_index = request_index
-        self.index = 0  # the snapshot's index, set by the worker once it has taken its engine snapshot
-        self.canceled = False
-        self.result: Snapshot | None = None
-        self.error: str | None = None
-        self.done = False
-        self.taken = False
-
-    def complete(self, snapshot: Snapshot) -> None:
-        self.result = snapshot
-        self.done = True
-
-    def fail(self, reason: str) -> None:
-        self.error = reason
-        self.done = True
 
 
 _M = TypeVar("_M", bound=PbMessage)
@@ -687,9 +628,6 @@ class PeerStorage:
         The three must describe one moment: call it between write rounds, when no apply state is staged in
         a task that is not written yet (else the worker finds another apply state in the engine snapshot
         and fails the task, and raft asks again)."""
-        # Imported here: snap.gen imports this module, and is still being imported when this one is.
-        from .snap.gen import GenSnapRequest
-
         task = self.take_gen_snap_task()
         if task is None:
             return None

@@ -112,6 +112,7 @@ def test_worker_thread_runs_tasks_in_order(mem_engines: Engines, tmp_path: Path)
         worker.schedule(GenSnapRequest(tasks[-1], 6, set_states(mem_engines.kv, region, 10)))
     worker.wait_idle()
     worker.stop()
+    worker.wait_idle()  # returns after stop() too
     late = GenSnapTask(1, 2, 0)
     worker.schedule(GenSnapRequest(late, 6, set_states(mem_engines.kv, snap_region(), 10)))
     assert [(t.done, t.error, t.result is not None) for t in tasks] == [(True, None, True)] * 2

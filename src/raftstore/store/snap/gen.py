@@ -39,7 +39,7 @@ from ...proto.raft_serverpb_pb2 import (
     SnapshotMeta,
 )
 from ..errors import StoreError
-from ..peer_storage import GenSnapTask, conf_state_from_region
+from ..region import conf_state_from_region
 from .errors import (
     SnapAbortedError,
     SnapCorruptionError,
@@ -58,6 +58,7 @@ from .files import (
 )
 from .io import IoRateLimiter, file_crc32, fsync_dir, fsync_file, os_call, remove_quiet
 from .manager import SnapEntry, SnapManager
+from .task import GenSnapTask
 
 __all__ = ["GenSnapRequest", "BuildProgress", "generate_snapshot", "build_snapshot", "SnapGenerator", "SnapWorker"]
 
@@ -453,6 +454,7 @@ class SnapWorker:
                 request.fail(f"unexpected error: {err!r}")
             finally:
                 self._queue.task_done()
+        self._queue.task_done()  # the stop marker: wait_idle after stop() returns
 
     def wait_idle(self) -> None:
         """wait_idle returns once every request scheduled so far has been handled."""
