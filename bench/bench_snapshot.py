@@ -143,8 +143,7 @@ def populate(engines: Engines, size: int, value_size: int) -> int:
     kv.flush()  # type: ignore[attr-defined]
     # Compact fully, or the compactions of ~30 L0 files would run in the background during the timed
     # phases (RocksDB's L0 trigger is 4), competing for the disk and both CPUs.
-    for db in kv._cfs.values():  # type: ignore[attr-defined]
-        db.compact_range(None, None)
+    kv.compact()  # type: ignore[attr-defined]
     os.sync()
     return total
 

@@ -115,6 +115,20 @@ def test_reads_from_sst_files_after_flush(tmp_path: Path) -> None:
         assert snap.get(CF_DEFAULT, keys.raft_log_key(1, 1)) == b"e1"
 
 
+def test_compact_leaves_one_file_per_cf_and_the_data(tmp_path: Path) -> None:
+    """compact merges the overlapping SST files of several flushes into one per CF; the newest values stay."""
+    path = tmp_path / "db"
+    with RocksEngine(path, ALL_CFS) as engine:
+        for round_ in range(3):
+            for key in (b"a", b"b"):
+                engine.put(CF_DEFAULT, key, b"v%d" % round_)
+            engine.flush()
+        assert len(list(path.glob("*.sst"))) == 3
+        engine.compact()
+        assert len(list(path.glob("*.sst"))) == 1
+        assert list(engine.scan(CF_DEFAULT, b"", None)) == [(b"a", b"v2"), (b"b", b"v2")]
+
+
 def test_scan_bound_survives_garbage_collection(tmp_path: Path) -> None:
     with RocksEngine(tmp_path / "db", ALL_CFS) as engine:
         batch = engine.write_batch()

@@ -716,6 +716,18 @@ class RocksEngine(EngineCommon):
             except Exception as exc:
                 raise self._failed_write(exc, "flush") from exc
 
+    def compact(self) -> None:
+        """compact compacts every CF fully, in the foreground (benchmarks use it so that no background
+        compaction runs during a timed phase)."""
+        with self._lock:
+            if self._refuses_writes():
+                raise self._write_refused("compact")
+            try:
+                for db in self._cfs.values():
+                    db.compact_range(None, None)
+            except Exception as exc:
+                raise self._failed_write(exc, "compact") from exc
+
     def close(self) -> None:
         """close releases every rocksdict object of the engine and closes the DB; a second call is a no-op.
 

@@ -24,6 +24,7 @@ from .errors import (
 )
 from .files import SNAPSHOT_CFS, SnapFiles, SnapKey
 from .gen import (
+    BuildProgress,
     GenSnapRequest,
     SnapGenerator,
     SnapWorker,
@@ -31,6 +32,7 @@ from .gen import (
     generate_snapshot,
 )
 from .manager import SnapEntry, SnapManager
+from .task import GenSnapTask
 from .status import (
     TRANSITIONS,
     ApplySnapState,
@@ -42,9 +44,12 @@ from .status import (
 from .transfer import (
     CHUNK_SIZE,
     FileChunk,
+    FileHeader,
+    ReceiveState,
     SnapHeader,
     SnapReceiver,
     SnapSender,
+    SnapStreamSender,
     transfer,
 )
 
@@ -67,11 +72,13 @@ __all__ = [
     "SNAPSHOT_CFS",
     "SnapFiles",
     "SnapKey",
+    "BuildProgress",
     "GenSnapRequest",
     "SnapGenerator",
     "SnapWorker",
     "build_snapshot",
     "generate_snapshot",
+    "GenSnapTask",
     "SnapEntry",
     "SnapManager",
     "TRANSITIONS",
@@ -85,5 +92,8 @@ __all__ = [
     "SnapHeader",
     "SnapReceiver",
     "SnapSender",
+    "SnapStreamSender",
+    "FileHeader",
+    "ReceiveState",
     "transfer",
 ]
