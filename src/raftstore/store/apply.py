@@ -11,6 +11,9 @@ then executed request by request; a CompareAndSwap decides on the data as of its
 every replica decides the same. Commands later in the round see the writes of earlier ones through the
 batch's overlay (the batch is not readable before it is written).
 
+CompactLog (the only admin command applied so far) moves the truncated state in the apply state; the
+entries are deleted later, by log GC, once an apply state carrying that truncated state is durable.
+
 Part of the sans-IO store core: it reads the KV engine but never writes it.
 """
 
@@ -23,7 +26,9 @@ from ..engine.base import CF_RAFT, KvEngine, WriteBatch
 from ..proto.eraftpb_pb2 import Entry, EntryType
 from ..proto.metapb_pb2 import Region
 from ..proto.raft_cmdpb_pb2 import (
+    AdminCmdType,
     CmdType,
+    CompactLogRequest,
     RaftCmdRequest,
     RaftCmdResponse,
     Request,
@@ -38,6 +43,8 @@ from .cmd import (
     other_error,
     resolve_cf,
 )
+from .errors import CompactLogError
+from .peer_storage import compact_raft_log
 
 __all__ = ["ApplyBatch", "ApplyResult", "apply_entries"]
 
@@ -92,11 +99,17 @@ class ApplyBatch:
 @dataclass(slots=True)
 class ApplyResult:
     """ApplyResult: what one region applied in a round: `responses` (index, term, response) of every
-    entry that carried a command, in log order, and the entries applied (for the term cache)."""
+    entry that carried a command, in log order; the entries applied (for the term cache); `truncated_from`
+    and `truncated_to`, the truncated index before and after, when a CompactLog moved it (the log is
+    collected later, once durable); and
+    `data_size`, the bytes of command data applied (the raft log size hint)."""
 
     region_id: int
     responses: list[tuple[int, int, RaftCmdResponse]] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
+    truncated_from: int | None = None
+    truncated_to: int | None = None
+    data_size: int = 0
 
 
 def apply_entries(batch: ApplyBatch, region: Region, apply_state: RaftApplyState, entries: list[Entry]) -> ApplyResult:
@@ -115,28 +128,53 @@ def apply_entries(batch: ApplyBatch, region: Region, apply_state: RaftApplyState
         if entry.entry_type != EntryType.EntryNormal:
             raise InvariantError(f"[region {region.id}] conf change entry {entry.index}: not supported yet")
         if entry.data:
+            result.data_size += len(entry.data)
             cmd = RaftCmdRequest.FromString(entry.data)
-            result.responses.append((entry.index, entry.term, exec_command(batch, region, cmd)))
+            result.responses.append((entry.index, entry.term, exec_command(batch, region, apply_state, cmd, result)))
+        apply_state.applied_index = entry.index
     last = entries[-1]
-    apply_state.applied_index = last.index
     apply_state.commit_index = last.index
     apply_state.commit_term = last.term
     batch.put_apply_state(region.id, apply_state)
     return result
 
 
-def exec_command(batch: ApplyBatch, region: Region, cmd: RaftCmdRequest) -> RaftCmdResponse:
-    """exec_command checks cmd against the region (epoch, keys) and executes its writes in order; a
-    command that fails a check changes nothing and answers the error."""
+def exec_command(
+    batch: ApplyBatch, region: Region, apply_state: RaftApplyState, cmd: RaftCmdRequest, result: ApplyResult
+) -> RaftCmdResponse:
+    """exec_command checks cmd against the region (epoch, keys) and executes it: the writes in order, or
+    the admin command; a command that fails a check changes nothing and answers the error."""
     error = check_region_epoch(cmd, region) or check_keys_in_region(cmd, region)
-    if error is None and cmd.HasField("admin_request"):
-        error = other_error("admin commands are not applied yet")
     if error is not None:
         return error_response(error)
     resp = RaftCmdResponse()
+    if cmd.HasField("admin_request"):
+        admin = cmd.admin_request
+        if admin.cmd_type != AdminCmdType.CompactLog:
+            return error_response(other_error(f"admin command {AdminCmdType.Name(admin.cmd_type)} is not applied yet"))
+        before = apply_state.truncated_state.index
+        try:
+            if exec_compact_log(apply_state, admin.compact_log):
+                result.truncated_to = apply_state.truncated_state.index
+                result.truncated_from = before if result.truncated_from is None else result.truncated_from
+        except CompactLogError as err:
+            return error_response(other_error(str(err)))
+        resp.admin_response.cmd_type = AdminCmdType.CompactLog
+        resp.admin_response.compact_log.SetInParent()
+        return resp
     for req in cmd.requests:
         _exec_write(batch, req, resp.responses.add(cmd_type=req.cmd_type))
     return resp
+
+
+def exec_compact_log(apply_state: RaftApplyState, req: CompactLogRequest) -> bool:
+    """exec_compact_log is TiKV's: a compact index at or below the first index needs nothing (False);
+    otherwise the truncated state moves to (compact_index, compact_term) (True). CompactLogError, nothing
+    changed, for term 0 or an index above the applied index."""
+    if req.compact_index <= apply_state.truncated_state.index + 1:
+        return False
+    compact_raft_log(apply_state, req.compact_index, req.compact_term)
+    return True
 
 
 def _exec_write(batch: ApplyBatch, req: Request, out: Response) -> None:

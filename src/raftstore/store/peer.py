@@ -26,7 +26,7 @@ from ..proto.eraftpb_pb2 import Entry, Message
 from ..proto.errorpb_pb2 import Error
 from ..proto.metapb_pb2 import Peer as PeerMeta
 from ..proto.metapb_pb2 import Region
-from ..proto.raft_cmdpb_pb2 import CmdType, RaftCmdRequest, RaftCmdResponse
+from ..proto.raft_cmdpb_pb2 import AdminCmdType, CmdType, RaftCmdRequest, RaftCmdResponse
 from ..proto.raft_serverpb_pb2 import RaftMessage
 from ..raft.config import Config
 from ..raft.errors import InvariantError, ProposalDroppedError
@@ -65,11 +65,12 @@ Answer = tuple[Callback, CmdResult]
 
 @dataclass(slots=True)
 class _Waiter:
-    """_Waiter: one proposer's command inside a merged command: its responses are [start, start + count)."""
+    """_Waiter: one proposer's command inside a merged command: its responses are [start, start + count);
+    count None: the whole response (an admin command, proposed alone)."""
 
     cb: Callback
     start: int
-    count: int
+    count: int | None
 
 
 @dataclass(slots=True)
@@ -112,12 +113,19 @@ class Peer:
         )
         self.raft_group = RawNode(raft_cfg, self.storage, seed=cfg.seed * 1_000_003 + peer_id)
         self._writes: list[tuple[RaftCmdRequest, Callback]] = []
-        self._writes_size = 0
+        # _admins: admin commands accepted this round; each is proposed alone, as its own entry.
+        self._admins: list[tuple[RaftCmdRequest, Callback]] = []
         self.proposals: deque[Proposal] = deque()
         self.reads: deque[ReadBatch] = deque()
         self._next_read_id = 0
         # committed: entries handed out as committed by this round's Ready, applied after the round persists.
         self.committed: list[Entry] = []
+        # raft_log_size_hint: command bytes applied since the last compaction (TiKV's, roughly scaled down
+        # on each compaction); gc_pending: a CompactLog moved the truncated index and its log GC is due.
+        self.raft_log_size_hint = 0
+        self.gc_pending = False
+        # _compact_proposed: the highest compact index this leader proposed (no repeat while it applies).
+        self._compact_proposed = 0
 
     # -- state --------------------------------------------------------------------------------------
 
@@ -148,8 +156,8 @@ class Peer:
         return self.meta_peer(self.raft_group.raft.leader_id)
 
     def has_waiting(self) -> bool:
-        """has_waiting: writes or reads are waiting for this round's collect."""
-        return bool(self._writes) or any(not b.issued for b in self.reads)
+        """has_waiting: writes, admin commands, reads or a log GC are waiting for a round's collect."""
+        return bool(self._writes or self._admins or self.gc_pending) or any(not b.issued for b in self.reads)
 
     # -- accepting commands -------------------------------------------------------------------------
 
@@ -180,6 +188,10 @@ class Peer:
         self._writes.append((cmd, cb))
         return None
 
+    def add_admin(self, cmd: RaftCmdRequest, cb: Callback) -> None:
+        """add_admin queues a checked admin command (proposed through the log, alone in its entry)."""
+        self._admins.append((cmd, cb))
+
     def add_read(self, cmd: RaftCmdRequest, cb: Callback) -> None:
         """add_read adds a checked read command to this round's read batch."""
         if not self.reads or self.reads[-1].issued:
@@ -194,36 +206,40 @@ class Peer:
         raft_entry_max_size) in one MsgPropose, and asks raft for a read index for the round's reads
         once the leader has committed an entry of its term (raft drops a read index before that)."""
         if self._writes:
-            self._propose_writes(answers)
+            writes, self._writes = self._writes, []
+            self._propose(self._merge(writes), answers)
+        if self._admins:
+            admins, self._admins = self._admins, []
+            self._propose([(cmd, [_Waiter(cb, 0, None)]) for cmd, cb in admins], answers)
         raft = self.raft_group.raft
         if self.reads and not self.reads[-1].issued and self.is_leader() and raft.commit_to_current_term():
             batch = self.reads[-1]
             batch.issued = True
             self.raft_group.read_index(batch.ctx)
 
-    def _propose_writes(self, answers: list[Answer]) -> None:
-        writes, self._writes = self._writes, []
+    def _propose(self, cmds: list[tuple[RaftCmdRequest, list[_Waiter]]], answers: list[Answer]) -> None:
+        """_propose steps the commands as one MsgPropose (one entry each) and remembers them by (index,
+        term); a peer that no longer leads, or a proposal raft drops, answers every waiter NotLeader."""
         if not self.is_leader():
             err = not_leader(self.region_id, self.leader())
-            answers.extend((cb, CmdResult(error_response(err, self.term))) for _, cb in writes)
+            answers.extend((w.cb, CmdResult(error_response(err, self.term))) for _, ws in cmds for w in ws)
             return
-        merged = self._merge(writes)
         raft = self.raft_group.raft
         first = raft.raft_log.last_index() + 1
         try:
-            self.raft_group.propose_batch(cmd.SerializeToString() for cmd, _ in merged)
+            self.raft_group.propose_batch(cmd.SerializeToString() for cmd, _ in cmds)
         except ProposalDroppedError:
             # Dropped while a leader transfer is under way (or the leader is gone): NotLeader, hinting at
             # the transferee, so that a client retries there.
             transferee = raft.lead_transferee
             hint = self.meta_peer(transferee) if transferee is not None else self.leader()
             err = not_leader(self.region_id, hint)
-            answers.extend((w.cb, CmdResult(error_response(err, self.term))) for _, ws in merged for w in ws)
+            answers.extend((w.cb, CmdResult(error_response(err, self.term))) for _, ws in cmds for w in ws)
             return
-        if raft.raft_log.last_index() != first + len(merged) - 1:
-            raise InvariantError(f"[region {self.region_id}] {len(merged)} proposals did not land at {first}")
+        if raft.raft_log.last_index() != first + len(cmds) - 1:
+            raise InvariantError(f"[region {self.region_id}] {len(cmds)} proposals did not land at {first}")
         term = self.term
-        self.proposals.extend(Proposal(first + i, term, ws) for i, (_, ws) in enumerate(merged))
+        self.proposals.extend(Proposal(first + i, term, ws) for i, (_, ws) in enumerate(cmds))
 
     def _merge(self, writes: list[tuple[RaftCmdRequest, Callback]]) -> list[tuple[RaftCmdRequest, list[_Waiter]]]:
         """_merge packs writes, in order, into merged commands of at most raft_entry_max_size bytes each
@@ -235,10 +251,7 @@ class Peer:
         for cmd, cb in writes:
             cmd_size = cmd.ByteSize()
             if size + cmd_size > limit:
-                merged = RaftCmdRequest()
-                merged.header.region_id = self.region_id
-                merged.header.peer.CopyFrom(self.meta_peer(self.peer_id) or PeerMeta(id=self.peer_id))
-                merged.header.region_epoch.CopyFrom(self.region.region_epoch)
+                merged = self.new_cmd()
                 out.append((merged, []))
                 size = merged.ByteSize()
             merged, waiters = out[-1]
@@ -246,6 +259,54 @@ class Peer:
             merged.requests.extend(cmd.requests)
             size += cmd_size
         return out
+
+    def new_cmd(self) -> RaftCmdRequest:
+        """new_cmd is an empty command of this peer: its region, itself, the current epoch."""
+        cmd = RaftCmdRequest()
+        cmd.header.region_id = self.region_id
+        cmd.header.peer.CopyFrom(self.meta_peer(self.peer_id) or PeerMeta(id=self.peer_id, store_id=self.store_id))
+        cmd.header.region_epoch.CopyFrom(self.region.region_epoch)
+        return cmd
+
+    # -- raft log GC ------------------------------------------------------------------------------------
+
+    def on_raft_gc_log_tick(self) -> None:
+        """on_raft_gc_log_tick is TiKV's GC policy, run by a leader every raft_log_gc_tick_interval ticks.
+        It keeps the entries a follower still needs (compacts to the lowest matched index) once at least
+        raft_log_gc_threshold of them are replicated to everyone; when applied − first index reaches
+        raft_log_gc_count_limit or the size hint raft_log_gc_size_limit, it compacts anyway (to the middle
+        of the log at least: a follower that far behind will need a snapshot). Never past the persisted
+        index. Proposes CompactLog{compact_index - 1, its term} as TiKV does."""
+        if not self.is_leader():
+            return
+        cfg, storage, raft = self.cfg, self.storage, self.raft_group.raft
+        applied, first, last = storage.applied_index(), storage.first_index(), storage.last_index()
+        replicated = min(pr.matched for _, pr in raft.prs.iter())
+        if (applied > first and applied - first >= cfg.raft_log_gc_count_limit) or (
+            self.raft_log_size_hint >= cfg.raft_log_gc_size_limit
+        ):
+            compact = max(first + (last - first) // 2, replicated)
+        elif replicated < first or last - first < 3 or replicated - first < cfg.raft_log_gc_threshold:
+            return
+        else:
+            compact = replicated
+        compact = min(compact, raft.raft_log.persisted, applied) - 1
+        if compact < first or compact <= self._compact_proposed:
+            return
+        self._compact_proposed = compact
+        cmd = self.new_cmd()
+        cmd.admin_request.cmd_type = AdminCmdType.CompactLog
+        cmd.admin_request.compact_log.compact_index = compact
+        cmd.admin_request.compact_log.compact_term = storage.term(compact)
+        cmd.admin_request.compact_log.voter_replicated_index = replicated
+        self._admins.append((cmd, _log_failure))
+
+    def stage_log_gc(self, task: WriteTask) -> None:
+        """stage_log_gc stages the apply state (with the new truncated state) into task's KV writes, which
+        write_tasks syncs first, and the deletion of the log up to it into the raft batch."""
+        self.storage.save_apply_state_to(task)
+        self.storage.schedule_log_gc(task)
+        self.gc_pending = False
 
     def handle_ready(self, messages: list[RaftMessage], answers: list[Answer]) -> WriteTask:
         """handle_ready takes the peer's Ready: messages a leader may send before persisting go to
@@ -321,6 +382,18 @@ class Peer:
         if result.entries:
             self.raft_group.advance_apply_to(applied)
             self._compact_cache(applied)
+        self.raft_log_size_hint += result.data_size
+        if result.truncated_to is not None and result.truncated_from is not None:
+            self._on_compacted(result.truncated_from, result.truncated_to, applied)
+
+    def _on_compacted(self, old: int, new: int, applied: int) -> None:
+        """_on_compacted: a CompactLog moved the truncated index from old to new (apply state in memory and
+        in the unsynced apply batch): the log GC is due (next round), a snapshot generation below it is
+        canceled, and the size hint keeps the share of the applied log that stays (TiKV's
+        on_ready_compact_log)."""
+        self.gc_pending = True
+        self.storage.cancel_generating_snap(new + 1)
+        self.raft_log_size_hint = self.raft_log_size_hint * (applied - new) // max(applied - old, 1)
 
     def _answer_stale(self, p: Proposal, answers: list[Answer]) -> None:
         resp = error_response(stale_command(f"entry at {p.index} of term {p.term} was overwritten"), self.term)
@@ -367,9 +440,15 @@ class Peer:
         return CmdResult(resp, snapshot)
 
 
+def _log_failure(result: CmdResult) -> None:
+    """_log_failure answers a command the store proposed itself (CompactLog): only a failure is logged."""
+    if result.error is not None:
+        logger.info("store-proposed command failed: %s", result.error.message)
+
+
 def _slice(resp: RaftCmdResponse, w: _Waiter) -> RaftCmdResponse:
-    """_slice is one proposer's part of a merged command's response (all of it on error)."""
-    if resp.header.HasField("error"):
+    """_slice is one proposer's part of a merged command's response (all of it on error or for an admin)."""
+    if w.count is None or resp.header.HasField("error"):
         return resp
     out = RaftCmdResponse()
     out.header.CopyFrom(resp.header)

@@ -66,7 +66,12 @@ class StoreConfig:
 
     `election_tick` / `heartbeat_tick` are in ticks of the driver; `raft_entry_max_size` bounds one
     command (RaftEntryTooLarge) and one merged proposal; `max_pending_proposals` per region
-    (ServerIsBusy above it); `seed` seeds every peer's election timeouts (with its peer id)."""
+    (ServerIsBusy above it); `seed` seeds every peer's election timeouts (with its peer id).
+
+    Raft log GC (a leader's policy, see Peer.on_raft_gc_log_tick), TiKV's defaults for a 96 MiB region:
+    run every `raft_log_gc_tick_interval` ticks; compact what every follower has once
+    `raft_log_gc_threshold` entries are; compact anyway past `raft_log_gc_count_limit` entries or
+    `raft_log_gc_size_limit` bytes of applied commands."""
 
     election_tick: int = 10
     heartbeat_tick: int = 2
@@ -74,6 +79,10 @@ class StoreConfig:
     max_size_per_msg: int = 1024 * 1024
     max_inflight_msgs: int = 256
     max_pending_proposals: int = 100_000
+    raft_log_gc_tick_interval: int = 10
+    raft_log_gc_threshold: int = 50
+    raft_log_gc_count_limit: int = 73_728
+    raft_log_gc_size_limit: int = 72 * 1024 * 1024
     seed: int = 0
 
 
@@ -120,6 +129,7 @@ class StoreCore:
         self._dirty: dict[int, None] = {}
         self._answers: list[Answer] = []
         self._round: WriteRound | ApplyRound | None = None
+        self._ticks = 0
         for state in load_region_states(engines):
             if state.state == PeerState.Tombstone:
                 continue
@@ -155,11 +165,18 @@ class StoreCore:
     # -- inputs --------------------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """tick advances every peer's logical clock by one tick."""
+        """tick advances every peer's logical clock by one tick; every raft_log_gc_tick_interval ticks the
+        leaders run the log GC policy."""
+        self._ticks += 1
+        gc_tick = self._ticks % self.config.raft_log_gc_tick_interval == 0
         dirty = self._dirty
         for region_id, peer in self.peers.items():
             if peer.raft_group.tick():
                 dirty[region_id] = None
+            if gc_tick and peer.is_leader():
+                peer.on_raft_gc_log_tick()
+                if peer.has_waiting():
+                    dirty[region_id] = None
 
     def step(self, msg: RaftMessage) -> None:
         """step hands a raft message to its peer (the message is taken over). Messages for another store,
@@ -213,6 +230,9 @@ class StoreCore:
             resp.admin_response.transfer_leader.SetInParent()
             self._answers.append((cb, CmdResult(resp)))
             return None
+        if admin.cmd_type == AdminCmdType.CompactLog:
+            peer.add_admin(cmd, cb)
+            return None
         return other_error(f"admin command {AdminCmdType.Name(admin.cmd_type)} is not supported yet")
 
     # -- the round -----------------------------------------------------------------------------------
@@ -231,8 +251,12 @@ class StoreCore:
             if peer is None:
                 continue
             peer.propose_waiting(answers)
-            if peer.raft_group.has_ready():
-                wr.tasks.append(peer.handle_ready(wr.messages, answers))
+            task = peer.handle_ready(wr.messages, answers) if peer.raft_group.has_ready() else None
+            if peer.gc_pending:
+                task = task or WriteTask(region_id, peer.peer_id, 0)
+                peer.stage_log_gc(task)
+            if task is not None:
+                wr.tasks.append(task)
                 wr.peers.append(peer)
             if peer.has_waiting():
                 self._dirty[region_id] = None
@@ -248,7 +272,8 @@ class StoreCore:
         dirty = self._dirty
         for task, peer in zip(wr.tasks, wr.peers):
             peer.storage.on_persisted(task)
-            peer.raft_group.on_persist_ready(task.ready_number)
+            if task.ready_number:  # 0: a task of log GC alone, no Ready
+                peer.raft_group.on_persist_ready(task.ready_number)
             messages.extend(task.messages)  # type: ignore[arg-type]
             dirty[peer.region_id] = None
         batch = ApplyBatch(self.engines.kv)
