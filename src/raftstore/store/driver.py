@@ -7,9 +7,8 @@ core; this one is what raftstore.testing.Cluster runs.
 
 Failpoints (raftstore.failpoints) mark the points where a crash is interesting:
 `store_round_before_persist`, `store_round_before_apply` (the log is durable, the apply batch is not
-written) and `store_round_before_answer` (applied, nothing answered yet). While the round's KV half of
-write_tasks is empty (the round persists only raft-engine writes, as long as no command writes an apply
-state through a task), a crash between write_tasks' two fsyncs is the crash before persisting.
+written) and `store_round_before_answer` (applied, nothing answered yet). In a round without log GC the
+KV half of write_tasks is empty, and a crash between its two fsyncs is the crash before persisting.
 """
 
 from __future__ import annotations
