@@ -26,7 +26,12 @@ from ..proto.eraftpb_pb2 import Entry, Message
 from ..proto.errorpb_pb2 import Error
 from ..proto.metapb_pb2 import Peer as PeerMeta
 from ..proto.metapb_pb2 import Region
-from ..proto.raft_cmdpb_pb2 import AdminCmdType, CmdType, RaftCmdRequest, RaftCmdResponse
+from ..proto.raft_cmdpb_pb2 import (
+    AdminCmdType,
+    CmdType,
+    RaftCmdRequest,
+    RaftCmdResponse,
+)
 from ..proto.raft_serverpb_pb2 import RaftMessage
 from ..raft.config import Config
 from ..raft.errors import InvariantError, ProposalDroppedError
