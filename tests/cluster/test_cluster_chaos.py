@@ -20,7 +20,12 @@ from raftstore.testing import Cluster, Delay, DropRate
 from .helpers import get, put
 
 STORES = (1, 2, 3)
-CRASH_POINTS = ("store_round_before_persist", "store_round_before_apply", "store_round_before_answer")
+CRASH_POINTS = (
+    "store_round_before_persist",
+    "write_tasks_between_batches",
+    "store_round_before_apply",
+    "store_round_before_answer",
+)
 
 
 def _storm(seed: int, rounds: int) -> tuple[int, int]:
@@ -82,7 +87,7 @@ def _storm(seed: int, rounds: int) -> tuple[int, int]:
                 acks += 1
         # Heal: every store up, no filters; then every replica converges.
         cluster.clear_filters()
-        cluster.run_steps(2)  # a crash armed last fires now
+        cluster.disarm_crashes()
         for sid in STORES:
             if sid not in cluster.cores:
                 cluster.start_store(sid)

@@ -142,10 +142,16 @@ class Cluster:
         self.start_store(sid)
 
     def crash_store_at(self, sid: int, point: str, when: Callable[[StoreCore], bool] = lambda core: True) -> None:
-        """crash_store_at arms a crash of store sid at a driver failpoint (`store_round_before_persist`,
-        `store_round_before_apply`, `store_round_before_answer`) in its first round where when(core)
-        holds at the start; the store is then stopped as by stop_store (restart it with start_store)."""
+        """crash_store_at arms a crash of store sid at a failpoint of its round (the driver's
+        `store_round_before_persist`, `store_round_before_apply`, `store_round_before_answer`, or
+        write_tasks' `write_tasks_between_batches`, reached only by rounds that write): the first round
+        that starts with when(core) true and reaches the failpoint stops there, and the store is stopped
+        as by stop_store (restart it with start_store)."""
         self._crashes[sid] = (point, when)
+
+    def disarm_crashes(self) -> None:
+        """disarm_crashes cancels every crash armed by crash_store_at that has not happened."""
+        self._crashes.clear()
 
     def close(self) -> None:
         """close stops every store and removes the temporary directory."""
@@ -180,16 +186,14 @@ class Cluster:
         if crash is None or not crash[1](core):
             run_round(core, self.engines[sid], self.transport.send)
             return
-        del self._crashes[sid]
         failpoints.cfg(crash[0], "panic")
         try:
             run_round(core, self.engines[sid], self.transport.send)
         except failpoints.FailpointPanic:
+            del self._crashes[sid]
             self.stop_store(sid)
-            return
         finally:
             failpoints.remove(crash[0])
-        raise ClusterError(f"store {sid} did not reach failpoint {crash[0]}")
 
     def run_steps(self, n: int) -> None:
         for _ in range(n):
