@@ -2,6 +2,14 @@
 
 It follows RocksEngine's contract (tests/engine/test_engine_contract.py runs one suite over both): same
 errors, same stats, snapshots and scans that see the engine as of when they were taken, nothing durable.
+
+With `track_sync=True` it also models what a crash keeps, as RocksDB's write-ahead log does: a write with
+sync=True makes itself and every write before it durable (sync_wal too); later writes without sync (and
+put, delete, delete_range) are volatile until the next synced one. An ingested SST file is durable at
+once (RocksDB syncs the files and the MANIFEST), volatile writes of other keys stay volatile. `crash()`
+drops exactly the volatile writes, as a power loss followed by a reopen would (the simulation of
+raftstore.testing.sim runs on it). Tracking costs an undo record per volatile key write, dropped at
+each sync; it is off by default.
 """
 
 from __future__ import annotations
@@ -67,6 +75,13 @@ class _Cf:
         for key in keys[lo:hi]:
             del data[key]
         del keys[lo:hi]
+
+    def restore(self, key: bytes, value: bytes | None) -> None:
+        """restore sets key back to value (None: missing)."""
+        if value is None:
+            self.delete(key)
+        else:
+            self.put(key, value)
 
     def freeze(self) -> tuple[dict[bytes, bytes], list[bytes]]:
         self.shared = True
@@ -208,15 +223,58 @@ class MemSnapshot:
         return _scan(self._engine, data, keys, start, end, reverse, limit)
 
 
-class MemEngine(EngineCommon):
-    """MemEngine keeps its column families in memory; sync is a no-op that is still counted in stats."""
+# _Undo: one volatile key write, (cf, key, the key's value before it; None: missing).
+_Undo = tuple[str, bytes, bytes | None]
 
-    def __init__(self, cfs: Sequence[str] = (CF_DEFAULT,), *, name: str = "memory") -> None:
+
+class MemEngine(EngineCommon):
+    """MemEngine keeps its column families in memory; sync is a no-op that is still counted in stats.
+
+    With track_sync (module docstring), invariant: undoing `_undo` in reverse order gives the durable
+    state, i.e. what every write up to the last synced one left; `_undo` is None when not tracking."""
+
+    def __init__(self, cfs: Sequence[str] = (CF_DEFAULT,), *, name: str = "memory", track_sync: bool = False) -> None:
         self.name = self._label = name
         self.stats = EngineStats()
         self._cf_names = tuple(dict.fromkeys([CF_DEFAULT, *cfs]))
         self._cfs: dict[str, _Cf] = {name: _Cf() for name in self._cf_names}
         self._closed = False
+        self._undo: list[_Undo] | None = [] if track_sync else None
+
+    @property
+    def volatile_writes(self) -> int:
+        """volatile_writes is the number of key writes a crash would drop now (0 when not tracking)."""
+        return len(self._undo) if self._undo is not None else 0
+
+    def crash(self) -> None:
+        """crash drops every volatile write (see the module docstring), as a power loss and a reopen would:
+        the engine is left holding what was durable, open, without the failure of an earlier write (a
+        reopened engine starts without it). ValueError when the engine does not track syncs;
+        EngineClosedError once closed. Snapshots and scans taken before keep what they saw."""
+        if self._closed:
+            raise EngineClosedError(f"engine {self.name} is closed")
+        undo = self._undo
+        if undo is None:
+            raise ValueError(f"engine {self.name} does not track syncs (MemEngine(track_sync=True))")
+        cfs = self._cfs
+        for cf, key, value in reversed(undo):
+            cfs[cf].restore(key, value)
+        undo.clear()
+        self._failed = None
+
+    def _record(self, cf: str, key: bytes) -> None:
+        """_record remembers key's value before a volatile write changes it (the caller checked _undo)."""
+        self._undo.append((cf, key, self._cfs[cf].data.get(key)))  # type: ignore[union-attr]
+
+    def _record_range(self, cf: str, start: bytes, end: bytes) -> None:
+        keys = self._cfs[cf].keys
+        for key in keys[bisect_left(keys, start) : bisect_left(keys, end)]:
+            self._record(cf, key)
+
+    def _synced(self) -> None:
+        """_synced: everything written so far is durable."""
+        if self._undo is not None:
+            self._undo.clear()
 
     def _check_cf(self, cf: str) -> _Cf:
         if self._closed or cf not in self._cfs:
@@ -243,7 +301,13 @@ class MemEngine(EngineCommon):
         if self._refuses_writes():
             raise self._write_refused("write")
         cfs = self._cfs
+        track = self._undo is not None and not sync
         for op, cf, a, b in batch._ops:
+            if track:
+                if op == _DELETE_RANGE:
+                    self._record_range(cf, a, b)
+                else:
+                    self._record(cf, a)
             if op == _PUT:
                 cfs[cf].put(a, b)
             elif op == _DELETE:
@@ -254,19 +318,27 @@ class MemEngine(EngineCommon):
         stats.writes += 1
         if sync:
             stats.synced_writes += 1
+            self._synced()
         stats.bytes_written += batch._size
 
     def put(self, cf: str, key: bytes, value: bytes) -> None:
         if self._refuses_writes():
             raise self._write_refused("put")
-        self._check_cf(cf).put(_bytes(key), _bytes(value))
+        data = self._check_cf(cf)
+        key, value = _bytes(key), _bytes(value)
+        if self._undo is not None:
+            self._record(cf, key)
+        data.put(key, value)
         self.stats.writes += 1
         self.stats.bytes_written += len(key) + len(value)
 
     def delete(self, cf: str, key: bytes) -> None:
         if self._refuses_writes():
             raise self._write_refused("delete")
-        self._check_cf(cf).delete(_bytes(key))
+        data = self._check_cf(cf)
+        if self._undo is not None:
+            self._record(cf, _bytes(key))
+        data.delete(_bytes(key))
         self.stats.writes += 1
         self.stats.bytes_written += len(key)
 
@@ -277,6 +349,8 @@ class MemEngine(EngineCommon):
         data = self._check_cf(cf)
         if _bytes(start) >= _bytes(end):
             return
+        if self._undo is not None:
+            self._record_range(cf, start, end)
         data.delete_range(start, end)
         self.stats.writes += 1
         self.stats.bytes_written += len(start) + len(end)
@@ -289,6 +363,7 @@ class MemEngine(EngineCommon):
     def sync_wal(self) -> None:
         if self._refuses_writes():
             raise self._write_refused("sync_wal")
+        self._synced()
 
     def close(self) -> None:
         """close drops the data; a second call is a no-op; every later operation raises EngineClosedError."""
@@ -324,5 +399,9 @@ class MemEngine(EngineCommon):
         pairs = [kv for path in paths for kv in read_mem_sst(path)]
         for key, value in pairs:
             data.put(key, value)
+        if self._undo:
+            # The ingested keys are durable with their new values; volatile writes of other keys stay so.
+            ingested = {key for key, _ in pairs}
+            self._undo[:] = [u for u in self._undo if u[0] != cf or u[1] not in ingested]
         self.stats.writes += 1
         self.stats.bytes_written += sum(len(k) + len(v) for k, v in pairs)
