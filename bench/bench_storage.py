@@ -57,8 +57,13 @@ def bootstrap(engines: Engines, count: int) -> dict[int, PeerStorage]:
     return {rid: PeerStorage(engines, region(rid), rid) for rid in range(1, count + 1)}
 
 
-def rounds_of(total: int, per_round: int, regions: int) -> list[list[tuple[int, list[Entry]]]]:
-    """rounds_of builds the entries of every round up front: per round, (region, entries) pairs."""
+# Round: per region of a round, (region id, the hard state raft hands over with the entries, the entries).
+Round = list[tuple[int, HardState, list[Entry]]]
+
+
+def rounds_of(total: int, per_round: int, regions: int) -> list[Round]:
+    """rounds_of builds the input of every round up front, as raft would hand it over: per region its
+    entries and its hard state (a single voter commits what earlier rounds made durable)."""
     out = []
     next_index = {rid: 6 for rid in range(1, regions + 1)}
     per_region = max(per_round // regions, 1)
@@ -67,7 +72,8 @@ def rounds_of(total: int, per_round: int, regions: int) -> list[list[tuple[int, 
         batch = []
         for _ in range(max(per_round // per_region, 1)):
             first = next_index[rid]
-            batch.append((rid, [Entry(index=i, term=5, data=PAYLOAD) for i in range(first, first + per_region)]))
+            ents = [Entry(index=i, term=5, data=PAYLOAD) for i in range(first, first + per_region)]
+            batch.append((rid, HardState(term=5, commit=first - 1), ents))
             next_index[rid] = first + per_region
             rid = rid % regions + 1
         out.append(batch)
@@ -83,10 +89,10 @@ class RawWriter:
         self.wo = rocksdict.WriteOptions()
         self.wo.sync = True
 
-    def round(self, batch: list[tuple[int, list[Entry]]]) -> None:
+    def round(self, batch: Round) -> None:
         log_key = keys.raft_log_key
         wb = rocksdict.WriteBatch(raw_mode=True)
-        for rid, ents in batch:
+        for rid, _, ents in batch:
             for e in ents:
                 wb.put(log_key(rid, e.index), e.SerializeToString())
         self.db.write(wb, self.wo)
@@ -96,10 +102,10 @@ class RawWriter:
 
 
 class PeerStorageWriter:
-    """PeerStorageWriter is PeerStorage's write path: per region a WriteTask with the entries and a new hard
-    state (committing what earlier rounds made durable), with apply_state also the region's RaftApplyState
-    applying those (a KV write, as a round that applies has); then write_tasks (group commit) and
-    on_persisted."""
+    """PeerStorageWriter is PeerStorage's write path: per region a WriteTask with the entries and the new
+    hard state (as handle_raft_ready stages a Ready's), with apply_state also the region's RaftApplyState
+    applying what is committed (a KV write, as a round that applies has); then write_tasks (group commit)
+    and on_persisted."""
 
     def __init__(self, path: Path, regions: int, apply_state: bool) -> None:
         self.engines = open_engines(path)
@@ -111,18 +117,16 @@ class PeerStorageWriter:
     def syncs(self) -> int:
         return self.engines.kv.stats.synced_writes + self.engines.raft.stats.synced_writes
 
-    def round(self, batch: list[tuple[int, list[Entry]]]) -> None:
+    def round(self, batch: Round) -> None:
         self.number += 1
         tasks = []
-        for rid, ents in batch:
-            ps = self.storages[rid]
+        storages = self.storages
+        for rid, hs, ents in batch:
+            ps = storages[rid]
             task = WriteTask(rid, rid, self.number)
-            # A single voter commits what is durable: what the rounds before persisted.
-            durable = ps.last_index()
-            old = ps.hard_state()
-            ps.set_hard_state(HardState(term=old.term, vote=old.vote, commit=durable), task)
+            ps.set_hard_state(hs, task)
             if self.apply_state:
-                ps.apply_state.applied_index = ps.apply_state.commit_index = durable
+                ps.apply_state.applied_index = ps.apply_state.commit_index = hs.commit
                 ps.save_apply_state_to(task)
             ps.append(ents, task)
             tasks.append(task)
@@ -134,7 +138,7 @@ class PeerStorageWriter:
         self.engines.close()
 
 
-def interleaved(tmp: Path, regions: int, rounds: list[list[tuple[int, list[Entry]]]], apply_state: bool = False) -> tuple[float, float, float]:
+def interleaved(tmp: Path, regions: int, rounds: list[Round], apply_state: bool = False) -> tuple[float, float, float]:
     """interleaved runs the baseline and PeerStorage round by round (A B A B ...), so that both meet the
     same disk and machine conditions; returns (raw seconds, PeerStorage seconds, fsyncs per round)."""
     raw = RawWriter(tmp / f"raw-{time.monotonic_ns()}")
@@ -234,7 +238,7 @@ def main() -> None:
             # reach, so that collections triggered by either path do not keep walking the bench's own data.
             gc.collect()
             gc.freeze()
-            n = sum(len(e) for b in rounds for _, e in b)
+            n = sum(len(e) for b in rounds for _, _, e in b)
             results = [interleaved(tmp, regions, rounds) for _ in range(args.runs)]
             raw = statistics.median(r[0] for r in results)
             secs = statistics.median(r[1] for r in results)
@@ -245,7 +249,7 @@ def main() -> None:
             say(f"| PeerStorage write path, {shape} | {n / secs:,.0f} | {ratio:.2f} | {results[0][2]:.0f} |")
             gc.unfreeze()
         rounds = rounds_of(args.entries // 10, args.round, 1000)
-        n = sum(len(e) for b in rounds for _, e in b)
+        n = sum(len(e) for b in rounds for _, _, e in b)
         raw, secs, syncs = interleaved(tmp, 1000, rounds, apply_state=True)
         say(f"| PeerStorage write path, 1000 regions, {args.round} entries/round + an apply state (KV) per region | {n / secs:,.0f} | {raw / secs:.2f} | {syncs:.0f} |")
         reads = bench_reads(tmp / "reads")

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import operator
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
@@ -71,7 +71,7 @@ from .snap.files import parse_snapshot_data
 from .snap.gen import GenSnapRequest
 from .snap.status import ApplySnapState, ApplyStatus, CheckApplyingSnapStatus, JobStatus
 from .snap.task import GenSnapTask
-from .write import WriteTask, write_tasks
+from .write import WriteTask, raft_local_state, write_tasks
 
 if TYPE_CHECKING:
     from ..raft.raw_node import Ready
@@ -242,7 +242,44 @@ class PeerStorage:
 
     `snap_state` is the peer's side of a snapshot apply (TiKV's SnapState); `pending_remove` turns true
     when an apply job failed: the owner must destroy the peer (tombstone) and let a new snapshot in.
+
+    Memory: a store hosts many idle regions, so the states are plain ints, not protobuf messages (each upb
+    message holds an arena of about 0.5–1 KB). `raft_state` builds a RaftLocalState on each access (a copy:
+    the raft state changes through append, set_hard_state, set_commit_index and apply_snapshot);
+    `apply_state` builds the RaftApplyState on first access and from then on that message is the apply
+    state, which the owner's apply changes in place, as in TiKV.
     """
+
+    __slots__ = (
+        "engines",
+        "region",
+        "peer_id",
+        "_tag",
+        "_last_index",
+        "_term",
+        "_vote",
+        "_commit",
+        "_apply",
+        "_applied",
+        "_truncated_index",
+        "_truncated_term",
+        "_commit_index",
+        "_commit_term",
+        "_has_truncated_state",
+        "_last_term",
+        "_applied_term",
+        "cache",
+        "term_cache",
+        "_pending",
+        "_gc_from",
+        "_durable_truncated",
+        "gen_snap_task",
+        "_snap_tried",
+        "_snap_dropped",
+        "snap_mgr",
+        "snap_state",
+        "pending_remove",
+    )
 
     def __init__(
         self,
@@ -258,20 +295,23 @@ class PeerStorage:
         self.region = Region()
         self.region.CopyFrom(region)
         self.peer_id = peer_id
-        self.tag = tag if tag is not None else f"[region {region.id}] {peer_id}"
-        self.raft_state = self._load_raft_state()
-        self.apply_state = self._load_apply_state()
+        self._tag = tag
+        # The raft state: hard state (_term, _vote, _commit) and _last_index.
+        self._load_raft_state()
+        # The apply state: these ints while _apply is None; once apply_state is read, _apply is the state.
+        self._apply: RaftApplyState | None = None
+        self._load_apply_state()
         self._validate_states()
         self._last_term = self._init_last_term()
         self._applied_term = self._init_applied_term()
         self.cache = EntryCache(cache_trace)
-        self.cache.update_persisted(self.raft_state.last_index)
+        self.cache.update_persisted(self._last_index)
         self.term_cache = TermCache()
         # _pending: (ready_number, first staged index) of staged tasks not yet persisted, oldest first.
-        self._pending: deque[tuple[int, int]] = deque()
+        self._pending: list[tuple[int, int]] = []
         self._gc_from = 0  # log GC deletes from here: nothing below it is left in the raft engine.
         # _durable_truncated: the truncated index of the apply state known to be on disk.
-        self._durable_truncated = self.apply_state.truncated_state.index
+        self._durable_truncated = self._truncated_index
         self.gen_snap_task: GenSnapTask | None = None
         self._snap_tried = 0
         # _snap_dropped: the last generation task was canceled before the worker took it, and dropped.
@@ -286,6 +326,30 @@ class PeerStorage:
     def region_id(self) -> int:
         return self.region.id
 
+    @property
+    def tag(self) -> str:
+        """tag: the log prefix, "[region <id>] <peer id>" unless given (built when a message needs it)."""
+        return self._tag if self._tag is not None else f"[region {self.region.id}] {self.peer_id}"
+
+    @property
+    def raft_state(self) -> RaftLocalState:
+        """raft_state: the RaftLocalState {hard_state, last_index}, built on each access (a copy)."""
+        return raft_local_state((self._term, self._vote, self._commit, self._last_index))
+
+    @property
+    def apply_state(self) -> RaftApplyState:
+        """apply_state: the RaftApplyState, built on first access; the owner may change it in place."""
+        state = self._apply
+        if state is None:
+            state = self._apply = RaftApplyState(
+                applied_index=self._applied, commit_index=self._commit_index, commit_term=self._commit_term
+            )
+            if self._has_truncated_state:
+                truncated = state.truncated_state
+                truncated.SetInParent()
+                truncated.index, truncated.term = self._truncated_index, self._truncated_term
+        return state
+
     def _get(self, engine_name: str, cf: str, key: bytes) -> bytes | None:
         engine = self.engines.kv if engine_name == "kv" else self.engines.raft
         try:
@@ -293,19 +357,32 @@ class PeerStorage:
         except EngineError as err:
             raise _read_error(self.region.id, self.tag, err, f"the {engine_name} engine", StoreError) from err
 
-    def _load_raft_state(self) -> RaftLocalState:
+    def _load_raft_state(self) -> None:
         raw = self._get("raft", CF_DEFAULT, keys.raft_state_key(self.region.id))
-        if raw is not None:
-            state: RaftLocalState = _decode(RaftLocalState, raw, self.region.id, "raft state")
-            return state
-        return _initial_raft_state() if is_region_initialized(self.region) else RaftLocalState()
+        if raw is None:
+            init = is_region_initialized(self.region)
+            self._term = self._commit = self._last_index = RAFT_INIT_LOG_INDEX if init else 0
+            self._vote = 0
+            return
+        state: RaftLocalState = _decode(RaftLocalState, raw, self.region.id, "raft state")
+        hs = state.hard_state
+        self._term, self._vote, self._commit, self._last_index = hs.term, hs.vote, hs.commit, state.last_index
 
-    def _load_apply_state(self) -> RaftApplyState:
+    def _load_apply_state(self) -> None:
         raw = self._get("kv", CF_RAFT, keys.apply_state_key(self.region.id))
-        if raw is not None:
-            state: RaftApplyState = _decode(RaftApplyState, raw, self.region.id, "apply state")
-            return state
-        return _initial_apply_state() if is_region_initialized(self.region) else RaftApplyState()
+        if raw is None:
+            init = is_region_initialized(self.region)
+            self._applied = self._truncated_index = self._truncated_term = RAFT_INIT_LOG_INDEX if init else 0
+            self._commit_index = self._commit_term = 0
+            self._has_truncated_state = init
+            return
+        state: RaftApplyState = _decode(RaftApplyState, raw, self.region.id, "apply state")
+        truncated = state.truncated_state
+        self._applied, self._commit_index, self._commit_term = state.applied_index, state.commit_index, state.commit_term
+        self._truncated_index, self._truncated_term = truncated.index, truncated.term
+        self._has_truncated_state = state.HasField("truncated_state")
+        if state.last_commit_index:
+            self._apply = state  # a field the ints do not hold: keep the message
 
     def _engine_entry(self, index: int) -> Entry | None:
         raw = self._get("raft", CF_DEFAULT, keys.raft_log_key(self.region.id, index))
@@ -319,58 +396,56 @@ class PeerStorage:
     def _validate_states(self) -> None:
         """_validate_states: TiKV's validate_states, on the states just loaded (may forward the commit)."""
         rid = self.region.id
-        raft_state, apply_state = self.raft_state, self.apply_state
-        last_index = raft_state.last_index
-        commit = raft_state.hard_state.commit
-        recorded_commit = apply_state.commit_index
+        last_index, commit, recorded_commit = self._last_index, self._commit, self._commit_index
+        commit_term, truncated = self._commit_term, self._truncated_index
 
         def describe() -> str:
             return (
-                f"raft state {{last_index: {last_index}, hard_state: {{term: {raft_state.hard_state.term}, "
-                f"vote: {raft_state.hard_state.vote}, commit: {commit}}}}}, apply state {{applied_index: "
-                f"{apply_state.applied_index}, truncated: ({apply_state.truncated_state.index}, "
-                f"{apply_state.truncated_state.term}), commit: ({recorded_commit}, {apply_state.commit_term})}}"
+                f"raft state {{last_index: {last_index}, hard_state: {{term: {self._term}, "
+                f"vote: {self._vote}, commit: {commit}}}}}, apply state {{applied_index: "
+                f"{self._applied}, truncated: ({truncated}, {self._truncated_term}), "
+                f"commit: ({recorded_commit}, {commit_term})}}"
             )
 
         if commit < recorded_commit:
             entry = self._engine_entry(recorded_commit)
-            if entry is None or entry.term != apply_state.commit_term:
+            if entry is None or entry.term != commit_term:
                 raise InvalidStateError(
                     rid,
-                    f"log at recorded commit index [{apply_state.commit_term}] {recorded_commit} doesn't exist, "
+                    f"log at recorded commit index [{commit_term}] {recorded_commit} doesn't exist, "
                     f"may lose data, {describe()}",
                 )
             logger.info("%s updating commit index %d -> %d", self.tag, commit, recorded_commit)
             commit = recorded_commit
         if commit > last_index:
             raise InvalidStateError(rid, f"max(commit index, recorded commit index) > last index, {describe()}")
-        if raft_state.hard_state.term < apply_state.commit_term:
+        if self._term < commit_term:
             raise InvalidStateError(rid, f"term of raft state < commit term of apply state, {describe()}")
-        if last_index < apply_state.truncated_state.index:
+        if last_index < truncated:
             raise InvalidStateError(rid, f"last index < truncated index, {describe()}")
-        raft_state.hard_state.commit = commit
+        self._commit = commit
 
     def _init_last_term(self) -> int:
-        last = self.raft_state.last_index
+        last = self._last_index
         if last == 0:
             return 0
         if last == RAFT_INIT_LOG_INDEX:
             return RAFT_INIT_LOG_TERM
-        if last == self.apply_state.truncated_state.index:
-            return self.apply_state.truncated_state.term
+        if last == self._truncated_index:
+            return self._truncated_term
         entry = self._engine_entry(last)
         if entry is None:
             raise InvalidStateError(self.region.id, f"entry at {last} doesn't exist, may lose data")
         return entry.term
 
     def _init_applied_term(self) -> int:
-        applied = self.apply_state.applied_index
+        applied = self._applied
         if applied == RAFT_INIT_LOG_INDEX:
             return RAFT_INIT_LOG_TERM
-        if applied == self.apply_state.truncated_state.index:
-            return self.apply_state.truncated_state.term
-        if applied > self.raft_state.last_index:
-            return self.apply_state.commit_term
+        if applied == self._truncated_index:
+            return self._truncated_term
+        if applied > self._last_index:
+            return self._commit_term
         entry = self._engine_entry(applied)
         if entry is None:
             raise InvalidStateError(self.region.id, f"entry at apply index {applied} doesn't exist, may lose data")
@@ -385,25 +460,29 @@ class PeerStorage:
         self.region.CopyFrom(region)
 
     def applied_index(self) -> int:
-        return self.apply_state.applied_index
+        state = self._apply
+        return self._applied if state is None else state.applied_index
 
     def applied_term(self) -> int:
         return self._applied_term
 
     def truncated_index(self) -> int:
-        return self.apply_state.truncated_state.index
+        state = self._apply
+        return self._truncated_index if state is None else state.truncated_state.index
 
     def truncated_term(self) -> int:
-        return self.apply_state.truncated_state.term
+        state = self._apply
+        return self._truncated_term if state is None else state.truncated_state.term
 
     def last_term(self) -> int:
         return self._last_term
 
     def commit_index(self) -> int:
-        return self.raft_state.hard_state.commit
+        return self._commit
 
     def hard_state(self) -> HardState:
-        return self.raft_state.hard_state
+        """hard_state: the hard state, built on each access (a copy)."""
+        return HardState(term=self._term, vote=self._vote, commit=self._commit)
 
     def region_state(self) -> RegionLocalState | None:
         """region_state is the persisted RegionLocalState, None when the region has none yet."""
@@ -417,8 +496,7 @@ class PeerStorage:
 
     def initial_state(self) -> RaftState:
         """initial_state: the hard state and the ConfState of the region's peers (empty if uninitialized)."""
-        hs = HardState()
-        hs.CopyFrom(self.raft_state.hard_state)
+        hs = self.hard_state()
         if hs == HardState():
             if self.is_initialized():
                 raise InvariantError(
@@ -428,20 +506,18 @@ class PeerStorage:
         return RaftState(hs, conf_state_from_region(self.region))
 
     def first_index(self) -> int:
-        return self.apply_state.truncated_state.index + 1
+        return self.truncated_index() + 1
 
     def last_index(self) -> int:
-        return self.raft_state.last_index
+        return self._last_index
 
     def _check_range(self, low: int, high: int) -> None:
         if low > high:
             raise StorageError(f"{self.tag} low: {low} is greater than high: {high}")
-        if low <= self.apply_state.truncated_state.index:
+        if low <= self.truncated_index():
             raise CompactedError()
-        if high > self.raft_state.last_index + 1:
-            raise StorageError(
-                f"{self.tag} entries' high {high} is out of bound lastindex {self.raft_state.last_index}"
-            )
+        if high > self._last_index + 1:
+            raise StorageError(f"{self.tag} entries' high {high} is out of bound lastindex {self._last_index}")
 
     def entries(
         self, low: int, high: int, max_size: int | None = None, context: GetEntriesContext | None = None
@@ -526,11 +602,15 @@ class PeerStorage:
         """term of entry idx: the truncated term at the truncated index, CompactedError below it, a
         StorageError above the last index. An entry in [first, last] that the raft log lacks is a broken
         invariant (TiKV panics): InvariantError, never an error raft could take for a term mismatch."""
-        truncated = self.apply_state.truncated_state
-        if idx == truncated.index:
-            return truncated.term
+        state = self._apply
+        if state is None:
+            truncated_index, truncated_term = self._truncated_index, self._truncated_term
+        else:
+            truncated_index, truncated_term = state.truncated_state.index, state.truncated_state.term
+        if idx == truncated_index:
+            return truncated_term
         self._check_range(idx, idx + 1)
-        if truncated.term == self._last_term or idx == self.raft_state.last_index:
+        if truncated_term == self._last_term or idx == self._last_index:
             return self._last_term
         e = self.cache.entry(idx)
         if e is not None:
@@ -541,7 +621,7 @@ class PeerStorage:
         entry = self._engine_entry(idx)
         if entry is None:
             raise InvariantError(
-                f"{self.tag} entry {idx} in [{self.first_index()}, {self.raft_state.last_index}] is missing "
+                f"{self.tag} entry {idx} in [{self.first_index()}, {self._last_index}] is missing "
                 "from the raft log"
             )
         return entry.term
@@ -670,28 +750,31 @@ class PeerStorage:
         their terms must not decrease; otherwise InvariantError, before anything is staged."""
         if not entries:
             return
-        raft_state = self.raft_state
-        prev_last = raft_state.last_index
+        prev_last = self._last_index
         first = entries[0].index
-        if first > prev_last + 1 or first <= self.apply_state.truncated_state.index:
+        if first > prev_last + 1 or first <= (self._truncated_index if self._apply is None else self.truncated_index()):
             raise InvariantError(
                 f"{self.tag} append at {first} must follow the truncated index {self.truncated_index()} "
                 f"and leave no hole after the last index {prev_last}"
             )
+        # Each entry is encoded once, here: the write uses the encodings, the cache accounts their sizes.
         if len(entries) > 1:
             self._check_run(entries)
-        # Each entry is encoded once, here: the write uses the encodings, the cache accounts their sizes.
-        encoded = list(map(_ENCODE_ENTRY, entries))
+            encoded = list(map(_ENCODE_ENTRY, entries))
+            sizes = list(map(len, encoded))
+        else:
+            encoded = [entries[0].SerializeToString()]
+            sizes = [len(encoded[0])]
         cache = self.cache
-        cache.append(self.region.id, self.peer_id, entries, list(map(len, encoded)))
+        cache.append(self.region.id, self.peer_id, entries, sizes)
         task.set_append(prev_last + 1, entries, encoded)
         self._pending.append((task.ready_number, first))
         if cache.persisted >= first:
             cache.persisted = first - 1
         last = entries[-1]
-        raft_state.last_index = last.index
+        self._last_index = last_index = last.index
         self._last_term = last.term
-        self._stage_raft_state(task)
+        task.staged_raft_state = (self._term, self._vote, self._commit, last_index)
 
     def _check_run(self, entries: Sequence[Entry]) -> None:
         """_check_run: entries are contiguous and their terms never decrease (else InvariantError). C-level
@@ -707,27 +790,24 @@ class PeerStorage:
     def set_hard_state(self, hs: HardState, task: WriteTask) -> None:
         """set_hard_state records a new hard state and stages the RaftLocalState into task. An uninitialized
         peer (last index 0) never persists a hard state, as in TiKV."""
-        if self.raft_state.last_index == 0:
+        if self._last_index == 0:
             return
-        self.raft_state.hard_state.CopyFrom(hs)
-        if task.raft_state is None:
-            self._stage_raft_state(task)
+        self._term, self._vote, self._commit = hs.term, hs.vote, hs.commit
+        if task.staged_raft_state is None:
+            task.staged_raft_state = (self._term, self._vote, self._commit, self._last_index)
         else:
-            task.raft_state.hard_state.CopyFrom(hs)
+            task.stage_hard_state(hs)
 
     def set_commit_index(self, commit: int) -> None:
         """set_commit_index records a commit index learned from a LightReady, in memory as TiKV does: the
         next RaftLocalState staged carries it. The commit index never goes back."""
-        if commit < self.raft_state.hard_state.commit:
-            raise InvariantError(f"{self.tag} commit index {commit} < {self.raft_state.hard_state.commit}")
-        self.raft_state.hard_state.commit = commit
+        if commit < self._commit:
+            raise InvariantError(f"{self.tag} commit index {commit} < {self._commit}")
+        self._commit = commit
 
     def _stage_raft_state(self, task: WriteTask) -> None:
-        # A task keeps its own copy: raft_state may move on before the task is written.
-        state = task.raft_state
-        if state is None:
-            state = task.raft_state = RaftLocalState()
-        state.CopyFrom(self.raft_state)
+        # A task keeps its own copy (values): the raft state may move on before the task is written.
+        task.staged_raft_state = (self._term, self._vote, self._commit, self._last_index)
 
     def handle_raft_ready(self, ready: "Ready", task: WriteTask) -> None:
         """handle_raft_ready stages a raft Ready into task as TiKV's does: its snapshot (apply_snapshot),
@@ -760,8 +840,12 @@ class PeerStorage:
             if self.snap_mgr is not None:
                 self.snap_mgr.gc(self.region.id, task.truncated_index)
         pending = self._pending
-        while pending and pending[0][0] <= task.ready_number:
-            pending.popleft()
+        if pending and pending[0][0] <= task.ready_number:
+            ready_number = task.ready_number
+            done = 1
+            while done < len(pending) and pending[done][0] <= ready_number:
+                done += 1
+            del pending[:done]
         job = self._schedule_applying_snapshot() if task.snapshot_index is not None else None
         last = task.last_entry_index()
         if last is None:
@@ -812,13 +896,11 @@ class PeerStorage:
         apply_state.truncated_state.index = index
         apply_state.truncated_state.term = term
         self.save_apply_state_to(task)
-        raft_state = self.raft_state
-        raft_state.last_index = index
-        hs = raft_state.hard_state
-        hs.commit = max(hs.commit, index)
-        if hs.term < term:
-            hs.term, hs.vote = term, 0
-        save_snapshot_raft_state(task, region.id, raft_state, index)
+        self._last_index = index
+        self._commit = max(self._commit, index)
+        if self._term < term:
+            self._term, self._vote = term, 0
+        save_snapshot_raft_state(task, region.id, self.raft_state, index)
         self._stage_raft_state(task)
         self._last_term = self._applied_term = term
         self.set_region(region)
@@ -872,8 +954,9 @@ class PeerStorage:
     def save_apply_state_to(self, task: WriteTask) -> None:
         """save_apply_state_to stages the apply state into task's KV writes (and notes its truncated index,
         which log GC may rely on once the task is durable)."""
-        task.put_kv(CF_RAFT, keys.apply_state_key(self.region.id), self.apply_state.SerializeToString())
-        task.truncated_index = self.apply_state.truncated_state.index
+        state = self.apply_state
+        task.put_kv(CF_RAFT, keys.apply_state_key(self.region.id), state.SerializeToString())
+        task.truncated_index = state.truncated_state.index
 
     def compact_to(self, index: int, term: int, task: WriteTask) -> None:
         """compact_to applies a compact-log command: moves the truncated state to (index, term) (see
@@ -889,7 +972,7 @@ class PeerStorage:
         of the last apply state written, or the one staged in this task (its KV write is synced first). A
         truncation still only in memory is not collected."""
         durable = max(self._durable_truncated, task.truncated_index or 0)
-        end = min(self.apply_state.truncated_state.index, durable) + 1
+        end = min(self.truncated_index(), durable) + 1
         if end <= self._gc_from:
             return
         rid = self.region.id

@@ -36,21 +36,41 @@ from ..engine import keys
 from ..engine.base import CF_DEFAULT, WriteBatch
 from ..engine.engines import Engines
 from ..engine.errors import EngineError
-from ..proto.eraftpb_pb2 import Entry
+from ..proto.eraftpb_pb2 import Entry, HardState
 from ..proto.raft_serverpb_pb2 import RaftLocalState
 from .errors import StoreError
 
-__all__ = ["WriteTask", "WriteRoundStats", "write_tasks"]
+__all__ = ["WriteTask", "WriteRoundStats", "write_tasks", "RaftStateValues", "raft_local_state"]
 
 # A KV operation staged in a task: (cf, key, value) puts; value None deletes the key.
 KvOp = tuple[str, bytes, bytes | None]
+
+# RaftStateValues: a RaftLocalState as plain values, (term, vote, commit, last_index), its hard_state present:
+# what PeerStorage stages without building a message per region.
+RaftStateValues = tuple[int, int, int, int]
+
+
+def raft_local_state(values: RaftStateValues) -> RaftLocalState:
+    """raft_local_state builds the RaftLocalState that values describe."""
+    term, vote, commit, last_index = values
+    return RaftLocalState(hard_state=HardState(term=term, vote=vote, commit=commit), last_index=last_index)
+
+
+def _encode_raft_state(values: RaftStateValues, scratch: RaftLocalState) -> bytes:
+    """_encode_raft_state: raft_local_state(values).SerializeToString(), through a reused scratch message
+    whose hard_state is present (no message built per region)."""
+    hs = scratch.hard_state
+    hs.term, hs.vote, hs.commit, scratch.last_index = values
+    return scratch.SerializeToString()
 
 
 class WriteTask:
     """WriteTask: what one Ready of one peer persists (see the module docstring).
 
     `entries` are appended at their indexes; when `overwrite_to` is beyond the last new entry, the stale
-    tail [last new + 1, overwrite_to) is deleted. `raft_state` (assignable) is the RaftLocalState to write.
+    tail [last new + 1, overwrite_to) is deleted. `raft_state` (assignable) is the RaftLocalState to write;
+    PeerStorage stages it as RaftStateValues (staged_raft_state), and reading `raft_state` turns those into
+    the task's own message once.
     `messages` are the raft messages to send once the task is durable. `snapshot_index` is the index of the
     snapshot the task stages (PeerStorage.apply_snapshot), None when it stages none.
     """
@@ -62,7 +82,7 @@ class WriteTask:
         "entries",
         "encoded",
         "overwrite_to",
-        "raft_state",
+        "staged_raft_state",
         "kv_ops",
         "raft_deletes",
         "leading_deletes",
@@ -81,7 +101,9 @@ class WriteTask:
         # write_tasks encodes the entries itself). set_append keeps the two together.
         self.encoded: list[bytes] | None = None
         self.overwrite_to: int | None = None
-        self.raft_state: RaftLocalState | None = None
+        # staged_raft_state: the raft state to write, as a message (assigned, or read once) or as the
+        # values PeerStorage stages (it sets them here directly: the append hot path builds no message).
+        self.staged_raft_state: RaftLocalState | RaftStateValues | None = None
         self.kv_ops: list[KvOp] = []
         self.raft_deletes: list[tuple[bytes, bytes]] = []
         # leading_deletes: how many of raft_deletes were staged before any entry; they are written before
@@ -113,6 +135,29 @@ class WriteTask:
             self.entries = list(entries)
             self.encoded = list(encoded) if encoded is not None else None
         self.overwrite_to = overwrite_to
+
+    @property
+    def raft_state(self) -> RaftLocalState | None:
+        state = self.staged_raft_state
+        if state is None or isinstance(state, RaftLocalState):
+            return state
+        msg = self.staged_raft_state = raft_local_state(state)
+        return msg
+
+    @raft_state.setter
+    def raft_state(self, state: RaftLocalState | None) -> None:
+        self.staged_raft_state = state
+
+    def stage_hard_state(self, hs: HardState) -> None:
+        """stage_hard_state replaces the hard state of the raft state already staged (which must exist),
+        keeping its last index."""
+        state = self.staged_raft_state
+        if isinstance(state, tuple):
+            self.staged_raft_state = (hs.term, hs.vote, hs.commit, state[3])
+        elif state is not None:
+            state.hard_state.CopyFrom(hs)
+        else:
+            raise ValueError("stage_hard_state: no raft state staged")
 
     def put_kv(self, cf: str, key: bytes, value: bytes) -> None:
         self.kv_ops.append((cf, key, value))
@@ -193,30 +238,34 @@ def _fill_batches(engines: Engines, tasks: Sequence[WriteTask]) -> tuple[WriteBa
     the last RaftLocalState staged for each region (none after a clear_meta)."""
     kv_wb = engines.kv.write_batch()
     raft_wb = engines.raft.write_batch()
-    raft_states: dict[int, RaftLocalState] = {}
+    raft_states: dict[int, RaftLocalState | RaftStateValues] = {}
     entry_count = 0
     log_key = keys.raft_log_key
     # puts: raft-engine puts not yet handed to the batch; flushed before every deletion to keep the order.
     puts: list[tuple[bytes, bytes]] = []
     for task in tasks:
-        for cf, key, value in task.kv_ops:
-            if value is None:
-                kv_wb.delete(cf, key)
-            else:
-                kv_wb.put(cf, key, value)
+        if task.kv_ops:
+            for cf, key, value in task.kv_ops:
+                if value is None:
+                    kv_wb.delete(cf, key)
+                else:
+                    kv_wb.put(cf, key, value)
         region_id = task.region_id
         deletes, leading = task.raft_deletes, task.leading_deletes
         if leading:
             _delete_ranges(raft_wb, puts, deletes[:leading])
         entries = task.entries
         if entries:
+            count = len(entries)
             first, last = entries[0].index, entries[-1].index
             encoded = task.encoded
-            if encoded is None or len(encoded) != len(entries) or last - first + 1 != len(entries):
+            if encoded is None or len(encoded) != count or last - first + 1 != count:
                 puts += [(log_key(region_id, e.index), e.SerializeToString()) for e in entries]
+            elif count == 1:
+                puts.append((log_key(region_id, first), encoded[0]))
             else:
                 puts += zip(keys.raft_log_keys(region_id, first, last + 1), encoded)
-            entry_count += len(entries)
+            entry_count += count
             if task.overwrite_to is not None and task.overwrite_to > last + 1:
                 _flush(raft_wb, puts)
                 raft_wb.delete_range(CF_DEFAULT, log_key(region_id, last + 1), log_key(region_id, task.overwrite_to))
@@ -224,9 +273,13 @@ def _fill_batches(engines: Engines, tasks: Sequence[WriteTask]) -> tuple[WriteBa
             _delete_ranges(raft_wb, puts, deletes[leading:])
         if task.clears_raft_state:
             raft_states.pop(region_id, None)
-        if task.raft_state is not None:
-            raft_states[region_id] = task.raft_state
+        if task.staged_raft_state is not None:
+            raft_states[region_id] = task.staged_raft_state
     state_key = keys.raft_state_key
-    puts += [(state_key(region_id), state.SerializeToString()) for region_id, state in raft_states.items()]
+    scratch = RaftLocalState(hard_state=HardState())
+    puts += [
+        (state_key(region_id), _encode_raft_state(state, scratch) if isinstance(state, tuple) else state.SerializeToString())
+        for region_id, state in raft_states.items()
+    ]
     _flush(raft_wb, puts)
     return kv_wb, raft_wb, entry_count
