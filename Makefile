@@ -34,7 +34,7 @@ typecheck: $(STAMP)
 # proto regenerates src/raftstore/proto/*_pb2.py from proto/*.proto (the generated code is committed).
 proto: $(STAMP)
 	$(PY) -m grpc_tools.protoc -I proto --python_out=src/raftstore/proto --pyi_out=src/raftstore/proto proto/*.proto
-	sed -i -E 's/^import (eraftpb|metapb|raft_serverpb|errorpb|raft_cmdpb)_pb2 as /from . import \1_pb2 as /' src/raftstore/proto/*_pb2.py src/raftstore/proto/*_pb2.pyi
+	sed -i -E 's/^import (eraftpb|metapb|raft_serverpb|errorpb|raft_cmdpb|raftstorepb)_pb2 as /from . import \1_pb2 as /' src/raftstore/proto/*_pb2.py src/raftstore/proto/*_pb2.pyi
 
 clean:
 	rm -rf $(VENV) data

@@ -13,11 +13,14 @@ import sys
 import traceback
 from pathlib import Path
 
+from .client import ClientError
 from .demo import TABLE_HEADER, format_region, opened_engines, run_demo
 from .engine.errors import DataDirError, DataDirInUseError, EngineError
 from .proto.raft_serverpb_pb2 import PeerState
 from .raft.errors import InvariantError, RaftError
 from .raft.util import INVALID_ID
+from .server import commands as server_commands
+from .server.errors import ConfigError, ServerError
 from .store import PeerStorage, StoreError, load_region_states
 
 __all__ = ["EXIT_FAILURE", "EXIT_INTERRUPTED", "EXIT_USAGE", "main"]
@@ -28,7 +31,9 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 # _EXPECTED: the roots of the errors the layers raise on purpose; their message is the line shown. Any other
 # exception is a bug and is shown with its type.
-_EXPECTED: tuple[type[Exception], ...] = (EngineError, StoreError, RaftError, InvariantError, OSError)
+_EXPECTED: tuple[type[Exception], ...] = (
+    EngineError, StoreError, RaftError, InvariantError, OSError, ServerError, ClientError
+)
 
 EXIT_STATUS = f"""\
 exit status:
@@ -115,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_verbose(inspect, argparse.SUPPRESS)
     inspect.add_argument("--data", type=Path, default=Path("./data"), help="data directory (default ./data)")
+    server_commands.add_commands(sub, _add_verbose, _HelpFormatter, EXIT_STATUS)
     return parser
 
 
@@ -127,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "demo":
             run_demo(args.data, regions=args.regions, rounds=args.rounds, per_round=args.per_round)
+        elif args.command in server_commands.COMMANDS:
+            return server_commands.run_command(args)
         else:
             _inspect(args.data)
     except KeyboardInterrupt as err:
@@ -158,7 +166,7 @@ def _describe(err: Exception) -> str:
 def _exit_code(err: Exception) -> int:
     """_exit_code: EXIT_USAGE for a path that is not a usable data directory, EXIT_FAILURE for the rest; a
     directory in use is a DataDirError too, but the directory is fine: a runtime failure."""
-    if isinstance(err, DataDirError) and not isinstance(err, DataDirInUseError):
+    if isinstance(err, DataDirError) and not isinstance(err, DataDirInUseError) or isinstance(err, ConfigError):
         return EXIT_USAGE
     return EXIT_FAILURE
 

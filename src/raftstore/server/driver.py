@@ -1,0 +1,143 @@
+"""raftstore.server.driver: the threaded driver of a StoreCore (the server's side of docs/store.md's round).
+
+The core is single-threaded: only the driver thread touches it. Other threads (gRPC handlers, the
+transport) hand it work through the inbox — raft messages to step and tasks (closures run on the driver
+thread with the core: proposals, queries, unreachable reports) — and never block on it. The loop:
+
+    wait for inbox work, the next tick, or a round left work (persisted Readies enable commits)
+    step every message, run every task           # everything that arrived meanwhile: ONE round for it all,
+    tick when the tick is due                    #   so the writes a region got become one proposal
+    run_round(core, engines, transport.send)     # collect -> send -> write_tasks -> on_persisted -> send
+                                                 #   -> apply batch -> on_applied -> answers
+
+Answers run the proposers' callbacks on the driver thread: they must be quick (a queue append).
+A failed round (StoreError: the engines failed) stops the driver; `failure` says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from ..engine.engines import Engines
+from ..proto.raft_serverpb_pb2 import RaftMessage
+from ..store.driver import run_round
+from ..store.store_core import StoreCore
+from .metrics import StoreMetrics
+
+__all__ = ["StoreDriver", "Task"]
+
+logger = logging.getLogger("raftstore.server")
+
+# Task: work for the driver thread; it gets the core.
+Task = Callable[[StoreCore], None]
+
+
+class StoreDriver:
+    """StoreDriver: the thread that owns a StoreCore and runs its rounds (module docstring).
+
+    Invariant: `_messages` and `_tasks` are only touched under `_cond`; the core only on the thread."""
+
+    def __init__(
+        self,
+        core: StoreCore,
+        engines: Engines,
+        send: Callable[[list[RaftMessage]], None],
+        tick_interval: float,
+        metrics: StoreMetrics,
+    ) -> None:
+        self.core = core
+        self._engines = engines
+        self._send = send
+        self._tick_interval = tick_interval
+        self._metrics = metrics
+        self._cond = threading.Condition()
+        self._messages: list[RaftMessage] = []
+        self._tasks: list[Task] = []
+        self._stopping = False
+        self.failure: BaseException | None = None
+        self.stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"store-{core.store_id}-driver", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """stop ends the loop after the round under way (unanswered commands stay unanswered)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    # -- inputs (any thread) --------------------------------------------------------------------------
+
+    def step_messages(self, msgs: list[RaftMessage]) -> None:
+        with self._cond:
+            self._messages.extend(msgs)
+            self._cond.notify()
+
+    def submit(self, task: Task) -> None:
+        with self._cond:
+            self._tasks.append(task)
+            self._cond.notify()
+
+    # -- the loop (driver thread) ---------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as err:  # a failed round: the engines are failed, the store must restart
+            logger.error("store %d: driver stopped: %s", self.core.store_id, err)
+            self.failure = err
+        finally:
+            self.stopped.set()
+
+    def _loop(self) -> None:
+        core = self.core
+        next_tick = time.monotonic() + self._tick_interval
+        busy = True  # a round left work: run the next one without waiting
+        while True:
+            with self._cond:
+                while not (self._stopping or busy or self._messages or self._tasks):
+                    wait = next_tick - time.monotonic()
+                    if wait <= 0:
+                        break
+                    self._cond.wait(wait)
+                if self._stopping:
+                    return
+                msgs, self._messages = self._messages, []
+                tasks, self._tasks = self._tasks, []
+            for msg in msgs:
+                core.step(msg)
+            for task in tasks:
+                task(core)
+            now = time.monotonic()
+            if now >= next_tick:
+                core.tick()
+                next_tick = max(next_tick + self._tick_interval, now)
+                self._observe()
+            busy = self._round()
+
+    def _round(self) -> bool:
+        started = time.perf_counter()
+        stats = run_round(self.core, self._engines, self._send)
+        if stats is None:
+            return False
+        m = self._metrics
+        m.rounds.inc()
+        m.fsyncs.inc(stats.syncs)
+        m.entries.inc(stats.entries)
+        m.raft_bytes.inc(stats.raft_bytes)
+        m.round_seconds.observe(time.perf_counter() - started)
+        return True
+
+    def _observe(self) -> None:
+        """_observe updates the gauges (on a tick: cheap for a few regions)."""
+        peers = self.core.peers.values()
+        self._metrics.regions.set(len(peers))
+        self._metrics.leaders.set(sum(1 for p in peers if p.is_leader()))
+        lag = sum(p.raft_group.raft.raft_log.committed - p.storage.applied_index() for p in peers)
+        self._metrics.apply_lag.set(max(lag, 0))

@@ -1,0 +1,188 @@
+"""raftstore.server.server: one store as a process — engines, core, threaded driver, gRPC, metrics.
+
+    server = Server(config)      # nothing started yet
+    server.start()               # binds --addr and --status-addr first (a busy address fails before the
+                                 #   data directory is touched), opens and if needed bootstraps the
+                                 #   engines, starts the driver thread, the transport and the gRPC server
+    server.wait(stop_event)      # until stop_event is set (SIGTERM / SIGINT) or the driver fails
+    server.stop()                # graceful: health NOT_SERVING, gRPC drained (1 s), driver stopped
+                                 #   after its round, connections closed, engines closed
+
+Bootstrap (TiKV's, with the initial cluster in place of PD): on a data directory without a store
+identity, --initial-cluster is required; the store writes its StoreIdent and region 1 covering every
+key with one voter on each initial store (peer id = store id), in one group commit. On a bootstrapped
+directory the same flags write nothing (bootstrap_store and bootstrap_initial_regions are idempotent),
+so a restart with the same command line neither bootstraps again nor refuses.
+
+Threads: the driver (rounds and ticks, the only one touching the core), one per raft connection, the
+gRPC server's pool (each open stream holds one), one reader per BatchCommands stream, the /metrics server.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent import futures
+from functools import partial
+from typing import Any
+
+import grpc
+from google.protobuf.message import DecodeError
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from prometheus_client import start_http_server
+
+from ..engine.engines import Engines, open_engines
+from ..proto.metapb_pb2 import Peer, Region
+from ..proto.raft_serverpb_pb2 import BatchRaftMessage, Done
+from ..store.bootstrap import bootstrap_initial_regions, bootstrap_store, load_store_ident
+from ..store.store_core import StoreCore
+from .config import ServerConfig, parse_addr
+from .driver import StoreDriver
+from .errors import AddressInUseError, ConfigError, DriverFailedError
+from .metrics import StoreMetrics
+from .resolve import StoreResolver
+from .rpc import KV_SERVICE, RAFT_SERVICE, SERVER_OPTIONS
+from .service import KvService
+from .transport import RaftTransport
+
+__all__ = ["Server", "initial_region", "FIRST_REGION_ID"]
+
+logger = logging.getLogger("raftstore.server")
+
+FIRST_REGION_ID = 1
+# GRACE: seconds the gRPC server gives open calls to finish when stopping.
+GRACE = 1.0
+
+
+def initial_region(store_ids: list[int]) -> Region:
+    """initial_region is region 1: every key, a voter on each initial store (peer id = store id)."""
+    region = Region(id=FIRST_REGION_ID, peers=[Peer(id=sid, store_id=sid) for sid in sorted(store_ids)])
+    region.region_epoch.conf_ver = 1
+    region.region_epoch.version = 1
+    return region
+
+
+def _report_unreachable(targets: list[tuple[int, int]], core: StoreCore) -> None:
+    """_report_unreachable (driver thread) tells each region's raft that a message to a peer was lost."""
+    for region_id, peer_id in targets:
+        peer = core.peer(region_id)
+        if peer is not None:
+            peer.raft_group.report_unreachable(peer_id)
+
+
+class Server:
+    """Server: a running store (module docstring). `port` is the bound client port (useful with :0)."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.metrics = StoreMetrics()
+        self.resolver = StoreResolver(config.initial_cluster)
+        self.port = 0
+        self.status_port = 0
+        self._grpc: grpc.Server | None = None
+        self._health = health.HealthServicer()
+        self._status: Any = None
+        self._engines: Engines | None = None
+        self._driver: StoreDriver | None = None
+        self._transport: RaftTransport | None = None
+        self._kv: KvService | None = None
+
+    @property
+    def failure(self) -> BaseException | None:
+        return self._driver.failure if self._driver is not None else None
+
+    def start(self) -> None:
+        """start brings the store up (module docstring); on failure whatever started is stopped again."""
+        try:
+            self._bind()
+            self._open()
+        except BaseException:
+            self.stop()
+            raise
+        assert self._grpc is not None and self._driver is not None
+        self._driver.start()
+        self._grpc.start()
+        for service in ("", KV_SERVICE):
+            self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        logger.info("store %d serving on %s", self.config.store_id, self.config.addr)
+
+    def _bind(self) -> None:
+        cfg = self.config
+        self._grpc = grpc.server(futures.ThreadPoolExecutor(cfg.grpc_workers), options=SERVER_OPTIONS)
+        try:
+            self.port = self._grpc.add_insecure_port(cfg.addr)
+        except RuntimeError as err:
+            raise AddressInUseError(f"cannot listen on {cfg.addr}: {err}") from None
+        if self.port == 0 and not cfg.addr.endswith(":0"):
+            raise AddressInUseError(f"cannot listen on {cfg.addr}: the address is in use or not available")
+        if cfg.status_addr is not None:
+            host, port = parse_addr(cfg.status_addr)
+            try:
+                self._status = start_http_server(port, host, registry=self.metrics.registry)
+            except OSError as err:
+                raise AddressInUseError(f"cannot serve metrics on {cfg.status_addr}: {err.strerror or err}") from None
+            self.status_port = self._status[0].server_port
+
+    def _open(self) -> None:
+        cfg = self.config
+        engines = self._engines = open_engines(cfg.data)
+        if load_store_ident(engines) is None and not cfg.initial_cluster:
+            if cfg.join is not None:
+                raise ConfigError("--join is not supported yet: start every store with --initial-cluster")
+            raise ConfigError(f"{cfg.data} is not bootstrapped: give --initial-cluster to bootstrap it")
+        if cfg.initial_cluster:
+            bootstrap_store(engines, cfg.cluster_id, cfg.store_id)
+            bootstrap_initial_regions(engines, [initial_region(list(cfg.initial_cluster))])
+        core = StoreCore(engines, cfg.cluster_id, cfg.store_id, cfg.store)
+        self._transport = RaftTransport(cfg.store_id, self.resolver, self._on_unreachable, self.metrics)
+        self._driver = StoreDriver(core, engines, self._transport.send, cfg.tick_interval, self.metrics)
+        kv = self._kv = KvService(self._driver, self.resolver, self.metrics)
+        raft = grpc.method_handlers_generic_handler(
+            RAFT_SERVICE, {"BatchRaft": grpc.stream_unary_rpc_method_handler(self._batch_raft)}
+        )
+        assert self._grpc is not None
+        self._grpc.add_generic_rpc_handlers((kv.handlers(), raft))
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._grpc)
+
+    def _on_unreachable(self, targets: list[tuple[int, int]]) -> None:
+        if self._driver is not None:
+            self._driver.submit(partial(_report_unreachable, targets))
+
+    def _batch_raft(self, batches: Any, context: grpc.ServicerContext) -> bytes:
+        """_batch_raft receives another store's stream: each BatchRaftMessage is stepped as one batch."""
+        assert self._driver is not None
+        for raw in batches:
+            try:
+                batch = BatchRaftMessage.FromString(raw)
+            except DecodeError as err:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed BatchRaftMessage: {err}")
+            self.metrics.messages_received.inc(len(batch.msgs))
+            self._driver.step_messages(list(batch.msgs))
+        return bytes(Done().SerializeToString())
+
+    def wait(self, stop: threading.Event) -> None:
+        """wait returns when stop is set or the driver failed (DriverFailedError)."""
+        while not stop.wait(0.2):
+            if self._driver is not None and self._driver.stopped.is_set():
+                raise DriverFailedError(f"store {self.config.store_id} stopped: {self._driver.failure}")
+
+    def stop(self) -> None:
+        """stop shuts down what start started, in reverse order; safe to call more than once."""
+        self._health.enter_graceful_shutdown()
+        if self._kv is not None:
+            self._kv.closing.set()
+        if self._grpc is not None:
+            self._grpc.stop(GRACE).wait(GRACE + 1)
+            self._grpc = None
+        if self._driver is not None:
+            self._driver.stop()
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        if self._status is not None:
+            self._status[0].shutdown()
+            self._status[0].server_close()
+            self._status = None
+        if self._engines is not None:
+            self._engines.close()
+            self._engines = None

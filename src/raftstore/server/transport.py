@@ -1,0 +1,201 @@
+"""raftstore.server.transport: raft messages between stores over gRPC.
+
+`RaftTransport.send(msgs)` (called by the driver, twice per round) groups the messages by destination
+store and queues them on that store's connection; it never blocks. Each connection has one long-lived
+client stream (`raftstorepb.Raft/BatchRaft`, kvproto's tikvpb.BatchRaft) and one thread: every message
+queued since its last write goes out as ONE BatchRaftMessage (cut only at MAX_BATCH_BYTES), never one call
+per message. So a store holds one stream to each store it talks to, and that store one back.
+
+Raft tolerates loss: while a store cannot be reached (the stream failed, the connection is backing off)
+its messages are dropped and each (region, peer) they were for is reported unreachable to raft once per
+drop (`on_unreachable`), so its leader stops pipelining appends to it (raft-rs report_unreachable). A
+failed stream is retried after a backoff that doubles from BACKOFF_MIN to BACKOFF_MAX and resets once a
+stream has stayed up for a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import grpc
+
+from ..proto.raft_serverpb_pb2 import BatchRaftMessage, Done, RaftMessage
+from .metrics import StoreMetrics
+from .resolve import StoreResolver
+from .rpc import CHANNEL_OPTIONS, raft_method
+
+__all__ = ["RaftTransport", "MAX_BATCH_BYTES", "BACKOFF_MIN", "BACKOFF_MAX"]
+
+logger = logging.getLogger("raftstore.server.transport")
+
+MAX_BATCH_BYTES = 8 * 1024 * 1024
+BACKOFF_MIN = 0.05
+BACKOFF_MAX = 2.0
+# _STABLE: a stream that stayed up this long resets the backoff.
+_STABLE = 1.0
+
+# Unreachable: (region id, peer id) of a message that could not be delivered.
+Unreachable = Callable[[list[tuple[int, int]]], None]
+
+
+def _targets(msgs: list[RaftMessage]) -> list[tuple[int, int]]:
+    return list(dict.fromkeys((m.region_id, m.to_peer.id) for m in msgs))
+
+
+class _Connection:
+    """_Connection: the stream to one store and the thread that keeps it (module docstring).
+
+    Invariant: `_queue` holds messages only while `_up` (a stream is open or being opened); otherwise
+    push drops and reports them."""
+
+    def __init__(self, store_id: int, resolver: StoreResolver, on_unreachable: Unreachable, metrics: StoreMetrics):
+        self.store_id = store_id
+        self._resolver = resolver
+        self._on_unreachable = on_unreachable
+        self._metrics = metrics
+        self._cond = threading.Condition()
+        self._queue: list[RaftMessage] = []
+        self._up = False
+        self._closed = False
+        self._channel: grpc.Channel | None = None
+        self._thread = threading.Thread(target=self._run, name=f"raft-conn-{store_id}", daemon=True)
+        self._thread.start()
+
+    def push(self, msgs: list[RaftMessage]) -> None:
+        with self._cond:
+            if self._up and not self._closed:
+                self._queue.extend(msgs)
+                self._cond.notify()
+                return
+        self._drop(msgs)
+
+    def _drop(self, msgs: list[RaftMessage]) -> None:
+        if msgs:
+            self._metrics.unreachable.inc(len(msgs))
+            self._on_unreachable(_targets(msgs))
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._channel is not None:
+            self._channel.close()
+        self._thread.join(2.0)
+
+    def _run(self) -> None:
+        backoff = BACKOFF_MIN
+        while True:
+            addr = self._resolver.address(self.store_id)
+            with self._cond:
+                if self._closed:
+                    return
+                self._up = addr is not None
+            started = time.monotonic()
+            if addr is not None:
+                self._stream(addr)
+            with self._cond:
+                self._up = False
+                lost, self._queue = self._queue, []
+                if self._closed:
+                    return
+            self._drop(lost)
+            backoff = BACKOFF_MIN if time.monotonic() - started >= _STABLE else min(backoff * 2, BACKOFF_MAX)
+            with self._cond:
+                self._cond.wait_for(lambda: self._closed, backoff)
+
+    def _stream(self, addr: str) -> None:
+        """_stream runs one BatchRaft stream until it fails or the connection closes."""
+        if self._channel is None:
+            self._channel = grpc.insecure_channel(addr, options=CHANNEL_OPTIONS)
+        call = self._channel.stream_unary(
+            raft_method("BatchRaft"),
+            request_serializer=BatchRaftMessage.SerializeToString,
+            response_deserializer=Done.FromString,
+        )
+        failed = threading.Event()
+        future = call.future(self._batches(failed))
+        future.add_done_callback(lambda _f: self._fail(failed))
+        failed.wait()
+        if not self._closed:
+            future.cancel()
+            try:
+                future.result(timeout=0)
+            except (grpc.RpcError, grpc.FutureCancelledError, grpc.FutureTimeoutError) as err:
+                logger.info("raft stream to store %d (%s) ended: %s", self.store_id, addr, _describe(err))
+
+    def _fail(self, failed: threading.Event) -> None:
+        with self._cond:
+            failed.set()
+            self._cond.notify_all()
+
+    def _batches(self, failed: threading.Event) -> Iterator[BatchRaftMessage]:
+        """_batches yields one BatchRaftMessage of everything queued, each time something is."""
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._queue or self._closed or failed.is_set())
+                if self._closed or failed.is_set():
+                    return
+                msgs, self._queue = self._queue, []
+            batch = BatchRaftMessage()
+            size = 0
+            for msg in msgs:
+                if size and size + msg.ByteSize() > MAX_BATCH_BYTES:
+                    yield self._sent(batch)
+                    batch, size = BatchRaftMessage(), 0
+                batch.msgs.append(msg)
+                size += msg.ByteSize()
+            yield self._sent(batch)
+
+    def _sent(self, batch: BatchRaftMessage) -> BatchRaftMessage:
+        self._metrics.batches_sent.inc()
+        self._metrics.messages_sent.inc(len(batch.msgs))
+        return batch
+
+
+def _describe(err: BaseException) -> str:
+    if isinstance(err, grpc.RpcError) and isinstance(err, grpc.Call):
+        return f"{err.code().name}: {err.details()}"
+    return type(err).__name__
+
+
+class RaftTransport:
+    """RaftTransport: one _Connection per destination store, opened on first use (module docstring)."""
+
+    def __init__(self, store_id: int, resolver: StoreResolver, on_unreachable: Unreachable, metrics: StoreMetrics):
+        self.store_id = store_id
+        self._resolver = resolver
+        self._on_unreachable = on_unreachable
+        self._metrics = metrics
+        self._lock = threading.Lock()
+        self._conns: dict[int, _Connection] = {}
+        self._closed = False
+
+    def send(self, msgs: list[RaftMessage]) -> None:
+        by_store: dict[int, list[RaftMessage]] = {}
+        for msg in msgs:
+            by_store.setdefault(msg.to_peer.store_id, []).append(msg)
+        for store_id, group in by_store.items():
+            conn = self._connection(store_id)
+            if conn is None:
+                self._on_unreachable(_targets(group))
+            else:
+                conn.push(group)
+
+    def _connection(self, store_id: int) -> _Connection | None:
+        with self._lock:
+            if self._closed or store_id == self.store_id:
+                return None
+            conn = self._conns.get(store_id)
+            if conn is None:
+                conn = self._conns[store_id] = _Connection(store_id, self._resolver, self._on_unreachable, self._metrics)
+            return conn
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            conns, self._conns = list(self._conns.values()), {}
+        for conn in conns:
+            conn.close()
