@@ -11,8 +11,13 @@ then executed request by request; a CompareAndSwap decides on the data as of its
 every replica decides the same. Commands later in the round see the writes of earlier ones through the
 batch's overlay (the batch is not readable before it is written).
 
-CompactLog (the only admin command applied so far) moves the truncated state in the apply state; the
-entries are deleted later, by log GC, once an apply state carrying that truncated state is durable.
+Admin commands applied here: CompactLog moves the truncated state in the apply state (the entries are
+deleted later, by log GC, once an apply state carrying that truncated state is durable); ChangePeer and
+ChangePeerV2 (TiKV's exec_change_peer / exec_change_peer_v2), carried by conf change entries whose
+ConfChange context is the RaftCmdRequest, compute the new region (peers, roles, conf_ver + the number of
+changes) and write its RegionLocalState in the same batch as the apply state (Tombstone when the change
+removes this peer: the entries after it are not applied, the peer is destroyed). Raft learns the change
+afterwards, from ApplyResult.conf_changes (Peer.on_applied).
 
 Part of the sans-IO store core: it reads the KV engine but never writes it.
 """
@@ -23,10 +28,17 @@ from dataclasses import dataclass, field
 
 from ..engine import keys
 from ..engine.base import CF_RAFT, KvEngine, WriteBatch
-from ..proto.eraftpb_pb2 import Entry, EntryType
-from ..proto.metapb_pb2 import Region
+from ..proto.eraftpb_pb2 import (
+    ConfChange,
+    ConfChangeType,
+    ConfChangeV2,
+    Entry,
+    EntryType,
+)
+from ..proto.metapb_pb2 import Peer, PeerRole, Region
 from ..proto.raft_cmdpb_pb2 import (
     AdminCmdType,
+    ChangePeerRequest,
     CmdType,
     CompactLogRequest,
     RaftCmdRequest,
@@ -34,8 +46,9 @@ from ..proto.raft_cmdpb_pb2 import (
     Request,
     Response,
 )
-from ..proto.raft_serverpb_pb2 import RaftApplyState
+from ..proto.raft_serverpb_pb2 import PeerState, RaftApplyState, RegionLocalState
 from ..raft.errors import InvariantError
+from ..raft.raw_node import conf_change_as_v2
 from .cmd import (
     check_keys_in_region,
     check_region_epoch,
@@ -46,7 +59,7 @@ from .cmd import (
 from .errors import CompactLogError
 from .peer_storage import compact_raft_log
 
-__all__ = ["ApplyBatch", "ApplyResult", "apply_entries"]
+__all__ = ["ApplyBatch", "ApplyResult", "ConfChangeResult", "ChangePeerError", "apply_entries", "change_peers"]
 
 
 class ApplyBatch:
@@ -92,8 +105,25 @@ class ApplyBatch:
     def put_apply_state(self, region_id: int, state: RaftApplyState) -> None:
         self.wb.put(CF_RAFT, keys.apply_state_key(region_id), state.SerializeToString())
 
+    def put_region_state(self, region: Region, state: PeerState) -> None:
+        """put_region_state writes the RegionLocalState {state, region} (TiKV's write_peer_state)."""
+        local = RegionLocalState(state=state)
+        local.region.CopyFrom(region)
+        self.wb.put(CF_RAFT, keys.region_state_key(region.id), local.SerializeToString())
+
     def is_empty(self) -> bool:
         return self.wb.is_empty()
+
+
+@dataclass(slots=True)
+class ConfChangeResult:
+    """ConfChangeResult: a conf change applied at `index`: raft's ConfChangeV2 (for RawNode.apply_conf_change),
+    the ChangePeerRequests it made and the region after it."""
+
+    index: int
+    conf_change: ConfChangeV2
+    changes: list[ChangePeerRequest]
+    region: Region
 
 
 @dataclass(slots=True)
@@ -101,8 +131,9 @@ class ApplyResult:
     """ApplyResult: what one region applied in a round: `responses` (index, term, response) of every
     entry that carried a command, in log order; the entries applied (for the term cache); `truncated_from`
     and `truncated_to`, the truncated index before and after, when a CompactLog moved it (the log is
-    collected later, once durable); and
-    `data_size`, the bytes of command data applied (the raft log size hint)."""
+    collected later, once durable); `data_size`, the bytes of command data applied (the raft log size
+    hint); `conf_changes` applied, in log order, and `region`, the region after them (None: unchanged);
+    `removed_self` when a conf change removed this peer (nothing after it was applied)."""
 
     region_id: int
     responses: list[tuple[int, int, RaftCmdResponse]] = field(default_factory=list)
@@ -110,37 +141,75 @@ class ApplyResult:
     truncated_from: int | None = None
     truncated_to: int | None = None
     data_size: int = 0
+    conf_changes: list[ConfChangeResult] = field(default_factory=list)
+    region: Region | None = None
+    removed_self: bool = False
 
 
-def apply_entries(batch: ApplyBatch, region: Region, apply_state: RaftApplyState, entries: list[Entry]) -> ApplyResult:
+def apply_entries(
+    batch: ApplyBatch, region: Region, apply_state: RaftApplyState, entries: list[Entry], peer_id: int = 0
+) -> ApplyResult:
     """apply_entries applies committed entries (contiguous, starting at applied_index + 1) of one region
-    into batch, moves apply_state (in place) to the last one and stages it in the same batch.
+    into batch, moves apply_state (in place) to the last one applied and stages it in the same batch.
+    peer_id is this replica's peer (a conf change that removes it stops the apply there, as TiKV's
+    `stopped`).
 
-    Empty normal entries (a new leader's) only advance the applied index. A conf change entry is an
-    InvariantError for now: membership changes are not built yet and nothing proposes them."""
+    Empty normal entries (a new leader's) only advance the applied index, and so does a conf change entry
+    without a command (raft's own, leaving a joint state automatically: never proposed here)."""
     result = ApplyResult(region.id, entries=entries)
     if not entries:
         return result
     expect = apply_state.applied_index + 1
     if entries[0].index != expect:
         raise InvariantError(f"[region {region.id}] apply of entry {entries[0].index}, expected {expect}")
-    for entry in entries:
-        if entry.entry_type != EntryType.EntryNormal:
-            raise InvariantError(f"[region {region.id}] conf change entry {entry.index}: not supported yet")
-        if entry.data:
-            result.data_size += len(entry.data)
-            cmd = RaftCmdRequest.FromString(entry.data)
-            result.responses.append((entry.index, entry.term, exec_command(batch, region, apply_state, cmd, result)))
-        apply_state.applied_index = entry.index
     last = entries[-1]
+    for entry in entries:
+        if entry.entry_type == EntryType.EntryNormal:
+            if entry.data:
+                result.data_size += len(entry.data)
+                cmd = RaftCmdRequest.FromString(entry.data)
+                resp = exec_command(batch, result.region or region, apply_state, cmd, result)
+                result.responses.append((entry.index, entry.term, resp))
+        else:
+            _apply_conf_change_entry(batch, result.region or region, apply_state, entry, result, peer_id)
+        apply_state.applied_index = entry.index
+        if result.removed_self:
+            last = entry
+            break
     apply_state.commit_index = last.index
     apply_state.commit_term = last.term
     batch.put_apply_state(region.id, apply_state)
     return result
 
 
+def _apply_conf_change_entry(
+    batch: ApplyBatch, region: Region, apply_state: RaftApplyState, entry: Entry, result: ApplyResult, peer_id: int
+) -> None:
+    """_apply_conf_change_entry: TiKV's handle_raft_entry_conf_change. The ConfChange's context is the
+    RaftCmdRequest; applied successfully, the change is recorded for raft and the region moves on."""
+    if entry.entry_type == EntryType.EntryConfChange:
+        cc = conf_change_as_v2(ConfChange.FromString(entry.data))
+    else:
+        cc = ConfChangeV2.FromString(entry.data)
+    if not cc.context:
+        return
+    result.data_size += len(entry.data)
+    cmd = RaftCmdRequest.FromString(cc.context)
+    resp = exec_command(batch, region, apply_state, cmd, result, peer_id)
+    result.responses.append((entry.index, entry.term, resp))
+    if not resp.header.HasField("error") and result.region is not None:
+        admin = cmd.admin_request
+        changes = [admin.change_peer] if admin.cmd_type == AdminCmdType.ChangePeer else list(admin.change_peer_v2.changes)
+        result.conf_changes.append(ConfChangeResult(entry.index, cc, changes, result.region))
+
+
 def exec_command(
-    batch: ApplyBatch, region: Region, apply_state: RaftApplyState, cmd: RaftCmdRequest, result: ApplyResult
+    batch: ApplyBatch,
+    region: Region,
+    apply_state: RaftApplyState,
+    cmd: RaftCmdRequest,
+    result: ApplyResult,
+    peer_id: int = 0,
 ) -> RaftCmdResponse:
     """exec_command checks cmd against the region (epoch, keys) and executes it: the writes in order, or
     the admin command; a command that fails a check changes nothing and answers the error."""
@@ -150,6 +219,8 @@ def exec_command(
     resp = RaftCmdResponse()
     if cmd.HasField("admin_request"):
         admin = cmd.admin_request
+        if admin.cmd_type in (AdminCmdType.ChangePeer, AdminCmdType.ChangePeerV2):
+            return _exec_change_peer(batch, region, admin.cmd_type, cmd, result, peer_id)
         if admin.cmd_type != AdminCmdType.CompactLog:
             return error_response(other_error(f"admin command {AdminCmdType.Name(admin.cmd_type)} is not applied yet"))
         before = apply_state.truncated_state.index
@@ -165,6 +236,123 @@ def exec_command(
     for req in cmd.requests:
         _exec_write(batch, req, resp.responses.add(cmd_type=req.cmd_type))
     return resp
+
+
+class ChangePeerError(Exception):
+    """ChangePeerError: a conf change that does not fit the region (TiKV's box_err! in exec_change_peer).
+    Nothing is changed; the command is answered with the message."""
+
+
+def _exec_change_peer(
+    batch: ApplyBatch, region: Region, cmd_type: int, cmd: RaftCmdRequest, result: ApplyResult, peer_id: int
+) -> RaftCmdResponse:
+    """_exec_change_peer: TiKV's exec_change_peer / exec_change_peer_v2. The new region is written in the
+    batch (Tombstone when this peer is removed) and becomes result.region."""
+    admin = cmd.admin_request
+    v2 = cmd_type == AdminCmdType.ChangePeerV2
+    try:
+        if v2:
+            new_region = change_peers(region, list(admin.change_peer_v2.changes))
+        else:
+            new_region = change_peer_v1(region, admin.change_peer)
+    except ChangePeerError as err:
+        return error_response(other_error(str(err)))
+    removed = not any(p.id == peer_id for p in new_region.peers) and any(p.id == peer_id for p in region.peers)
+    batch.put_region_state(new_region, PeerState.Tombstone if removed else PeerState.Normal)
+    result.region = new_region
+    result.removed_self = removed
+    resp = RaftCmdResponse()
+    resp.admin_response.cmd_type = cmd_type  # type: ignore[assignment]
+    (resp.admin_response.change_peer_v2 if v2 else resp.admin_response.change_peer).region.CopyFrom(new_region)
+    return resp
+
+
+def _find_peer(region: Region, store_id: int) -> Peer | None:
+    return next((p for p in region.peers if p.store_id == store_id), None)
+
+
+def _remove_peer(region: Region, peer: Peer) -> None:
+    """_remove_peer removes the region's peer on peer's store, which must be peer itself (by id)."""
+    for i, p in enumerate(region.peers):
+        if p.store_id == peer.store_id:
+            if p.id != peer.id:
+                raise ChangePeerError(f"remove unmatched peer: expect {peer.id}, get {p.id}, ignore")
+            del region.peers[i]
+            return
+    raise ChangePeerError(f"remove missing peer {peer.id} from region {region.id}")
+
+
+def change_peer_v1(region: Region, cp: ChangePeerRequest) -> Region:
+    """change_peer_v1 is the region after a (legacy) ChangePeer, TiKV's exec_change_peer: AddNode adds a
+    voter (or promotes this store's learner of the same id), AddLearnerNode adds a learner, RemoveNode
+    removes the peer; conf_ver + 1. ChangePeerError for a duplicated or missing peer."""
+    new = Region()
+    new.CopyFrom(region)
+    peer, store_id = cp.peer, cp.peer.store_id
+    exist = _find_peer(new, store_id)
+    if cp.change_type == ConfChangeType.AddNode:
+        if exist is not None and (exist.role != PeerRole.Learner or exist.id != peer.id):
+            raise ChangePeerError(f"can't add duplicated peer {peer.id} to region {region.id}")
+        if exist is not None:
+            exist.role = PeerRole.Voter
+        else:
+            new.peers.add(id=peer.id, store_id=store_id, role=PeerRole.Voter)
+    elif cp.change_type == ConfChangeType.AddLearnerNode:
+        if exist is not None:
+            raise ChangePeerError(f"can't add duplicated learner {peer.id} to region {region.id}")
+        new.peers.add(id=peer.id, store_id=store_id, role=PeerRole.Learner)
+    else:
+        _remove_peer(new, peer)
+    new.region_epoch.conf_ver += 1
+    return new
+
+
+def change_peers(region: Region, changes: list[ChangePeerRequest]) -> Region:
+    """change_peers is the region after a ChangePeerV2, TiKV's exec_change_peer_v2: no change leaves the
+    joint state (IncomingVoter -> Voter, DemotingVoter -> Learner); one change is simple; more enter a
+    joint state (a new or promoted voter is IncomingVoter, a demoted one DemotingVoter). conf_ver grows by
+    the number of changes (of roles changed, leaving). ChangePeerError for a change that does not fit."""
+    new = Region()
+    new.CopyFrom(region)
+    if not changes:
+        moved = 0
+        for p in new.peers:
+            if p.role == PeerRole.IncomingVoter:
+                p.role, moved = PeerRole.Voter, moved + 1
+            elif p.role == PeerRole.DemotingVoter:
+                p.role, moved = PeerRole.Learner, moved + 1
+        if moved == 0:
+            raise ChangePeerError(f"can't leave a non-joint config, region {region.id}")
+        new.region_epoch.conf_ver += moved
+        return new
+    joint = len(changes) > 1
+    if any(p.role in (PeerRole.IncomingVoter, PeerRole.DemotingVoter) for p in region.peers):
+        raise ChangePeerError(f"region {region.id} is still in a joint state")
+    for cp in changes:
+        peer, kind = cp.peer, cp.change_type
+        exist = _find_peer(new, peer.store_id)
+        if exist is None:
+            if kind == ConfChangeType.RemoveNode:
+                raise ChangePeerError(f"remove missing peer {peer.id} from region {region.id}")
+            if kind == ConfChangeType.AddNode:
+                role = PeerRole.IncomingVoter if joint else PeerRole.Voter
+            else:
+                role = PeerRole.Learner
+            new.peers.add(id=peer.id, store_id=peer.store_id, role=role)
+        elif kind == ConfChangeType.RemoveNode:
+            if joint and exist.role == PeerRole.Voter:
+                raise ChangePeerError(f"can not remove voter {peer.id} directly from region {region.id}")
+            _remove_peer(new, peer)
+        else:
+            wanted = PeerRole.Voter if kind == ConfChangeType.AddNode else PeerRole.Learner
+            if exist.id != peer.id or exist.role == wanted:
+                raise ChangePeerError(f"can't add duplicated peer {peer.id} to region {region.id}")
+            if wanted == PeerRole.Voter:
+                exist.role = PeerRole.IncomingVoter if joint else PeerRole.Voter
+            else:
+                exist.role = PeerRole.DemotingVoter if joint else PeerRole.Learner
+    new.region_epoch.conf_ver += len(changes)
+    return new
 
 
 def exec_compact_log(apply_state: RaftApplyState, req: CompactLogRequest) -> bool:

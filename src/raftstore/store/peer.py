@@ -10,6 +10,14 @@ A Peer is a RawNode on a PeerStorage plus the commands waiting on it:
 - `reads`: read commands batched per round under one ReadIndex context, served once the applied index
   reaches the read index the leader confirmed with a quorum (linearizable; lease reads are not built).
 
+Conf changes (ChangePeer, ChangePeerV2) are checked as TiKV's propose_conf_change does (no pending conf
+change, applied to the current term, a change raft's Changer accepts, never removing or demoting the
+leader) and proposed as raft conf change entries whose ConfChange context is the command. Once applied
+(apply.py), raft learns the change (apply_conf_change) and the region moves on; a peer that is removed is
+marked `pending_destroy` and the store destroys it (store_core.py). A leader tells the peers a change
+removed at once, with a gc message (is_tombstone), so that a peer that may never learn the commit of its
+removal does not wait for an election timeout to find out.
+
 Part of the sans-IO store core: no IO; it reads the engines through PeerStorage and KvEngine reads.
 """
 
@@ -22,19 +30,30 @@ from typing import TYPE_CHECKING
 
 from ..engine import keys
 from ..engine.base import KvEngine
-from ..proto.eraftpb_pb2 import Entry, Message
+from ..proto.eraftpb_pb2 import (
+    ConfChange,
+    ConfChangeSingle,
+    ConfChangeTransition,
+    ConfChangeType,
+    ConfChangeV2,
+    Entry,
+    Message,
+    MessageType,
+)
 from ..proto.errorpb_pb2 import Error
 from ..proto.metapb_pb2 import Peer as PeerMeta
-from ..proto.metapb_pb2 import Region
+from ..proto.metapb_pb2 import PeerRole, Region
 from ..proto.raft_cmdpb_pb2 import (
     AdminCmdType,
+    ChangePeerRequest,
     CmdType,
     RaftCmdRequest,
     RaftCmdResponse,
 )
 from ..proto.raft_serverpb_pb2 import RaftMessage
+from ..raft.confchange.changer import Changer
 from ..raft.config import Config
-from ..raft.errors import InvariantError, ProposalDroppedError
+from ..raft.errors import ConfChangeError, InvariantError, ProposalDroppedError
 from ..raft.raft import StateRole
 from ..raft.raw_node import RawNode
 from ..raft.read_only import ReadState
@@ -47,7 +66,9 @@ from .cmd import (
     error_response,
     mismatch_peer_id,
     not_leader,
+    other_error,
     raft_entry_too_large,
+    region_not_found,
     resolve_cf,
     server_is_busy,
     stale_command,
@@ -60,7 +81,7 @@ if TYPE_CHECKING:
     from ..engine.engines import Engines
     from .store_core import StoreConfig
 
-__all__ = ["Peer", "Proposal", "ReadBatch", "Answer"]
+__all__ = ["Peer", "Proposal", "ReadBatch", "Answer", "is_initial_msg", "to_conf_change"]
 
 logger = logging.getLogger("raftstore.store")
 
@@ -131,6 +152,12 @@ class Peer:
         self.gc_pending = False
         # _compact_proposed: the highest compact index this leader proposed (no repeat while it applies).
         self._compact_proposed = 0
+        # _peer_cache: peers learned from messages (TiKV's peer_cache): an uninitialized peer's region lists
+        # no peers, yet it must answer its leader.
+        self._peer_cache: dict[int, PeerMeta] = {}
+        # pending_destroy: the peer is to be destroyed (removed by a conf change, a gc message, or a
+        # message to a newer peer of its region); the store does it at its next collect.
+        self.pending_destroy = False
 
     # -- state --------------------------------------------------------------------------------------
 
@@ -154,7 +181,12 @@ class Peer:
         for p in self.storage.region.peers:
             if p.id == peer_id:
                 return p
-        return None
+        return self._peer_cache.get(peer_id)
+
+    def insert_peer_cache(self, peer: PeerMeta) -> None:
+        """insert_peer_cache remembers a peer a message came from (its store, to answer it)."""
+        if peer.id and peer.id not in self._peer_cache:
+            self._peer_cache[peer.id] = PeerMeta(id=peer.id, store_id=peer.store_id, role=peer.role)
 
     def leader(self) -> PeerMeta | None:
         """leader is the metapb.Peer this peer believes leads the region (None when unknown)."""
@@ -197,6 +229,60 @@ class Peer:
         """add_admin queues a checked admin command (proposed through the log, alone in its entry)."""
         self._admins.append((cmd, cb))
 
+    def check_conf_change(self, cmd: RaftCmdRequest) -> Error | None:
+        """check_conf_change: TiKV's propose_conf_change and check_conf_change checks, None when cmd (a
+        ChangePeer or ChangePeerV2) may be proposed: no conf change pending (nor queued this round), the
+        peer applied an entry of its term, raft's Changer accepts the change, roles match the change types
+        (AddNode a voter, AddLearnerNode a learner), no peer twice, a voter is never removed directly in a
+        joint change, several changes touch a voter, and the leader is neither removed nor demoted."""
+        raft = self.raft_group.raft
+        if raft.has_pending_conf() or any(_is_conf_change(c) for c, _ in self._admins):
+            return other_error(f"[region {self.region_id}] there is a pending conf change, try later")
+        applied = self.storage.applied_index()
+        if self.storage.term(applied) != self.term:
+            return other_error(f"[region {self.region_id}] peer has not applied to current term")
+        changes = _change_requests(cmd)
+        cc = to_conf_change(cmd)
+        try:
+            changer = Changer(raft.prs)
+            v2 = cc if isinstance(cc, ConfChangeV2) else None
+            if v2 is not None and not v2.changes:
+                changer.leave_joint()
+            elif v2 is not None and len(v2.changes) > 1:
+                changer.enter_joint(False, v2.changes)
+            else:
+                changer.simple([ConfChangeSingle(change_type=c.change_type, node_id=c.peer.id) for c in changes])
+        except ConfChangeError as err:
+            return other_error(f"[region {self.region_id}] invalid conf change: {err}")
+        if not changes:
+            me = self.meta_peer(self.peer_id)
+            if me is not None and me.role == PeerRole.DemotingVoter:
+                return other_error("ignore leave joint command that demoting leader")
+            return None
+        return self._check_changes(changes)
+
+    def _check_changes(self, changes: list[ChangePeerRequest]) -> Error | None:
+        joint = len(changes) > 1
+        seen: set[int] = set()
+        voters = set(self.raft_group.raft.prs.conf().voters.ids())
+        only_learners = True
+        for cp in changes:
+            kind, peer = cp.change_type, cp.peer
+            current = self.meta_peer(peer.id)
+            if kind == ConfChangeType.RemoveNode and joint and current is not None and current.role == PeerRole.Voter:
+                return other_error(f"{peer.id}: can not remove voter directly")
+            if peer.id in seen:
+                return other_error(f"have multiple commands for the same peer {peer.id}")
+            seen.add(peer.id)
+            demote = kind == ConfChangeType.AddLearnerNode and not joint
+            if peer.id == self.peer_id and (kind == ConfChangeType.RemoveNode or demote):
+                return other_error("ignore remove leader or demote leader")
+            if peer.id in voters or kind == ConfChangeType.AddNode:
+                only_learners = False
+        if joint and only_learners:
+            return other_error("multiple changes that only effect learner")
+        return None
+
     def add_read(self, cmd: RaftCmdRequest, cb: Callback) -> None:
         """add_read adds a checked read command to this round's read batch."""
         if not self.reads or self.reads[-1].issued:
@@ -215,7 +301,11 @@ class Peer:
             self._propose(self._merge(writes), answers)
         if self._admins:
             admins, self._admins = self._admins, []
-            self._propose([(cmd, [_Waiter(cb, 0, None)]) for cmd, cb in admins], answers)
+            for cmd, cb in admins:
+                if _is_conf_change(cmd):
+                    self._propose_conf_change(cmd, cb, answers)
+                else:
+                    self._propose([(cmd, [_Waiter(cb, 0, None)])], answers)
         raft = self.raft_group.raft
         if self.reads and not self.reads[-1].issued and self.is_leader() and raft.commit_to_current_term():
             batch = self.reads[-1]
@@ -245,6 +335,22 @@ class Peer:
             raise InvariantError(f"[region {self.region_id}] {len(cmds)} proposals did not land at {first}")
         term = self.term
         self.proposals.extend(Proposal(first + i, term, ws) for i, (_, ws) in enumerate(cmds))
+
+    def _propose_conf_change(self, cmd: RaftCmdRequest, cb: Callback, answers: list[Answer]) -> None:
+        """_propose_conf_change proposes cmd as a raft conf change entry (the command in its context);
+        NotLeader when this peer no longer leads or raft drops it."""
+        raft = self.raft_group.raft
+        first = raft.raft_log.last_index() + 1
+        if self.is_leader():
+            try:
+                self.raft_group.propose_conf_change(b"", to_conf_change(cmd))
+            except ProposalDroppedError:
+                pass
+        if not self.is_leader() or raft.raft_log.last_index() != first:
+            answers.append((cb, CmdResult(error_response(not_leader(self.region_id, self.leader()), self.term))))
+            return
+        logger.info("[region %d] %d proposes conf change %s at %d", self.region_id, self.peer_id, _describe(cmd), first)
+        self.proposals.append(Proposal(first, self.term, [_Waiter(cb, 0, None)]))
 
     def _merge(self, writes: list[tuple[RaftCmdRequest, Callback]]) -> list[tuple[RaftCmdRequest, list[_Waiter]]]:
         """_merge packs writes, in order, into merged commands of at most raft_entry_max_size bytes each
@@ -322,8 +428,6 @@ class Peer:
         rd = rg.ready()
         if rd.ss is not None and rd.ss.raft_state != StateRole.LEADER:
             self._fail_reads(answers)
-        if rd.has_snapshot():
-            raise InvariantError(f"[region {self.region_id}] applying a snapshot is not wired into the store yet")
         messages.extend(self.wrap_messages(rd.take_messages()))
         task = WriteTask(self.region_id, self.peer_id, rd.number)
         self.storage.handle_raft_ready(rd, task)
@@ -336,7 +440,9 @@ class Peer:
 
     def wrap_messages(self, msgs: list[Message]) -> list[RaftMessage]:
         """wrap_messages wraps raft messages in RaftMessage with the region, both peers and the epoch;
-        a message to a peer the region does not list is dropped."""
+        a message to a peer the region does not list is dropped. An initial message (a vote, or a
+        heartbeat to a peer that has nothing yet) carries the region's range, as TiKV's does, so that the
+        receiving store can check a peer it would create against its own regions."""
         region = self.region
         me = self.meta_peer(self.peer_id) or PeerMeta(id=self.peer_id, store_id=self.store_id)
         out = []
@@ -347,8 +453,17 @@ class Peer:
                 continue
             rm = RaftMessage(region_id=region.id, from_peer=me, to_peer=to, message=m)
             rm.region_epoch.CopyFrom(region.region_epoch)
+            if is_initial_msg(m):
+                rm.start_key, rm.end_key = region.start_key, region.end_key
             out.append(rm)
         return out
+
+    def gc_message(self, to: PeerMeta) -> RaftMessage:
+        """gc_message tells peer `to` it is no longer in the region (is_tombstone, the current epoch)."""
+        me = self.meta_peer(self.peer_id) or PeerMeta(id=self.peer_id, store_id=self.store_id)
+        rm = RaftMessage(region_id=self.region_id, from_peer=me, to_peer=to, is_tombstone=True)
+        rm.region_epoch.CopyFrom(self.region.region_epoch)
+        return rm
 
     def _on_read_states(self, states: list[ReadState]) -> None:
         by_ctx = {b.ctx: b for b in self.reads}
@@ -367,10 +482,13 @@ class Peer:
 
     # -- after apply ----------------------------------------------------------------------------------
 
-    def on_applied(self, result: ApplyResult, answers: list[Answer]) -> None:
+    def on_applied(self, result: ApplyResult, answers: list[Answer], outbox: list[RaftMessage] | None = None) -> None:
         """on_applied answers the proposals whose entries were applied: the response when the entry at
         the proposal's index has the proposal's term, StaleCommand otherwise; the raft group learns the
-        new applied index and the caches drop what no one needs."""
+        new applied index, the conf changes applied (and a leader's gc messages to the peers they removed
+        go to outbox), and the caches drop what no one needs."""
+        if result.conf_changes or result.region is not None:
+            self._on_region_changed(result, outbox)
         proposals = self.proposals
         term = self.term
         for index, entry_term, resp in result.responses:
@@ -390,6 +508,41 @@ class Peer:
         self.raft_log_size_hint += result.data_size
         if result.truncated_to is not None and result.truncated_from is not None:
             self._on_compacted(result.truncated_from, result.truncated_to, applied)
+
+    def _on_region_changed(self, result: ApplyResult, outbox: list[RaftMessage] | None) -> None:
+        """_on_region_changed: TiKV's on_ready_change_peer. Raft applies every conf change in log order,
+        the region becomes the new one; a peer removed from it is destroyed (pending_destroy)."""
+        old = self.region
+        removed = [p for p in old.peers if result.region is not None and all(q.id != p.id for q in result.region.peers)]
+        for cc in result.conf_changes:
+            self.storage.cancel_generating_snap()
+            try:
+                self.raft_group.apply_conf_change(cc.conf_change)
+            except ConfChangeError as err:
+                logger.warning("[region %d] %d: raft refuses conf change at %d: %s", self.region_id, self.peer_id, cc.index, err)
+        if result.region is not None:
+            for p in removed:
+                self._peer_cache.pop(p.id, None)
+            self.storage.set_region(result.region)
+            logger.info("[region %d] %d: region is now %s", self.region_id, self.peer_id, _describe_region(result.region))
+        if result.removed_self:
+            self.pending_destroy = True
+        elif outbox is not None and self.is_leader():
+            outbox.extend(self.gc_message(p) for p in removed)
+
+    def on_snapshot_applied(self) -> None:
+        """on_snapshot_applied: the apply job of a staged snapshot finished; raft applied up to it."""
+        self.raft_group.advance_apply_to(self.storage.applied_index())
+
+    def fail_all(self, answers: list[Answer]) -> None:
+        """fail_all answers every command waiting on the peer RegionNotFound (the peer is destroyed)."""
+        err = error_response(region_not_found(self.region_id), self.term)
+        answers.extend((cb, CmdResult(err)) for _, cb in self._writes + self._admins)
+        answers.extend((w.cb, CmdResult(err)) for p in self.proposals for w in p.waiters)
+        answers.extend((cb, CmdResult(err)) for b in self.reads for _, cb in b.reads)
+        self._writes, self._admins = [], []
+        self.proposals.clear()
+        self.reads.clear()
 
     def _on_compacted(self, old: int, new: int, applied: int) -> None:
         """_on_compacted: a CompactLog moved the truncated index from old to new (apply state in memory and
@@ -443,6 +596,56 @@ class Peer:
                 out.snap.region.CopyFrom(region)
                 snapshot = kv.snapshot()
         return CmdResult(resp, snapshot)
+
+
+def is_initial_msg(m: Message) -> bool:
+    """is_initial_msg: TiKV's, a message that may create a peer on the receiving store: a vote request, or
+    a heartbeat with commit 0 (the leader knows the peer has nothing yet)."""
+    t = m.msg_type
+    return t in (MessageType.MsgRequestVote, MessageType.MsgRequestPreVote) or (
+        t == MessageType.MsgHeartbeat and m.commit == 0
+    )
+
+
+def _is_conf_change(cmd: RaftCmdRequest) -> bool:
+    return cmd.HasField("admin_request") and cmd.admin_request.cmd_type in (
+        AdminCmdType.ChangePeer,
+        AdminCmdType.ChangePeerV2,
+    )
+
+
+def _change_requests(cmd: RaftCmdRequest) -> list[ChangePeerRequest]:
+    admin = cmd.admin_request
+    return [admin.change_peer] if admin.cmd_type == AdminCmdType.ChangePeer else list(admin.change_peer_v2.changes)
+
+
+def to_conf_change(cmd: RaftCmdRequest) -> ConfChange | ConfChangeV2:
+    """to_conf_change is raft's conf change for a ChangePeer / ChangePeerV2 command, the command serialized
+    in its context (TiKV's ChangePeerI::to_confchange): a ChangePeer is a ConfChange; a ChangePeerV2 with
+    at most one change an Auto ConfChangeV2 (simple, or leaving a joint state), with more an Explicit one
+    (entering a joint state that a later empty ChangePeerV2 leaves)."""
+    data = cmd.SerializeToString()
+    admin = cmd.admin_request
+    if admin.cmd_type == AdminCmdType.ChangePeer:
+        cp = admin.change_peer
+        return ConfChange(change_type=cp.change_type, node_id=cp.peer.id, context=data)
+    changes = admin.change_peer_v2.changes
+    cc = ConfChangeV2(context=data)
+    cc.transition = ConfChangeTransition.Auto if len(changes) <= 1 else ConfChangeTransition.Explicit
+    cc.changes.extend(ConfChangeSingle(change_type=c.change_type, node_id=c.peer.id) for c in changes)
+    return cc
+
+
+def _describe(cmd: RaftCmdRequest) -> str:
+    changes = _change_requests(cmd)
+    if not changes:
+        return "leave joint"
+    return ", ".join(f"{ConfChangeType.Name(c.change_type)} {c.peer.id}@{c.peer.store_id}" for c in changes)
+
+
+def _describe_region(region: Region) -> str:
+    peers = " ".join(f"{p.id}@{p.store_id}:{PeerRole.Name(p.role)}" for p in region.peers)
+    return f"{{conf_ver {region.region_epoch.conf_ver}, version {region.region_epoch.version}, peers {peers}}}"
 
 
 def _log_failure(result: CmdResult) -> None:

@@ -21,6 +21,21 @@ split: the driver does the IO)::
 Commands (RaftCmdRequest) are checked when proposed (store, peer, leadership, term, epoch, keys, size:
 see cmd.py) and answered with errorpb errors; the writes a region accepts in one round become one
 proposal (one entry carrying a merged command); reads wait for a ReadIndex confirmed by a quorum.
+
+Snapshots: the core does none of their IO. `collect` hands the driver the generation requests of leaders
+(`WriteRound.gen_requests`, taken when the engine agrees with memory: at the start of a round); a
+follower's Ready with a snapshot is staged like any other (PeerStorage.handle_raft_ready) and, once
+durable, its apply job is in `ApplyRound.snap_tasks` for the driver to run. Until the job is done the
+peer's Readies wait (TiKV's check_applying_snap). A MsgSnapshot must reach `step` only after its files
+are in the store's SnapManager; the sender learns the outcome through `report_snapshot`.
+
+Peer lifecycle (TiKV's fsm/store.rs and fsm/peer.rs): a message for an unknown region creates an
+uninitialized peer after maybe_create_peer's checks (an initial message, not older than the region's
+tombstone, no overlap with a hosted region); a snapshot initializes it. A peer removed by a conf change,
+told by a gc message (`is_tombstone`) that it is stale, or addressed by a newer peer of its region is
+destroyed at the next collect: a tombstone in that round's write task, the region's data range deleted in
+that round's apply batch (so after the tombstone is durable). A message from a peer a newer epoch no
+longer lists is answered with a gc message.
 """
 
 from __future__ import annotations
@@ -30,12 +45,23 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from google.protobuf.message import DecodeError
+
 from ..engine import keys
+from ..engine.base import CF_RAFT, DATA_CFS
+from ..proto.eraftpb_pb2 import MessageType
 from ..proto.errorpb_pb2 import Error
-from ..proto.metapb_pb2 import Region
+from ..proto.metapb_pb2 import Peer as PeerMeta
+from ..proto.metapb_pb2 import Region, RegionEpoch
 from ..proto.raft_cmdpb_pb2 import AdminCmdType, RaftCmdRequest, RaftCmdResponse
-from ..proto.raft_serverpb_pb2 import PeerState, RaftMessage
+from ..proto.raft_serverpb_pb2 import (
+    PeerState,
+    RaftMessage,
+    RaftSnapshotData,
+    RegionLocalState,
+)
 from ..raft.errors import InvariantError, RaftError
+from ..raft.raw_node import SnapshotStatus
 from .apply import ApplyBatch, ApplyResult, apply_entries
 from .bootstrap import check_store_ident
 from .cmd import (
@@ -48,12 +74,15 @@ from .cmd import (
     other_error,
     region_not_found,
 )
-from .peer import Answer, Peer
+from .peer import Answer, Peer, is_initial_msg
 from .peer_storage import load_region_states
+from .snap.status import CheckApplyingSnapStatus
 from .write import WriteTask
 
 if TYPE_CHECKING:
     from ..engine.engines import Engines
+    from .snap.apply import ApplySnapTask
+    from .snap.gen import GenSnapRequest
 
 __all__ = ["StoreConfig", "StoreCore", "WriteRound", "ApplyRound"]
 
@@ -94,6 +123,10 @@ class WriteRound:
     tasks: list[WriteTask]
     messages: list[RaftMessage]
     peers: list[Peer] = field(default_factory=list)
+    # gen_requests: snapshot generations for the driver's snapshot worker (each completes or fails its task).
+    gen_requests: list[GenSnapRequest] = field(default_factory=list)
+    # destroyed: peers destroyed this round (their tombstone is among the tasks).
+    destroyed: list[Peer] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -105,34 +138,49 @@ class ApplyRound:
     messages: list[RaftMessage]
     results: list[ApplyResult]
     peers: list[Peer]
+    # snap_tasks: apply jobs of snapshots staged this round (now durable), for the driver's apply worker.
+    snap_tasks: list[ApplySnapTask] = field(default_factory=list)
 
 
 class StoreCore:
     """StoreCore: the peers of one store and the round that drives them (see the module docstring).
 
     Building one checks the engines' StoreIdent (StoreIdentError for another store's or cluster's data,
-    or none) and loads every region the store hosts, skipping tombstones. Invariant: `_dirty` holds the
-    ids of the regions touched since their last Ready (stepped, proposed to, ticked with work, persisted);
-    only they are looked at by collect, so an idle region costs nothing per round.
+    or none) and opens a peer for every region of `regions` (what recover_store returned; by default the
+    engines' region states, without tombstones and unfinished snapshot applies). Invariant: `_dirty` holds
+    the ids of the regions touched since their last Ready (stepped, proposed to, ticked with work,
+    persisted, applying a snapshot); only they are looked at by collect, so an idle region costs nothing
+    per round. The router (`_range_ends`, `_range_ids`, `_routed`) indexes the initialized peers only.
     """
 
-    def __init__(self, engines: Engines, cluster_id: int, store_id: int, config: StoreConfig | None = None) -> None:
+    def __init__(
+        self,
+        engines: Engines,
+        cluster_id: int,
+        store_id: int,
+        config: StoreConfig | None = None,
+        regions: list[RegionLocalState] | None = None,
+    ) -> None:
         check_store_ident(engines, cluster_id, store_id)
         self.engines = engines
         self.cluster_id = cluster_id
         self.store_id = store_id
         self.config = config if config is not None else StoreConfig()
         self.peers: dict[int, Peer] = {}
-        # _range_ends / _range_ids: the router, a sorted index of the regions' encoded end keys.
+        # _range_ends / _range_ids: the router, a sorted index of the regions' encoded end keys; _routed:
+        # region id -> the end key it is indexed under.
         self._range_ends: list[bytes] = []
         self._range_ids: list[int] = []
+        self._routed: dict[int, bytes] = {}
         self._dirty: dict[int, None] = {}
         self._answers: list[Answer] = []
+        # _outbox: messages the core sends on its own (gc messages), handed out at the next collect.
+        self._outbox: list[RaftMessage] = []
         self._round: WriteRound | ApplyRound | None = None
         self._ticks = 0
-        for state in load_region_states(engines):
-            if state.state == PeerState.Tombstone:
-                continue
+        if regions is None:
+            regions = [s for s in load_region_states(engines) if s.state not in (PeerState.Tombstone, PeerState.Applying)]
+        for state in regions:
             me = next((p for p in state.region.peers if p.store_id == store_id), None)
             if me is None:
                 logger.warning("store %d: region %d lists no peer here; not loaded", store_id, state.region.id)
@@ -140,13 +188,43 @@ class StoreCore:
             self._add_peer(Peer(store_id, engines, state.region, me.id, self.config))
 
     def _add_peer(self, peer: Peer) -> None:
-        region = peer.region
-        self.peers[region.id] = peer
+        self.peers[peer.region_id] = peer
+        if peer.storage.is_initialized():
+            self._route(peer.region)
+        self._dirty[peer.region_id] = None
+
+    def _route(self, region: Region) -> None:
+        """_route (re)indexes region's range in the router."""
+        self._unroute(region.id)
         end = keys.enc_end_key(region)
         at = bisect.bisect_left(self._range_ends, end)
         self._range_ends.insert(at, end)
         self._range_ids.insert(at, region.id)
-        self._dirty[region.id] = None
+        self._routed[region.id] = end
+
+    def _unroute(self, region_id: int) -> None:
+        end = self._routed.pop(region_id, None)
+        if end is None:
+            return
+        at = bisect.bisect_left(self._range_ends, end)
+        while self._range_ids[at] != region_id:
+            at += 1
+        del self._range_ends[at]
+        del self._range_ids[at]
+
+    def _overlapping(self, start_key: bytes, end_key: bytes, region_id: int) -> Region | None:
+        """_overlapping is a hosted region other than region_id whose range meets [start_key, end_key)
+        (user keys; an empty end is unbounded), None when there is none."""
+        start, end = keys.data_key(start_key), keys.data_end_key(end_key)
+        at = bisect.bisect_right(self._range_ends, start)
+        while at < len(self._range_ends):
+            region = self.peers[self._range_ids[at]].region
+            if keys.enc_start_key(region) >= end:
+                return None
+            if region.id != region_id:
+                return region
+            at += 1
+        return None
 
     # -- queries -------------------------------------------------------------------------------------
 
@@ -179,21 +257,127 @@ class StoreCore:
                     dirty[region_id] = None
 
     def step(self, msg: RaftMessage) -> None:
-        """step hands a raft message to its peer (the message is taken over). Messages for another store,
-        an unknown region or another peer id are dropped, as are those raft refuses."""
+        """step hands a raft message to its peer (the message is taken over), TiKV's on_raft_message.
+
+        Dropped: a message for another store or without an epoch, one raft refuses, one a check refuses.
+        For an unknown region, maybe_create_peer may create an uninitialized peer. A gc message
+        (is_tombstone) destroys a peer whose epoch it proves stale; a message to a newer peer of a region
+        destroys the older one here (the sender retries and creates the new one); a message from a peer
+        that a newer epoch no longer lists is answered with a gc message. A MsgSnapshot must list the
+        target peer and overlap no other hosted region (TiKV's check_snapshot); its files must already
+        be in this store's SnapManager."""
         if msg.to_peer.store_id != self.store_id:
             logger.warning("store %d: dropping a message for store %d", self.store_id, msg.to_peer.store_id)
             return
-        peer = self.peers.get(msg.region_id)
-        if peer is None or msg.to_peer.id != peer.peer_id:
-            logger.debug("store %d: dropping a message for region %d peer %d", self.store_id, msg.region_id, msg.to_peer.id)
+        if not msg.HasField("region_epoch"):
+            logger.warning("store %d: dropping a message without epoch for region %d", self.store_id, msg.region_id)
             return
+        peer = self.peers.get(msg.region_id)
+        if peer is None:
+            if msg.is_tombstone:
+                return
+            peer = self._maybe_create_peer(msg)
+            if peer is None:
+                return
+        elif self._check_msg(peer, msg):
+            return
+        if msg.message.msg_type == MessageType.MsgSnapshot and not self._check_snapshot(peer, msg):
+            return
+        peer.insert_peer_cache(msg.from_peer)
         try:
             peer.raft_group.step(msg.message)
         except RaftError as err:
             logger.debug("[region %d] %d drops a message: %r", msg.region_id, peer.peer_id, err)
             return
         self._dirty[msg.region_id] = None
+
+    def report_snapshot(self, region_id: int, to_peer_id: int, status: SnapshotStatus) -> None:
+        """report_snapshot: the transport's outcome of sending a MsgSnapshot (with its files) to
+        to_peer_id; raft resumes replicating to it (FINISH) or sends a snapshot again (FAILURE)."""
+        peer = self.peers.get(region_id)
+        if peer is None:
+            return
+        peer.raft_group.report_snapshot(to_peer_id, status)
+        self._dirty[region_id] = None
+
+    def _check_msg(self, peer: Peer, msg: RaftMessage) -> bool:
+        """_check_msg: TiKV's PeerFsm check_msg and handle_gc_peer_msg; True when msg is consumed."""
+        region = peer.region
+        if msg.is_tombstone:
+            if is_epoch_stale(region.region_epoch, msg.region_epoch) and msg.to_peer.id == peer.peer_id:
+                logger.info("[region %d] %d receives a gc message, destroying itself", region.id, peer.peer_id)
+                self._mark_destroy(peer)
+            return True
+        if is_epoch_stale(msg.region_epoch, region.region_epoch) and _find_peer(region, msg.from_peer.store_id) is None:
+            self._send_gc(msg, region.region_epoch)
+            return True
+        if msg.to_peer.id < peer.peer_id:
+            return True
+        if msg.to_peer.id > peer.peer_id:
+            logger.info("[region %d] %d: a message to newer peer %d, destroying itself", region.id, peer.peer_id, msg.to_peer.id)
+            self._mark_destroy(peer)
+            return True
+        return False
+
+    def _send_gc(self, msg: RaftMessage, epoch: RegionEpoch) -> None:
+        """_send_gc: TiKV's handle_stale_msg, a gc message (is_tombstone, our epoch) to msg's sender."""
+        logger.info("[region %d] message from stale peer %d, telling it to gc", msg.region_id, msg.from_peer.id)
+        gc = RaftMessage(region_id=msg.region_id, from_peer=msg.to_peer, to_peer=msg.from_peer, is_tombstone=True)
+        gc.region_epoch.CopyFrom(epoch)
+        self._outbox.append(gc)
+
+    def _region_state(self, region_id: int) -> RegionLocalState | None:
+        raw = self.engines.kv.get(CF_RAFT, keys.region_state_key(region_id))
+        return None if raw is None else RegionLocalState.FromString(raw)
+
+    def _maybe_create_peer(self, msg: RaftMessage) -> Peer | None:
+        """_maybe_create_peer: TiKV's StoreFsm check_msg and maybe_create_peer. A region with state on
+        disk is created again only over a tombstone that msg's epoch is not older than (else gc, when the
+        sender is not in it) and to a newer peer; the message must be an initial one; its range must
+        overlap no hosted region. The new peer is uninitialized (a snapshot initializes it)."""
+        region_id, target = msg.region_id, msg.to_peer
+        state = self._region_state(region_id)
+        if state is not None:
+            if state.state != PeerState.Tombstone:
+                return None
+            dead = state.region
+            if is_epoch_stale(msg.region_epoch, dead.region_epoch):
+                if _find_peer(dead, msg.from_peer.store_id) is None:
+                    self._send_gc(msg, dead.region_epoch)
+                return None
+            local = _find_peer(dead, self.store_id)
+            if local is not None and target.id <= local.id:
+                return None
+        if not is_initial_msg(msg.message):
+            return None
+        other = self._overlapping(msg.start_key, msg.end_key, region_id)
+        if other is not None:
+            logger.info("store %d: region %d overlaps region %d, no peer created", self.store_id, region_id, other.id)
+            return None
+        logger.info("store %d: creating peer %d of region %d", self.store_id, target.id, region_id)
+        peer = Peer(self.store_id, self.engines, Region(id=region_id), target.id, self.config)
+        self._add_peer(peer)
+        return peer
+
+    def _check_snapshot(self, peer: Peer, msg: RaftMessage) -> bool:
+        """_check_snapshot: TiKV's check_snapshot, True when the MsgSnapshot may be stepped."""
+        try:
+            region = RaftSnapshotData.FromString(msg.message.snapshot.data).region
+        except DecodeError:
+            logger.warning("[region %d] drops a snapshot whose data does not parse", msg.region_id)
+            return False
+        if all(p.id != msg.to_peer.id for p in region.peers):
+            logger.info("[region %d] snapshot doesn't contain to peer %d, skip", msg.region_id, msg.to_peer.id)
+            return False
+        other = self._overlapping(region.start_key, region.end_key, region.id)
+        if other is not None:
+            logger.info("[region %d] snapshot overlaps region %d, skip", msg.region_id, other.id)
+            return False
+        return True
+
+    def _mark_destroy(self, peer: Peer) -> None:
+        peer.pending_destroy = True
+        self._dirty[peer.region_id] = None
 
     def propose(self, cmd: RaftCmdRequest, cb: Callback) -> None:
         """propose accepts a command; cb is answered (through on_applied's answers) with its result: after
@@ -230,6 +414,12 @@ class StoreCore:
             resp.admin_response.transfer_leader.SetInParent()
             self._answers.append((cb, CmdResult(resp)))
             return None
+        if admin.cmd_type in (AdminCmdType.ChangePeer, AdminCmdType.ChangePeerV2):
+            error = peer.check_conf_change(cmd)
+            if error is not None:
+                return error
+            peer.add_admin(cmd, cb)
+            return None
         if admin.cmd_type == AdminCmdType.CompactLog:
             peer.add_admin(cmd, cb)
             return None
@@ -244,12 +434,17 @@ class StoreCore:
         if self._round is not None:
             raise InvariantError("collect called before the previous round finished")
         dirty, self._dirty = self._dirty, {}
-        wr = WriteRound([], [])
+        wr = WriteRound([], self._outbox)
+        self._outbox = []
         answers = self._answers
         for region_id in dirty:
             peer = self.peers.get(region_id)
-            if peer is None:
+            if peer is None or not self._ready_to_handle(peer, wr):
                 continue
+            if peer.storage.gen_snap_task is not None:
+                request = peer.storage.take_gen_snap_request()
+                if request is not None:
+                    wr.gen_requests.append(request)
             peer.propose_waiting(answers)
             task = peer.handle_ready(wr.messages, answers) if peer.raft_group.has_ready() else None
             if peer.gc_pending:
@@ -263,6 +458,48 @@ class StoreCore:
         self._round = wr
         return wr
 
+    def _ready_to_handle(self, peer: Peer, wr: WriteRound) -> bool:
+        """_ready_to_handle: whether collect may take the peer's Ready now. A peer applying a snapshot
+        waits for the job (TiKV's check_applying_snap; it stays dirty to be checked again); a finished job
+        lets raft know what is applied. A peer due for destruction is destroyed instead."""
+        storage = peer.storage
+        if storage.is_applying_snapshot():
+            status = storage.check_applying_snap()
+            if status is CheckApplyingSnapStatus.APPLYING:
+                self._dirty[peer.region_id] = None
+                return False
+            if status is CheckApplyingSnapStatus.SUCCESS:
+                peer.on_snapshot_applied()
+        if peer.pending_destroy or storage.pending_remove:
+            self._destroy(peer, wr)
+            return False
+        return True
+
+    def _destroy(self, peer: Peer, wr: WriteRound) -> None:
+        """_destroy: TiKV's destroy_peer. The peer leaves the store now; its tombstone (PeerStorage.tombstone:
+        meta and log cleared, Tombstone state) is one of this round's tasks and its data range is deleted in
+        this round's apply batch, after the tombstone is durable. A peer whose snapshot apply failed is
+        forgotten without a tombstone, so that the leader's next message creates it again and a new
+        snapshot catches it up. Waiting commands are answered RegionNotFound."""
+        storage = peer.storage
+        if storage.is_applying_snapshot() and not storage.cancel_applying_snap():
+            self._dirty[peer.region_id] = None  # the job is running: destroy once it stops
+            return
+        task = WriteTask(peer.region_id, peer.peer_id, 0)
+        if storage.pending_remove and not peer.pending_destroy:
+            storage.clear_meta(task)
+            logger.warning("[region %d] %d: snapshot apply failed, peer forgotten", peer.region_id, peer.peer_id)
+        else:
+            storage.tombstone(task, peer.meta_peer(peer.peer_id) or PeerMeta(id=peer.peer_id, store_id=self.store_id))
+            logger.info("[region %d] %d destroyed (tombstone)", peer.region_id, peer.peer_id)
+        peer.fail_all(self._answers)
+        peer.committed = []
+        del self.peers[peer.region_id]
+        self._unroute(peer.region_id)
+        wr.tasks.append(task)
+        wr.peers.append(peer)
+        wr.destroyed.append(peer)
+
     def on_persisted(self, wr: WriteRound) -> ApplyRound:
         """on_persisted (phase 2): the round's tasks are durable. Raft learns it, the messages it held
         back are released, and the committed entries of every region are applied into one KV batch."""
@@ -270,20 +507,29 @@ class StoreCore:
             raise InvariantError("on_persisted of a round that is not the one collected")
         messages: list[RaftMessage] = []
         dirty = self._dirty
+        snap_tasks = []
         for task, peer in zip(wr.tasks, wr.peers):
-            peer.storage.on_persisted(task)
-            if task.ready_number:  # 0: a task of log GC alone, no Ready
+            job = peer.storage.on_persisted(task)
+            if job is not None:
+                snap_tasks.append(job)
+                self._route(peer.region)
+            if task.ready_number:  # 0: a task of log GC or destruction alone, no Ready
                 peer.raft_group.on_persist_ready(task.ready_number)
             messages.extend(task.messages)  # type: ignore[arg-type]
             dirty[peer.region_id] = None
         batch = ApplyBatch(self.engines.kv)
+        for peer in wr.destroyed:
+            if peer.storage.is_initialized():
+                start, end = keys.enc_start_key(peer.region), keys.enc_end_key(peer.region)
+                for cf in DATA_CFS:
+                    batch.delete_range(cf, start, end)
         results = []
         for peer in wr.peers:
             if peer.committed:
                 entries, peer.committed = peer.committed, []
-                results.append(apply_entries(batch, peer.region, peer.storage.apply_state, entries))
+                results.append(apply_entries(batch, peer.region, peer.storage.apply_state, entries, peer.peer_id))
                 peer.storage.update_term_cache(entries)
-        ar = ApplyRound(batch, messages, results, wr.peers)
+        ar = ApplyRound(batch, messages, results, wr.peers, snap_tasks)
         self._round = ar
         return ar
 
@@ -295,8 +541,20 @@ class StoreCore:
         self._round = None
         answers, self._answers = self._answers, []
         for result in ar.results:
-            self.peers[result.region_id].on_applied(result, answers)
+            peer = self.peers[result.region_id]
+            peer.on_applied(result, answers, self._outbox)
+            if result.region is not None or peer.pending_destroy:
+                self._dirty[result.region_id] = None
         kv = self.engines.kv
         for peer in ar.peers:
             peer.serve_reads(kv, answers)
         return answers
+
+
+def is_epoch_stale(epoch: RegionEpoch, than: RegionEpoch) -> bool:
+    """is_epoch_stale: TiKV's util::is_epoch_stale, epoch is older than `than` in version or conf_ver."""
+    return bool(epoch.version < than.version or epoch.conf_ver < than.conf_ver)
+
+
+def _find_peer(region: Region, store_id: int) -> PeerMeta | None:
+    return next((p for p in region.peers if p.store_id == store_id), None)

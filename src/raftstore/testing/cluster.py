@@ -15,10 +15,17 @@ depends on wall time or unseeded randomness: the same calls give the same run.
 Region 1 covers every key (unless split_keys cut the key space into more initial regions); its peer on
 store s has id s. Requests go through the leader the stores
 report (retrying on NotLeader, StaleCommand and EpochNotMatch as a client would) unless a store is named.
+
+Snapshots: every store has a SnapManager under its directory; its generations and apply jobs run inline
+in its round (driver.SnapIO), and a MsgSnapshot carries its files in process (snap.transfer) from the
+sender's manager to the receiver's when it is sent; the sender learns the outcome at the next step
+(report_snapshot). Membership: must_add_peer, must_add_learner, must_remove_peer, must_enter_joint /
+must_leave_joint propose ChangePeer / ChangePeerV2 through the leader.
 """
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,24 +34,38 @@ from .. import failpoints
 from ..engine import keys
 from ..engine.base import CF_DEFAULT
 from ..engine.engines import Engines, memory_engines, open_engines
-from ..proto.metapb_pb2 import Peer, Region
+from ..proto.eraftpb_pb2 import ConfChangeType
+from ..proto.metapb_pb2 import Peer, PeerRole, Region
 from ..proto.raft_cmdpb_pb2 import (
     AdminCmdType,
+    AdminRequest,
+    ChangePeerRequest,
     CmdType,
     RaftCmdRequest,
     Request,
 )
+from ..proto.raft_serverpb_pb2 import RaftMessage
+from ..raft.raw_node import SnapshotStatus
 from ..store.bootstrap import bootstrap_initial_regions, bootstrap_store
 from ..store.cmd import CmdResult
-from ..store.driver import run_round
+from ..store.driver import SnapIO, open_store, run_round, snapshot_messages
+from ..store.errors import StoreError
+from ..store.peer import Peer as StorePeer
+from ..store.recovery import RecoveredStore
+from ..store.snap.manager import SnapManager
+from ..store.snap.transfer import SnapHeader, SnapReceiver, SnapSender, transfer
 from ..store.store_core import StoreConfig, StoreCore
 from .transport import IsolateStore, PartitionFilter, SimTransport
 
 __all__ = ["Cluster", "ClusterError", "FIRST_REGION_ID"]
 
+logger = logging.getLogger("raftstore.testing")
+
 FIRST_REGION_ID = 1
 # RETRY_ERRORS: the region errors a client answers by finding the leader / region again and retrying.
 RETRY_ERRORS = ("not_leader", "stale_command", "epoch_not_match", "region_not_found", "server_is_busy")
+# RETRY_MESSAGES: admin refusals that pass once the region settles (a conf change still applying).
+RETRY_MESSAGES = ("pending conf change", "has not applied to current term")
 
 
 class ClusterError(AssertionError):
@@ -56,7 +77,8 @@ class Cluster:
     """Cluster: `count` stores (ids 1..count) of cluster `cluster_id` in one process (module docstring).
 
     The initial regions cover `region_range` [start, end) (b"" for an open end), cut at `split_keys`:
-    region r (ids from 1, in key order) has a voter on every store s, with peer id (r - 1) * count + s.
+    region r (ids from 1, in key order) has a voter on every store s of `initial_stores` (default: all),
+    with peer id (r - 1) * count + s. The other stores start empty (a conf change adds peers there).
     `engine` is "rocks" (RocksDB, under `path` or a temporary directory removed by close) or "memory"
     (a stopped store keeps its in-memory engines: a restart sees everything written, synced or not).
     """
@@ -71,6 +93,7 @@ class Cluster:
         config: StoreConfig | None = None,
         region_range: tuple[bytes, bytes] = (b"", b""),
         split_keys: Sequence[bytes] = (),
+        initial_stores: Sequence[int] | None = None,
     ) -> None:
         if engine not in ("rocks", "memory"):
             raise ValueError(f"engine must be 'rocks' or 'memory', not {engine!r}")
@@ -83,8 +106,16 @@ class Cluster:
         self._tmp = tempfile.TemporaryDirectory(prefix="raftstore-cluster-") if path is None else None
         self.path = Path(self._tmp.name if self._tmp is not None else str(path))
         self.store_ids = list(range(1, count + 1))
+        self.initial_stores = list(initial_stores) if initial_stores is not None else self.store_ids
         self.engines: dict[int, Engines] = {}
         self.cores: dict[int, StoreCore] = {}
+        # snap_mgrs / snap_io: each store's SnapManager and, while it runs, its snapshot IO; recovered:
+        # what recover_store did at each store's last start.
+        self.snap_mgrs: dict[int, SnapManager] = {}
+        self.snap_io: dict[int, SnapIO] = {}
+        self.recovered: dict[int, RecoveredStore] = {}
+        # _snap_reports: (store, region, to peer, status) of the snapshots sent, reported at the next step.
+        self._snap_reports: list[tuple[int, int, int, SnapshotStatus]] = []
         self.transport = SimTransport()
         self.steps = 0
         # _crashes: store id -> (failpoint, condition): crash the store in its next round where the
@@ -100,7 +131,7 @@ class Cluster:
         regions = []
         for i in range(len(bounds) - 1):
             region_id = FIRST_REGION_ID + i
-            peers = [Peer(id=i * self.count + s, store_id=s) for s in self.store_ids]
+            peers = [Peer(id=i * self.count + s, store_id=s) for s in self.initial_stores]
             region = Region(id=region_id, start_key=bounds[i], end_key=bounds[i + 1], peers=peers)
             region.region_epoch.conf_ver = 1
             region.region_epoch.version = 1
@@ -112,8 +143,19 @@ class Cluster:
         for sid in self.store_ids:
             engines = self._open(sid)
             bootstrap_store(engines, self.cluster_id, sid)
-            bootstrap_initial_regions(engines, self.initial_regions())
-            self.cores[sid] = StoreCore(engines, self.cluster_id, sid, self.config)
+            if sid in self.initial_stores:
+                bootstrap_initial_regions(engines, self.initial_regions())
+            self._start_core(sid)
+
+    def _start_core(self, sid: int) -> None:
+        """_start_core opens store sid as a store starts (open_store: identity, recovery) with its snapshot IO."""
+        engines = self._open(sid)
+        mgr = SnapManager(self.path / f"store-{sid}" / "snap")
+        mgr.init()
+        self.snap_mgrs[sid] = mgr
+        core, self.recovered[sid] = open_store(engines, self.cluster_id, sid, mgr, self.config)
+        self.cores[sid] = core
+        self.snap_io[sid] = SnapIO(engines, mgr)
 
     def _open(self, sid: int) -> Engines:
         engines = self.engines.get(sid)
@@ -126,6 +168,7 @@ class Cluster:
         """stop_store crashes store sid: its core (every peer, every waiting command) is dropped without
         an answer and, on RocksDB, its engines are closed. Messages to it are dropped while it is down."""
         self.cores.pop(sid, None)
+        self.snap_io.pop(sid, None)
         if self.engine == "rocks":
             engines = self.engines.pop(sid, None)
             if engines is not None:
@@ -135,7 +178,7 @@ class Cluster:
         """start_store starts a stopped store again from its engines (reopened on RocksDB)."""
         if sid in self.cores:
             raise ClusterError(f"store {sid} is running")
-        self.cores[sid] = StoreCore(self._open(sid), self.cluster_id, sid, self.config)
+        self._start_core(sid)
 
     def restart_store(self, sid: int) -> None:
         self.stop_store(sid)
@@ -172,6 +215,11 @@ class Cluster:
     def step(self) -> None:
         """step delivers the messages of the last step, ticks every running store and runs a round of each."""
         self.steps += 1
+        reports, self._snap_reports = self._snap_reports, []
+        for sid, region_id, to, status in reports:
+            core = self.cores.get(sid)
+            if core is not None:
+                core.report_snapshot(region_id, to, status)
         for msg in self.transport.take():
             core = self.cores.get(msg.to_peer.store_id)
             if core is not None:
@@ -184,16 +232,44 @@ class Cluster:
     def _round(self, sid: int, core: StoreCore) -> None:
         crash = self._crashes.get(sid)
         if crash is None or not crash[1](core):
-            run_round(core, self.engines[sid], self.transport.send)
+            run_round(core, self.engines[sid], self._send, self.snap_io[sid])
             return
         failpoints.cfg(crash[0], "panic")
         try:
-            run_round(core, self.engines[sid], self.transport.send)
+            run_round(core, self.engines[sid], self._send, self.snap_io[sid])
         except failpoints.FailpointPanic:
             del self._crashes[sid]
             self.stop_store(sid)
         finally:
             failpoints.remove(crash[0])
+
+    def _send(self, msgs: list[RaftMessage]) -> None:
+        """_send hands msgs to the transport; a MsgSnapshot first carries its files (send_snapshot_files)."""
+        failed = []
+        for msg in snapshot_messages(msgs):
+            ok = self.send_snapshot_files(msg)
+            status = SnapshotStatus.FINISH if ok else SnapshotStatus.FAILURE
+            self._snap_reports.append((msg.from_peer.store_id, msg.region_id, msg.to_peer.id, status))
+            if not ok:
+                failed.append(msg)
+        self.transport.send([m for m in msgs if not any(m is f for f in failed)])
+
+    def send_snapshot_files(self, msg: RaftMessage) -> bool:
+        """send_snapshot_files copies a MsgSnapshot's files from the sending store's SnapManager to the
+        receiving store's (the chunked transfer of snap.transfer, in process); False when the receiving
+        store is down or the transfer fails."""
+        src = self.snap_mgrs.get(msg.from_peer.store_id)
+        dst = self.snap_mgrs.get(msg.to_peer.store_id)
+        if src is None or dst is None or msg.to_peer.store_id not in self.cores:
+            return False
+        snapshot = msg.message.snapshot
+        try:
+            with SnapSender(src, snapshot) as sender, SnapReceiver(dst, SnapHeader(snapshot)) as receiver:
+                transfer(sender, receiver)
+        except StoreError as err:
+            logger.info("snapshot of region %d to store %d failed: %s", msg.region_id, msg.to_peer.store_id, err)
+            return False
+        return True
 
     def run_steps(self, n: int) -> None:
         for _ in range(n):
@@ -347,6 +423,77 @@ class Cluster:
             self.call(leader.store_id, cmd)
             self.run_steps(5)
         raise ClusterError(f"leadership of region {region_id} did not move to store {sid}")
+
+    # -- membership ----------------------------------------------------------------------------------
+
+    def must_admin(self, region_id: int, admin: AdminRequest, max_steps: int = 600) -> CmdResult:
+        """must_admin proposes an admin command on the region through its leader (its current region and
+        epoch), retrying what a client retries and a conf change still applying; ClusterError on any
+        other error or after max_steps."""
+        start = self.steps
+        while self.steps - start < max_steps:
+            leader = self.wait_leader(region_id)
+            core = self.cores.get(leader.store_id)
+            peer = core.peer(region_id) if core is not None else None
+            if peer is None:
+                self.step()
+                continue
+            cmd = self.new_cmd(peer.region, leader)
+            cmd.admin_request.CopyFrom(admin)
+            box = self.propose(leader.store_id, cmd)
+            while not box and leader.store_id in self.cores and self.steps - start < max_steps:
+                self.step()
+            if box and box[0].error is None:
+                return box[0]
+            error = box[0].error if box else None
+            if error is not None and not any(error.HasField(f) for f in RETRY_ERRORS):
+                if not any(m in error.message for m in RETRY_MESSAGES):
+                    raise ClusterError(f"admin command on region {region_id} failed: {error}")
+            self.step()
+        raise ClusterError(f"no answer for an admin command on region {region_id} within {max_steps} steps")
+
+    def region_on_leader(self, region_id: int = FIRST_REGION_ID) -> Region:
+        """region_on_leader is the region as its leader has applied it."""
+        leader = self.wait_leader(region_id)
+        return self.cores[leader.store_id].peers[region_id].region
+
+    def _must_change(self, region_id: int, changes: Sequence[tuple[int, Peer]], v2: bool) -> Region:
+        admin = AdminRequest(cmd_type=AdminCmdType.ChangePeerV2 if v2 else AdminCmdType.ChangePeer)
+        requests = [ChangePeerRequest(change_type=t, peer=p) for t, p in changes]  # type: ignore[arg-type]
+        if v2:
+            admin.change_peer_v2.changes.extend(requests)
+        else:
+            admin.change_peer.CopyFrom(requests[0])
+        result = self.must_admin(region_id, admin)
+        resp = result.response.admin_response
+        return resp.change_peer_v2.region if v2 else resp.change_peer.region
+
+    def must_add_peer(self, region_id: int, peer: Peer) -> Region:
+        """must_add_peer adds a voter (ChangePeer AddNode) and returns the region after it."""
+        return self._must_change(region_id, [(ConfChangeType.AddNode, peer)], v2=False)
+
+    def must_add_learner(self, region_id: int, peer: Peer) -> Region:
+        """must_add_learner adds a learner (ChangePeer AddLearnerNode) and returns the region after it."""
+        learner = Peer(id=peer.id, store_id=peer.store_id, role=PeerRole.Learner)
+        return self._must_change(region_id, [(ConfChangeType.AddLearnerNode, learner)], v2=False)
+
+    def must_remove_peer(self, region_id: int, peer: Peer) -> Region:
+        """must_remove_peer removes a peer (ChangePeer RemoveNode) and returns the region after it."""
+        return self._must_change(region_id, [(ConfChangeType.RemoveNode, peer)], v2=False)
+
+    def must_enter_joint(self, region_id: int, changes: Sequence[tuple[int, Peer]]) -> Region:
+        """must_enter_joint proposes a ChangePeerV2 of several (ConfChangeType, Peer) changes: the region
+        enters a joint state (IncomingVoter / DemotingVoter) until must_leave_joint."""
+        return self._must_change(region_id, changes, v2=True)
+
+    def must_leave_joint(self, region_id: int) -> Region:
+        """must_leave_joint proposes the empty ChangePeerV2 that leaves the joint state."""
+        return self._must_change(region_id, [], v2=True)
+
+    def peer_on_store(self, sid: int, region_id: int = FIRST_REGION_ID) -> StorePeer | None:
+        """peer_on_store is store sid's peer of the region (a store.peer.Peer), None when it hosts none."""
+        core = self.cores.get(sid)
+        return core.peer(region_id) if core is not None else None
 
     # -- looking at stores ---------------------------------------------------------------------------
 
