@@ -366,6 +366,8 @@ class Simulation:
         self._clock = 0.0
         self._next_value = 0
         self.ops: list[_Op] = []
+        # _written: per key, the values of the last 3 put and cas operations recorded (what a cas expects).
+        self._written: dict[str, deque[str]] = {}
         self.hints: dict[int, int] = {}
         self.events: deque[str] = deque(maxlen=40)
         self._digest = 0
@@ -527,8 +529,8 @@ class Simulation:
             self._next_value += 1
             value = f"v{self._next_value}"
         if kind == "cas":
-            written = [o.value for o in self.ops if o.key == key.decode() and o.op in ("put", "cas") and o.value]
-            expected = rng.choice(written[-3:]) if written and rng.random() < 0.8 else None
+            written = self._written.get(key.decode())
+            expected = rng.choice(list(written)) if written and rng.random() < 0.8 else None
         return _PendingOp(kind, key, end, value, expected, self.tick_clock(), self.now + p.timeout)
 
     def _try(self, op: _PendingOp) -> None:
@@ -620,6 +622,8 @@ class Simulation:
 
     def _record(self, op: _Op) -> None:
         self.ops.append(op)
+        if op.op in ("put", "cas") and op.value:
+            self._written.setdefault(op.key, deque(maxlen=3)).append(op.value)
         self._digest = zlib.crc32(repr(op).encode(), self._digest)
 
     # -- queries ------------------------------------------------------------------------------------
