@@ -13,6 +13,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from .checker import CheckerError, check_history, read_history
 from .client import ClientError
 from .demo import TABLE_HEADER, format_region, opened_engines, run_demo
 from .engine.errors import DataDirError, DataDirInUseError, EngineError
@@ -32,7 +33,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 # _EXPECTED: the roots of the errors the layers raise on purpose; their message is the line shown. Any other
 # exception is a bug and is shown with its type.
 _EXPECTED: tuple[type[Exception], ...] = (
-    EngineError, StoreError, RaftError, InvariantError, OSError, ServerError, ClientError
+    EngineError, StoreError, RaftError, InvariantError, OSError, ServerError, ClientError, CheckerError
 )
 
 EXIT_STATUS = f"""\
@@ -47,11 +48,29 @@ exit status:
 Every failure prints one line on stderr, "raftstore: <what went wrong>"; -v prints the traceback too."""
 
 
+# EXIT_NOT_LINEARIZABLE, EXIT_UNDECIDED: check-history's own statuses (fixed: 0, 1, 2, 3).
+EXIT_NOT_LINEARIZABLE = 1
+EXIT_UNDECIDED = 3
+
+CHECK_HISTORY_STATUS = f"""\
+exit status:
+  0    linearizable
+  {EXIT_NOT_LINEARIZABLE}    not linearizable: the report names the key and the operations by line number (from 1)
+  {EXIT_USAGE}    malformed input (the message names the line), an unreadable file, or invalid arguments
+  {EXIT_UNDECIDED}    undecided within --time-limit
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
+
+The verdict and the report go to stdout; an input error is one line on stderr, "raftstore: <what went
+wrong>"; -v prints the traceback too."""
+
+
 class _HelpFormatter(argparse.HelpFormatter):
-    """_HelpFormatter wraps descriptions to the terminal and prints the EXIT_STATUS epilog as written."""
+    """_HelpFormatter wraps descriptions to the terminal and prints the exit status epilogs as written."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
-        return text if text == EXIT_STATUS else super()._fill_text(text, width, indent)
+        if text in (EXIT_STATUS, CHECK_HISTORY_STATUS):
+            return text
+        return super()._fill_text(text, width, indent)
 
 
 def _positive_int(text: str) -> int:
@@ -62,6 +81,17 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    """_positive_float is argparse's type for durations that must be above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
     return value
 
 
@@ -121,6 +151,23 @@ def _parser() -> argparse.ArgumentParser:
     _add_verbose(inspect, argparse.SUPPRESS)
     inspect.add_argument("--data", type=Path, default=Path("./data"), help="data directory (default ./data)")
     server_commands.add_commands(sub, _add_verbose, _HelpFormatter, EXIT_STATUS)
+    check = sub.add_parser(
+        "check-history",
+        help="check a history file (JSON lines, as `raftstore chaos` records) for linearizability",
+        description="Check that the operations of a history file are linearizable, key by key (Wing & Gong "
+        "search with memoisation). Operations with outcome info may have taken effect at any time after "
+        "their invoke, or never. On a violation the report names the key and the operations by line number "
+        "(from 1), with the longest linearization found and the operations that could not follow it. See "
+        "docs/reliability.md.",
+        epilog=CHECK_HISTORY_STATUS,
+        formatter_class=_HelpFormatter,
+    )
+    _add_verbose(check, argparse.SUPPRESS)
+    check.add_argument("file", type=Path, metavar="FILE", help="the history file")
+    check.add_argument(
+        "--time-limit", type=_positive_float, default=None, metavar="S",
+        help="give up after S seconds, exit 3 (default: no limit)",
+    )
     return parser
 
 
@@ -133,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "demo":
             run_demo(args.data, regions=args.regions, rounds=args.rounds, per_round=args.per_round)
+        elif args.command == "check-history":
+            return _check_history(args.file, args.time_limit)
         elif args.command in server_commands.COMMANDS:
             return server_commands.run_command(args)
         else:
@@ -168,6 +217,8 @@ def _exit_code(err: Exception) -> int:
     directory in use is a DataDirError too, but the directory is fine: a runtime failure."""
     if isinstance(err, DataDirError) and not isinstance(err, DataDirInUseError) or isinstance(err, ConfigError):
         return EXIT_USAGE
+    if isinstance(err, CheckerError):
+        return EXIT_USAGE  # a history that cannot be read or parsed: check-history's status 2
     return EXIT_FAILURE
 
 
@@ -195,6 +246,15 @@ def _inspect(data: Path) -> None:
             ps = PeerStorage(engines, region, INVALID_ID, tag=f"[region {region.id}]")
             _read_log(ps)
             print(format_region(region, state.state, ps))
+
+
+def _check_history(path: Path, time_limit: float | None) -> int:
+    """_check_history prints the verdict on the history at path and returns check-history's status."""
+    result = check_history(read_history(path), time_limit)
+    print(result.report())
+    if result.status == "not linearizable":
+        return EXIT_NOT_LINEARIZABLE
+    return EXIT_UNDECIDED if result.status == "undecided" else 0
 
 
 def _read_log(ps: PeerStorage) -> None:
