@@ -50,7 +50,7 @@ Response = BatchCommandsResponse.Response
 # _BACKOFF_MIN / _BACKOFF_MAX: sleep between retries (doubling), always within the call's deadline.
 _BACKOFF_MIN = 0.01
 _BACKOFF_MAX = 0.25
-# _CONNECT_TIMEOUT: how long a connection attempt may take before the store counts as unreachable.
+# _CONNECT_TIMEOUT: how long opening a stream may take before the store counts as unreachable.
 _CONNECT_TIMEOUT = 1.0
 # _MAX_BATCH_BYTES: a BatchCommands message is cut at this size.
 _MAX_BATCH_BYTES = MAX_GRPC_MESSAGE // 4
@@ -75,7 +75,7 @@ class _Broken(Exception):
 
 
 class _Call:
-    __slots__ = ("request", "done", "response", "error", "sent")
+    __slots__ = ("done", "error", "request", "response", "sent")
 
     def __init__(self, request: Request) -> None:
         self.request = request
@@ -83,23 +83,6 @@ class _Call:
         self.response: Response | None = None
         self.error: str | None = None
         self.sent = False
-
-
-def _connect(channel: grpc.Channel, timeout: float) -> bool:
-    """_connect waits until channel is READY (True) or fails to connect / times out (False)."""
-    outcome: list[bool] = []
-    ready = threading.Event()
-
-    def watch(state: grpc.ChannelConnectivity) -> None:
-        if state in (grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.TRANSIENT_FAILURE):
-            outcome.append(state == grpc.ChannelConnectivity.READY)
-            ready.set()
-
-    channel.subscribe(watch, try_to_connect=True)
-    try:
-        return ready.wait(timeout) and outcome[0]
-    finally:
-        channel.unsubscribe(watch)
 
 
 class _StoreStream:
@@ -114,6 +97,7 @@ class _StoreStream:
         self._cond = threading.Condition()
         self._connect_lock = threading.Lock()
         self._opened = False
+        self._connected = False
         self._queue: list[tuple[int, _Call]] = []
         self._pending: dict[int, _Call] = {}
         self._ids = itertools.count(1)
@@ -121,20 +105,24 @@ class _StoreStream:
         self._responses: grpc.Future | None = None
 
     def _open(self, timeout: float) -> None:
+        """_open starts the stream once and waits until the store has accepted it (its initial metadata):
+        a store that cannot be reached within _CONNECT_TIMEOUT has received nothing (_Broken, not sent)."""
         with self._connect_lock:
-            if self._opened:
-                return
-            if not _connect(self._channel, min(timeout, _CONNECT_TIMEOUT)):
-                self._break(f"cannot connect to {self.addr}")
-                raise _Broken(f"cannot connect to {self.addr}", sent=False)
-            method = self._channel.stream_stream(
-                kv_method("BatchCommands"),
-                request_serializer=BatchCommandsRequest.SerializeToString,
-                response_deserializer=BatchCommandsResponse.FromString,
-            )
-            self._responses = method(self._requests())
-            threading.Thread(target=self._read, name=f"raftstore-client-{self.addr}", daemon=True).start()
-            self._opened = True
+            if not self._opened:
+                method = self._channel.stream_stream(
+                    kv_method("BatchCommands"),
+                    request_serializer=BatchCommandsRequest.SerializeToString,
+                    response_deserializer=BatchCommandsResponse.FromString,
+                )
+                self._responses = method(self._requests())
+                threading.Thread(target=self._read, name=f"raftstore-client-{self.addr}", daemon=True).start()
+                self._opened = True
+            with self._cond:
+                self._cond.wait_for(lambda: self._connected or self.broken is not None, min(timeout, _CONNECT_TIMEOUT))
+                connected = self._connected
+        if not connected:
+            self._break(f"cannot connect to {self.addr}")
+            raise _Broken(f"cannot connect to {self.addr}", sent=False)
 
     def call(self, request: Request, deadline: float) -> Response | None:
         """call sends request and waits for its response until deadline (None: timed out; then whether
@@ -177,6 +165,10 @@ class _StoreStream:
         assert self._responses is not None
         reason = f"the stream to {self.addr} ended"
         try:
+            self._responses.initial_metadata()  # type: ignore[attr-defined]
+            with self._cond:
+                self._connected = not self._responses.done()
+                self._cond.notify_all()
             for batch in self._responses:  # type: ignore[attr-defined]
                 with self._cond:
                     for rid, resp in zip(batch.request_ids, batch.responses):

@@ -21,6 +21,7 @@ gRPC server's pool (each open stream holds one), one reader per BatchCommands st
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from concurrent import futures
 from functools import partial
@@ -34,7 +35,11 @@ from prometheus_client import start_http_server
 from ..engine.engines import Engines, open_engines
 from ..proto.metapb_pb2 import Peer, Region
 from ..proto.raft_serverpb_pb2 import BatchRaftMessage, Done
-from ..store.bootstrap import bootstrap_initial_regions, bootstrap_store, load_store_ident
+from ..store.bootstrap import (
+    bootstrap_initial_regions,
+    bootstrap_store,
+    load_store_ident,
+)
 from ..store.store_core import StoreCore
 from .config import ServerConfig, parse_addr
 from .driver import StoreDriver
@@ -45,7 +50,7 @@ from .rpc import KV_SERVICE, RAFT_SERVICE, SERVER_OPTIONS
 from .service import KvService
 from .transport import RaftTransport
 
-__all__ = ["Server", "initial_region", "FIRST_REGION_ID"]
+__all__ = ["FIRST_REGION_ID", "Server", "initial_region"]
 
 logger = logging.getLogger("raftstore.server")
 
@@ -68,6 +73,24 @@ def _report_unreachable(targets: list[tuple[int, int]], core: StoreCore) -> None
         peer = core.peer(region_id)
         if peer is not None:
             peer.raft_group.report_unreachable(peer_id)
+
+
+def _probe(addr: str) -> None:
+    """_probe refuses an address another process listens on, before gRPC tries it (gRPC's own bind
+    failure also logs a line of its own on stderr). SO_REUSEADDR as gRPC sets it: a port with only
+    connections in TIME_WAIT is free."""
+    host, port = parse_addr(addr)
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    except socket.gaierror as err:
+        raise AddressInUseError(f"cannot listen on {addr}: {err.strerror}") from None
+    family, kind, proto, _, sockaddr = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(sockaddr)
+        except OSError as err:
+            raise AddressInUseError(f"cannot listen on {addr}: {err.strerror or err}") from None
 
 
 class Server:
@@ -108,6 +131,7 @@ class Server:
 
     def _bind(self) -> None:
         cfg = self.config
+        _probe(cfg.addr)
         self._grpc = grpc.server(futures.ThreadPoolExecutor(cfg.grpc_workers), options=SERVER_OPTIONS)
         try:
             self.port = self._grpc.add_insecure_port(cfg.addr)

@@ -39,14 +39,28 @@ from ..proto.raftstorepb_pb2 import (
     PutRequest,
     ScanRequest,
 )
-from ..store.cmd import CmdResult, key_in_region, key_not_in_region, other_error, region_not_found
+from ..store.cmd import (
+    CmdResult,
+    key_in_region,
+    key_not_in_region,
+    other_error,
+    region_not_found,
+)
 from ..store.store_core import StoreCore
 from .driver import StoreDriver
-from .limits import MAX_GRPC_MESSAGE, MAX_KEY_SIZE, SCAN_BYTES, SCAN_LIMIT, check_key, check_pairs, check_value
+from .limits import (
+    MAX_GRPC_MESSAGE,
+    MAX_KEY_SIZE,
+    SCAN_BYTES,
+    SCAN_LIMIT,
+    check_key,
+    check_pairs,
+    check_value,
+)
 from .metrics import StoreMetrics
 from .resolve import StoreResolver
 
-__all__ = ["KvService", "Answer", "UNARY_METHODS"]
+__all__ = ["UNARY_METHODS", "Answer", "KvService"]
 
 logger = logging.getLogger("raftstore.server.service")
 
@@ -281,6 +295,7 @@ class KvService:
         return bytes(getattr(slot[0](), kind).SerializeToString())
 
     def _batch_commands(self, requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
+        context.send_initial_metadata(())  # the client knows the stream is accepted before it sends
         outbox = _Outbox()
         context.add_callback(outbox.cancel)
         threading.Thread(target=self._read_batches, args=(requests, outbox), daemon=True).start()
