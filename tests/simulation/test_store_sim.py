@@ -58,7 +58,7 @@ def test_default_seeds_exercise_every_fault() -> None:
     reports = [default_run(seed) for seed in range(DEFAULT_SEEDS)]
     totals = {
         name: sum(getattr(r, name) for r in reports)
-        for name in ("crashes", "restarts", "partitions", "admin_ops", "dropped", "duplicated", "info", "ok")
+        for name in ("crashes", "restarts", "partitions", "admin_ops", "snapshots", "dropped", "duplicated", "info", "ok")
     }
     assert all(v > 0 for v in totals.values()), totals
     ops = {(op.op, op.outcome) for r in reports for op in r.history}

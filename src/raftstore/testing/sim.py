@@ -11,7 +11,8 @@ store per step. Per step:
 1. faults and admin operations: crash a store (at once, or at one of its round's failpoints, in the
    middle of a round), restart it (a crash drops the engines' unsynced writes, the store is rebuilt from
    what is durable), partition or heal the network, and the admin operations of ADMIN_OPS (today: leader
-   transfer; log compaction comes from an eager GC policy, SimParams.eager_gc);
+   transfer; log compaction comes from the GC policy SimParams.gc names, up to compacting past a
+   lagging follower, which a snapshot then catches up);
 2. clients: each runs one operation at a time (put, get, delete, cas, scan), retrying an attempt refused
    with a region error (every region error means "not applied"); an attempt that gets no answer (its
    store crashed, or it timed out) ends the operation with outcome "info", and the client continues
@@ -47,11 +48,13 @@ import argparse
 import itertools
 import random
 import sys
+import tempfile
 import traceback
 import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .. import failpoints
 from ..checker import Operation, check_history
@@ -63,11 +66,15 @@ from ..proto.metapb_pb2 import Peer as PeerMeta
 from ..proto.metapb_pb2 import Region
 from ..proto.raft_cmdpb_pb2 import AdminCmdType, CmdType, RaftCmdRequest, Request
 from ..proto.raft_serverpb_pb2 import RaftMessage
+from ..raft import SnapshotStatus
 from ..raft.errors import CompactedError
 from ..store.bootstrap import bootstrap_initial_regions, bootstrap_store
 from ..store.cmd import CmdResult
-from ..store.driver import run_round
+from ..store.driver import SnapIO, open_store, run_round, snapshot_messages
+from ..store.errors import StoreError
 from ..store.peer import Peer
+from ..store.snap.manager import SnapManager
+from ..store.snap.transfer import SnapHeader, SnapReceiver, SnapSender, transfer
 from ..store.store_core import StoreConfig, StoreCore
 
 __all__ = [
@@ -115,7 +122,7 @@ class SimParams:
     p_crash: float
     p_partition: float
     p_admin: float
-    eager_gc: bool
+    gc: str
     timeout: int
 
     @classmethod
@@ -134,13 +141,20 @@ class SimParams:
             p_crash=rng.choice([0.0, 0.005, 0.02]),
             p_partition=rng.choice([0.0, 0.005, 0.02]),
             p_admin=rng.choice([0.0, 0.01, 0.05]),
-            eager_gc=rng.random() < 0.5,
+            gc=rng.choice(["default", "eager", "past_followers"]),
             timeout=rng.choice([30, 60]),
         )
 
     def store_config(self, seed: int) -> StoreConfig:
-        if self.eager_gc:
+        """store_config: the GC policy `gc` names: TiKV's defaults; "eager" (compact what every follower
+        has, early); "past_followers" (past a small count limit, compact past a lagging follower, which
+        then catches up by snapshot)."""
+        if self.gc == "eager":
             return StoreConfig(raft_log_gc_tick_interval=3, raft_log_gc_threshold=4, seed=seed)
+        if self.gc == "past_followers":
+            return StoreConfig(
+                raft_log_gc_tick_interval=3, raft_log_gc_threshold=4, raft_log_gc_count_limit=12, seed=seed
+            )
         return StoreConfig(seed=seed)
 
 
@@ -161,6 +175,7 @@ class SimReport:
     restarts: int
     partitions: int
     admin_ops: int
+    snapshots: int
     delivered: int
     dropped: int
     duplicated: int
@@ -377,14 +392,20 @@ class Simulation:
         self._entries: dict[tuple[int, int], tuple[int, int]] = {}
         self._data: dict[tuple[int, int], tuple[int, int]] = {}
         self._checked: dict[tuple[int, int], int] = {}
-        self.crashes = self.restarts = self.partitions = self.admin_ops = 0
+        self.crashes = self.restarts = self.partitions = self.admin_ops = self.snapshots = 0
+        # Snapshots: each store's SnapManager (files under _tmp) and snapshot IO while it runs; the
+        # outcomes of the snapshots sent, (store, region, to peer, status), reported at the next step.
+        self._tmp = tempfile.TemporaryDirectory(prefix="raftstore-sim-")
+        self.snap_mgrs: dict[int, SnapManager] = {}
+        self.snap_io: dict[int, SnapIO] = {}
+        self._snap_reports: list[tuple[int, int, int, SnapshotStatus]] = []
         self.store_ids = list(range(1, self.params.stores + 1))
         for sid in self.store_ids:
             engines = (make_engines or sim_engines)(sid)
             bootstrap_store(engines, CLUSTER_ID, sid)
             bootstrap_initial_regions(engines, self.initial_regions())
             self.engines[sid] = engines
-            self.cores[sid] = StoreCore(engines, CLUSTER_ID, sid, self.config)
+            self._start(sid)
 
     def initial_regions(self) -> list[Region]:
         bounds = [b"", *self.params.split_keys, b""]
@@ -399,8 +420,24 @@ class Simulation:
 
     # -- running ----------------------------------------------------------------------------------
 
+    def _start(self, sid: int) -> None:
+        """_start starts store sid as a store starts (open_store: identity, recovery) with its snapshot IO
+        (inline, in its rounds) on its snapshot directory."""
+        engines = self.engines[sid]
+        mgr = SnapManager(Path(self._tmp.name) / f"store-{sid}")
+        mgr.init()
+        self.snap_mgrs[sid] = mgr
+        self.cores[sid], _ = open_store(engines, CLUSTER_ID, sid, mgr, self.config)
+        self.snap_io[sid] = SnapIO(engines, mgr)
+
     def run(self) -> SimReport:
-        """run runs the steps, then the final phase and the end checks."""
+        """run runs the steps, then the final phase and the end checks (and removes the snapshot files)."""
+        try:
+            return self._run()
+        finally:
+            self._tmp.cleanup()
+
+    def _run(self) -> SimReport:
         try:
             while self.now < self.steps:
                 self.step()
@@ -417,6 +454,7 @@ class Simulation:
             self._faults()
         for client in self.clients:
             self._drive(client)
+        self._report_snapshots()
         for msg in self.net.take():
             core = self.cores.get(msg.to_peer.store_id)
             if core is not None:
@@ -431,11 +469,11 @@ class Simulation:
     def _round(self, sid: int, core: StoreCore) -> None:
         point = self.armed.pop(sid, None)
         if point is None:
-            run_round(core, self.engines[sid], self.net.send)
+            run_round(core, self.engines[sid], self._send, self.snap_io[sid])
             return
         failpoints.cfg(point, "panic")
         try:
-            run_round(core, self.engines[sid], self.net.send)
+            run_round(core, self.engines[sid], self._send, self.snap_io[sid])
             self.armed[sid] = point  # the round did not reach the point: stay armed
         except failpoints.FailpointPanic:
             self._crash(sid, f"at {point}")
@@ -473,10 +511,46 @@ class Simulation:
                 self.admin_ops += 1
                 self.log(done)
 
+    def _send(self, msgs: list[RaftMessage]) -> None:
+        """_send hands msgs to the network; a MsgSnapshot first carries its files from the sender's
+        SnapManager to the receiver's (in process), and the sender learns the outcome at the next step."""
+        for msg in snapshot_messages(msgs):
+            ok = self._send_snapshot_files(msg)
+            status = SnapshotStatus.FINISH if ok else SnapshotStatus.FAILURE
+            self._snap_reports.append((msg.from_peer.store_id, msg.region_id, msg.to_peer.id, status))
+            if not ok:
+                msgs = [m for m in msgs if m is not msg]
+        self.net.send(msgs)
+
+    def _send_snapshot_files(self, msg: RaftMessage) -> bool:
+        to = msg.to_peer.store_id
+        if to not in self.cores or self.net.cut(msg.from_peer.store_id, to):
+            return False
+        snapshot = msg.message.snapshot
+        try:
+            with SnapSender(self.snap_mgrs[msg.from_peer.store_id], snapshot) as sender, SnapReceiver(
+                self.snap_mgrs[to], SnapHeader(snapshot)
+            ) as receiver:
+                transfer(sender, receiver)
+        except StoreError as err:
+            self.log(f"snapshot of region {msg.region_id} to store {to} failed: {err}")
+            return False
+        self.snapshots += 1
+        self.log(f"snapshot of region {msg.region_id} at {snapshot.metadata.index} sent to store {to}")
+        return True
+
+    def _report_snapshots(self) -> None:
+        reports, self._snap_reports = self._snap_reports, []
+        for sid, region_id, to, status in reports:
+            core = self.cores.get(sid)
+            if core is not None:
+                core.report_snapshot(region_id, to, status)
+
     def _crash(self, sid: int, how: str) -> None:
         """_crash stops store sid: its core is dropped, its engines lose what was not synced; it restarts
         after a few steps (from what is durable)."""
         self.cores.pop(sid, None)
+        self.snap_io.pop(sid, None)
         self.armed.pop(sid, None)
         engines = self.engines[sid]
         engines.kv.crash()  # type: ignore[attr-defined]
@@ -489,7 +563,7 @@ class Simulation:
 
     def _restart(self, sid: int) -> None:
         del self.down[sid]
-        self.cores[sid] = StoreCore(self.engines[sid], CLUSTER_ID, sid, self.config)
+        self._start(sid)
         self.restarts += 1
         self.log(f"store {sid} restarted")
 
@@ -791,7 +865,7 @@ class Simulation:
         return SimReport(
             self.seed, self.now, len(self.ops), sum(o.outcome == "ok" for o in self.ops),
             sum(o.outcome == "info" for o in self.ops), self.crashes, self.restarts, self.partitions,
-            self.admin_ops, self.net.delivered, self.net.dropped, self.net.duplicated, max_term,
+            self.admin_ops, self.snapshots, self.net.delivered, self.net.dropped, self.net.duplicated, max_term,
             self._digest, self.history(),
         )
 
@@ -835,7 +909,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"seed {seed}: ok, {report.steps} steps, {report.operations} operations ({report.ok} ok, "
               f"{report.info} info), {report.crashes} crashes, {report.partitions} partitions, "
-              f"{report.admin_ops} admin operations, max term {report.max_term}")
+              f"{report.admin_ops} admin operations, {report.snapshots} snapshots, max term {report.max_term}")
     return 1 if failed else 0
 
 
