@@ -13,8 +13,8 @@ has left the entry cache is answered without reading the raft engine.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
+from typing import Final
 
 from ..raft.errors import InvariantError
 from ..raft.util import NO_LIMIT
@@ -22,21 +22,32 @@ from ..proto.eraftpb_pb2 import Entry
 
 __all__ = ["EntryCache", "TermCache", "MemoryTrace", "ENTRY_CACHE_MEMORY", "ENTRY_MEM_OVERHEAD"]
 
-# ENTRY_MEM_OVERHEAD approximates what one cached Entry costs besides its payload (the Python object and its
-# list slot). It makes memory accounting count many tiny entries honestly.
-ENTRY_MEM_OVERHEAD = 96
+# ENTRY_MEM_OVERHEAD is what one cached Entry holds resident besides its encoded bytes, measured for entries
+# as raft hands them over (parts of one proposal or one received message, which share a upb arena): the
+# Python wrapper, the entry's share of the arena, its list slots and its size's int (docs/benchmarks.md,
+# "Memory per region"). An Entry built on its own carries an arena of its own, 300-800 B more.
+ENTRY_MEM_OVERHEAD = 300
 
 
 class MemoryTrace:
-    """MemoryTrace sums the memory of many caches (a gauge an operator reads): `bytes` never goes below 0."""
+    """MemoryTrace sums the memory of many caches (a gauge an operator reads): `bytes` never goes below 0.
 
-    __slots__ = ("bytes",)
+    `limit` (bytes, None: unbounded) bounds the caches that report to it: while `bytes` is above it, a
+    PeerStorage evicts its persisted entries whenever it appends, persists or applies, the applied ones
+    first (PeerStorage.evict_entry_cache). Entries not yet persisted are never evicted, so `bytes` may
+    exceed the limit by what is in flight."""
 
-    def __init__(self) -> None:
+    __slots__ = ("bytes", "limit")
+
+    def __init__(self, limit: int | None = None) -> None:
         self.bytes = 0
+        self.limit = limit
 
     def add(self, delta: int) -> None:
         self.bytes += delta
+
+    def over_limit(self) -> bool:
+        return self.limit is not None and self.bytes > self.limit
 
 
 # ENTRY_CACHE_MEMORY is the process-wide trace that caches report to unless given their own.
@@ -45,6 +56,13 @@ ENTRY_CACHE_MEMORY = MemoryTrace()
 
 def _payload_sizes(entries: Sequence[Entry]) -> list[int]:
     return [len(e.data) + len(e.context) for e in entries]
+
+
+# _NO_ENTRIES / _NO_SIZES / _NO_TERMS: the shared empty lists of every empty cache, never mutated (a cache
+# replaces them with lists of its own before adding anything), so that an idle region holds no list.
+_NO_ENTRIES: Final[list[Entry]] = []
+_NO_SIZES: Final[list[int]] = []
+_NO_TERMS: Final[list[tuple[int, int]]] = []
 
 
 class EntryCache:
@@ -59,8 +77,8 @@ class EntryCache:
     __slots__ = ("_entries", "_sizes", "_first", "persisted", "hit", "miss", "mem_size", "_trace")
 
     def __init__(self, trace: MemoryTrace | None = None) -> None:
-        self._entries: list[Entry] = []
-        self._sizes: list[int] = []  # the accounted payload of each cached entry, index for index
+        self._entries = _NO_ENTRIES
+        self._sizes = _NO_SIZES  # the accounted payload of each cached entry, index for index
         self._first = 0
         self.persisted = 0
         self.hit = 0
@@ -110,11 +128,14 @@ class EntryCache:
                 raise InvariantError(
                     f"[region {region_id}] {peer_id} unexpected hole in entry cache: {last} < {first_new}"
                 )
-        if not cached:
-            self._first = first_new
-        cached.extend(entries)
         new_sizes = _payload_sizes(entries) if sizes is None else sizes
-        self._sizes.extend(new_sizes)
+        if cached:
+            cached.extend(entries)
+            self._sizes.extend(new_sizes)
+        else:
+            self._first = first_new
+            self._entries = list(entries)
+            self._sizes = list(new_sizes)
         delta += sum(new_sizes) + ENTRY_MEM_OVERHEAD * len(entries)
         self._account(delta)
 
@@ -155,6 +176,10 @@ class EntryCache:
         self._account(-freed)
         return freed
 
+    def over_limit(self) -> bool:
+        """over_limit: the MemoryTrace this cache reports to is above its limit."""
+        return self._trace.over_limit()
+
     def update_persisted(self, persisted: int) -> None:
         self.persisted = persisted
 
@@ -168,8 +193,8 @@ class EntryCache:
 
     def clear(self) -> None:
         self._account(-self.mem_size)
-        self._entries.clear()
-        self._sizes.clear()
+        self._entries = _NO_ENTRIES
+        self._sizes = _NO_SIZES
         self._first = 0
 
     def _account(self, delta: int) -> None:
@@ -187,7 +212,7 @@ class TermCache:
     __slots__ = ("_cache", "tail_index", "capacity")
 
     def __init__(self, capacity: int = 8) -> None:
-        self._cache: deque[tuple[int, int]] = deque()  # (term, start_index)
+        self._cache = _NO_TERMS  # (term, start_index), oldest first
         self.tail_index = 0
         self.capacity = capacity
 
@@ -197,13 +222,15 @@ class TermCache:
     def append(self, index: int, term: int) -> None:
         """append records that the entry at index has term (entries are reported newest first)."""
         cache = self._cache
+        if cache is _NO_TERMS:
+            cache = self._cache = []
         if cache:
             first_term = cache[0][0]
             if first_term > term + 1:
                 return  # a gap below the oldest cached term: stale information
             if first_term == term + 1:
                 if len(cache) < self.capacity:
-                    cache.appendleft((term, index))
+                    cache.insert(0, (term, index))
                 return
             pos = term - first_term
             if pos < len(cache):
@@ -222,7 +249,7 @@ class TermCache:
         cache.append((term, index))
         self.tail_index = index
         if len(cache) > self.capacity:
-            cache.popleft()
+            del cache[0]
 
     def append_entries(self, entries: Sequence[Entry]) -> None:
         """append_entries records committed entries (oldest first) as calling append on each, newest first,
@@ -237,8 +264,9 @@ class TermCache:
 
     def compact_to(self, index: int) -> None:
         """compact_to forgets terms whose runs start below index."""
-        self._cache = deque(t for t in self._cache if t[1] >= index)
-        if not self._cache:
+        kept = [t for t in self._cache if t[1] >= index]
+        self._cache = kept if kept else _NO_TERMS
+        if not kept:
             self.tail_index = 0
 
     def entry(self, index: int) -> int | None:

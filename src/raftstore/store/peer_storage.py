@@ -30,7 +30,7 @@ import logging
 import operator
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from google.protobuf.message import DecodeError
 from google.protobuf.message import Message as PbMessage
@@ -211,6 +211,9 @@ def save_snapshot_raft_state(task: WriteTask, region_id: int, raft_state: RaftLo
     task.put_kv(CF_RAFT, keys.snapshot_raft_state_key(region_id), state.SerializeToString())
 
 
+# _NO_PENDING: the shared empty pending list of every PeerStorage with nothing staged; never mutated.
+_NO_PENDING: Final[list[tuple[int, int]]] = []
+
 _M = TypeVar("_M", bound=PbMessage)
 
 
@@ -277,7 +280,7 @@ class PeerStorage:
         "_snap_tried",
         "_snap_dropped",
         "snap_mgr",
-        "snap_state",
+        "_snap_state",
         "pending_remove",
     )
 
@@ -308,7 +311,8 @@ class PeerStorage:
         self.cache.update_persisted(self._last_index)
         self.term_cache = TermCache()
         # _pending: (ready_number, first staged index) of staged tasks not yet persisted, oldest first.
-        self._pending: list[tuple[int, int]] = []
+        # An idle region shares the empty _NO_PENDING (never mutated) instead of holding a list.
+        self._pending = _NO_PENDING
         self._gc_from = 0  # log GC deletes from here: nothing below it is left in the raft engine.
         # _durable_truncated: the truncated index of the apply state known to be on disk.
         self._durable_truncated = self._truncated_index
@@ -317,7 +321,7 @@ class PeerStorage:
         # _snap_dropped: the last generation task was canceled before the worker took it, and dropped.
         self._snap_dropped = False
         self.snap_mgr = snap_mgr
-        self.snap_state = ApplySnapState()
+        self._snap_state: ApplySnapState | None = None  # built when first needed (RELAX until then)
         self.pending_remove = False
 
     # -- loading and validation ------------------------------------------------------------------
@@ -330,6 +334,18 @@ class PeerStorage:
     def tag(self) -> str:
         """tag: the log prefix, "[region <id>] <peer id>" unless given (built when a message needs it)."""
         return self._tag if self._tag is not None else f"[region {self.region.id}] {self.peer_id}"
+
+    @property
+    def snap_state(self) -> ApplySnapState:
+        """snap_state: the peer's side of a snapshot apply (assignable)."""
+        state = self._snap_state
+        if state is None:
+            state = self._snap_state = ApplySnapState()
+        return state
+
+    @snap_state.setter
+    def snap_state(self, state: ApplySnapState) -> None:
+        self._snap_state = state
 
     @property
     def raft_state(self) -> RaftLocalState:
@@ -398,6 +414,8 @@ class PeerStorage:
         rid = self.region.id
         last_index, commit, recorded_commit = self._last_index, self._commit, self._commit_index
         commit_term, truncated = self._commit_term, self._truncated_index
+        if commit >= recorded_commit and commit <= last_index and self._term >= commit_term and last_index >= truncated:
+            return  # the common case, checked at once: a store validates every region at startup
 
         def describe() -> str:
             return (
@@ -768,13 +786,20 @@ class PeerStorage:
         cache = self.cache
         cache.append(self.region.id, self.peer_id, entries, sizes)
         task.set_append(prev_last + 1, entries, encoded)
-        self._pending.append((task.ready_number, first))
+        self._note_pending(task.ready_number, first)
         if cache.persisted >= first:
             cache.persisted = first - 1
         last = entries[-1]
         self._last_index = last_index = last.index
         self._last_term = last.term
         task.staged_raft_state = (self._term, self._vote, self._commit, last_index)
+
+    def _note_pending(self, ready_number: int, first: int) -> None:
+        """_note_pending records that the task of ready_number staged entries from first on."""
+        if self._pending:
+            self._pending.append((ready_number, first))
+        else:
+            self._pending = [(ready_number, first)]
 
     def _check_run(self, entries: Sequence[Entry]) -> None:
         """_check_run: entries are contiguous and their terms never decrease (else InvariantError). C-level
@@ -855,6 +880,8 @@ class PeerStorage:
             last = min(last, min(first for _, first in pending) - 1)
         if last > self.cache.persisted:
             self.cache.update_persisted(last)
+        if self.cache.over_limit():
+            self.evict_entry_cache()
         return job
 
     # -- snapshot apply --------------------------------------------------------------------------
@@ -880,7 +907,7 @@ class PeerStorage:
         index, term = snap.metadata.index, snap.metadata.term
         if region.id != self.region.id:
             raise SnapError(f"{self.tag} mismatch region id {self.region.id} != {region.id}: snapshot refused")
-        if self.snap_state.is_applying():
+        if self.is_applying_snapshot():
             raise SnapError(f"{self.tag} is still applying a snapshot: snapshot at {index} refused")
         if self.is_initialized() and index <= self.applied_index():
             raise SnapError(
@@ -908,7 +935,7 @@ class PeerStorage:
         self.cache.update_persisted(index)
         self.term_cache = TermCache()
         # Nothing at or below index is left once task is written; entries above it wait for their task.
-        self._pending.append((task.ready_number, index + 1))
+        self._note_pending(task.ready_number, index + 1)
         self._gc_from = index + 1
         task.snapshot_index = index
         return region
@@ -919,7 +946,8 @@ class PeerStorage:
         return ApplySnapTask(self.region.id, self.peer_id, status)
 
     def is_applying_snapshot(self) -> bool:
-        return self.snap_state.is_applying()
+        state = self._snap_state
+        return state is not None and state.is_applying()
 
     def check_applying_snap(self) -> CheckApplyingSnapStatus:
         """check_applying_snap: TiKV's table (snap/status.py). A FAILED job sets pending_remove."""
@@ -948,8 +976,21 @@ class PeerStorage:
         self.term_cache.compact_to(index)
 
     def update_term_cache(self, entries: Sequence[Entry]) -> None:
-        """update_term_cache records the terms of committed entries (called as they are applied)."""
+        """update_term_cache records the terms of committed entries (called as they are applied); it also
+        evicts from the entry cache if its MemoryTrace is over its limit (evict_entry_cache)."""
         self.term_cache.append_entries(entries)
+        if self.cache.over_limit():
+            self.evict_entry_cache()
+
+    def evict_entry_cache(self) -> int:
+        """evict_entry_cache frees cached entries for the cache's MemoryTrace limit: the persisted and
+        applied ones first, then, if the trace is still over its limit, the other persisted ones (raft
+        reads them from the raft engine). Entries not persisted stay. Returns the bytes freed."""
+        cache = self.cache
+        freed = cache.compact_to(self.applied_index() + 1)
+        if cache.over_limit():
+            freed += cache.compact_to(cache.persisted + 1)
+        return freed
 
     def save_apply_state_to(self, task: WriteTask) -> None:
         """save_apply_state_to stages the apply state into task's KV writes (and notes its truncated index,
