@@ -66,7 +66,7 @@ from ..proto.metapb_pb2 import Peer as PeerMeta
 from ..proto.metapb_pb2 import Region
 from ..proto.raft_cmdpb_pb2 import AdminCmdType, CmdType, RaftCmdRequest, Request
 from ..proto.raft_serverpb_pb2 import RaftMessage
-from ..raft import SnapshotStatus
+from ..raft import ConfChangeType, SnapshotStatus
 from ..raft.errors import CompactedError
 from ..store.bootstrap import bootstrap_initial_regions, bootstrap_store
 from ..store.cmd import CmdResult
@@ -303,7 +303,32 @@ def transfer_leader(sim: Simulation) -> str | None:
     return f"transfer leader of region {region_id} from store {leader.store_id} to store {target.store_id}"
 
 
-ADMIN_OPS: list[tuple[str, int, AdminOp]] = [("transfer_leader", 1, transfer_leader)]
+def change_peer(sim: Simulation) -> str | None:
+    """change_peer proposes a ChangePeer at a region's leader: with a voter on every store, remove one
+    that is not the leader; else add a voter, with a new peer id, on a store without one."""
+    region_id = sim.rng.choice(sorted(sim.region_ids()))
+    leader = sim.leader_peer(region_id)
+    if leader is None:
+        return None
+    region = sim.cores[leader.store_id].peers[region_id].region
+    on = {p.store_id for p in region.peers}
+    cmd = new_cmd(region, leader)
+    cmd.admin_request.cmd_type = AdminCmdType.ChangePeer
+    cp = cmd.admin_request.change_peer
+    if len(on) == len(sim.store_ids):
+        victim = sim.rng.choice([p for p in region.peers if p.id != leader.id])
+        cp.change_type, what = ConfChangeType.RemoveNode, f"remove peer {victim.id} (store {victim.store_id})"
+        cp.peer.CopyFrom(victim)
+    else:
+        sid = sim.rng.choice([s for s in sim.store_ids if s not in on])
+        sim.next_peer_id += 1
+        cp.change_type, what = ConfChangeType.AddNode, f"add peer {sim.next_peer_id} (store {sid})"
+        cp.peer.CopyFrom(PeerMeta(id=sim.next_peer_id, store_id=sid))
+    sim.cores[leader.store_id].propose(cmd, lambda result: None)
+    return f"region {region_id}: {what}"
+
+
+ADMIN_OPS: list[tuple[str, int, AdminOp]] = [("transfer_leader", 1, transfer_leader), ("change_peer", 1, change_peer)]
 
 
 def new_cmd(region: Region, peer: PeerMeta, requests: list[Request] | None = None) -> RaftCmdRequest:
@@ -384,6 +409,8 @@ class Simulation:
         # _written: per key, the values of the last 3 put and cas operations recorded (what a cas expects).
         self._written: dict[str, deque[str]] = {}
         self.hints: dict[int, int] = {}
+        # next_peer_id: the last peer id handed to a new peer (above every initial peer id).
+        self.next_peer_id = 10_000
         self.events: deque[str] = deque(maxlen=40)
         self._digest = 0
         # Checks' memory: leaders by (region, term); entry (term, crc) by (region, index); data crc by
@@ -740,10 +767,11 @@ class Simulation:
                     seen = self._leaders.setdefault((region_id, peer.term), peer.peer_id)
                     if seen != peer.peer_id:
                         self.fail(f"two leaders in term {peer.term} of region {region_id}: peers {seen} and {peer.peer_id}")
-                self._check_applied(sid, region_id, peer)
+                if peer.storage.is_initialized():
+                    self._check_applied(sid, region_id, peer)
 
     def _check_ranges(self, sid: int, core: StoreCore) -> None:
-        regions = sorted((p.region for p in core.peers.values()), key=lambda r: r.start_key)
+        regions = sorted((p.region for p in core.peers.values() if p.storage.is_initialized()), key=lambda r: r.start_key)
         for a, b in itertools.pairwise(regions):
             if not a.end_key or a.end_key > b.start_key:
                 self.fail(f"store {sid}: regions {a.id} [{a.start_key!r}, {a.end_key!r}) and "
@@ -813,22 +841,41 @@ class Simulation:
                 self.fail(f"liveness: {what} not reached within {SETTLE_STEPS} steps of a calm network")
             self.step()
 
+    def current_region(self, region_id: int) -> Region:
+        """current_region: the region as the store with the newest epoch of it knows it."""
+        regions = [core.peers[region_id].region for core in self.cores.values() if region_id in core.peers]
+        return max(regions, key=lambda r: (r.region_epoch.version, r.region_epoch.conf_ver))
+
+    def members(self, region_id: int) -> list[Peer]:
+        """members: the running peers the current region lists (a removed peer not yet destroyed is not one)."""
+        region = self.current_region(region_id)
+        out = []
+        for meta in region.peers:
+            core = self.cores.get(meta.store_id)
+            peer = core.peers.get(region_id) if core is not None else None
+            if peer is not None and peer.peer_id == meta.id:
+                out.append(peer)
+        return out
+
     def _converged(self) -> bool:
         for rid in self.region_ids():
-            peers = [core.peers[rid] for core in self.cores.values() if rid in core.peers]
+            peers = self.members(rid)
             states = {(p.storage.applied_index(), p.raft_group.raft.raft_log.committed) for p in peers}
             if len(states) != 1 or len({a for a, _ in states} | {c for _, c in states}) != 1:
                 return False
         return True
 
     def _check_end(self) -> None:
-        data = {sid: list(self.engines[sid].kv.scan(CF_DEFAULT, keys.DATA_MIN_KEY, keys.DATA_MAX_KEY))
-                for sid in self.store_ids}
-        first = data[self.store_ids[0]]
-        for sid in self.store_ids[1:]:
-            if data[sid] != first:
-                self.fail(f"after convergence store {sid}'s data differs from store {self.store_ids[0]}'s")
-        final = {k[1:].decode(): v.decode() for k, v in first}
+        final: dict[str, str] = {}
+        for rid in sorted(self.region_ids()):
+            region = self.current_region(rid)
+            start, end = keys.enc_start_key(region), keys.enc_end_key(region)
+            data = {p.store_id: list(self.engines[p.store_id].kv.scan(CF_DEFAULT, start, end)) for p in self.members(rid)}
+            first_sid, first = next(iter(data.items()))
+            for sid, rows in data.items():
+                if rows != first:
+                    self.fail(f"after convergence store {sid}'s data of region {rid} differs from store {first_sid}'s")
+            final.update((k[1:].decode(), v.decode()) for k, v in first)
         self._check_no_lost_write(final)
         result = check_history(self.history())
         if result.status != "linearizable":
