@@ -82,7 +82,7 @@ def test_past_the_count_limit_the_log_is_compacted_past_a_lagging_follower(tmp_p
         for i in range(60):
             cluster.must_put(b"k%02d" % i, b"v")
         cluster.run_steps(10)
-        # That follower now needs a snapshot (catch-up by snapshot is not wired into the store yet).
+        # That follower now needs a snapshot (test_cluster_snapshot.py: the catch-up).
         assert _truncated(cluster, leader) > matched
 
 
