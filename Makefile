@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_storage.py
 	$(PY) bench/bench_raft.py
 	$(PY) bench/bench_snapshot.py
+	$(PY) bench/bench_store.py
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
