@@ -469,9 +469,11 @@ class MemStorageHarness(StorageHarness):
     smallest example of a harness."""
 
     keeps_truncated_term = False
+    # storage_class: the class new_storage builds (a MemStorage subclass, to check a variant).
+    storage_class: ClassVar[type[MemStorage]] = MemStorage
 
     def new_storage(self, ents: Sequence[Entry]) -> MemStorage:
-        s = MemStorage.new_with_conf_state((list(self.voters), []))
+        s = self.storage_class.new_with_conf_state((list(self.voters), []))
         self.apply_snapshot(s, ents[0].index, ents[0].term)
         s.append([Entry(index=e.index, term=e.term) for e in ents[1:]])
         s.commit_to(ents[-1].index)
@@ -493,7 +495,7 @@ class MemStorageHarness(StorageHarness):
         _mem(storage).apply_snapshot(snap)
 
     def new_uninitialized(self) -> MemStorage:
-        return MemStorage()
+        return self.storage_class()
 
 
 def _mem(storage: Storage) -> MemStorage:
