@@ -297,6 +297,11 @@ class Raft:
         self.prs: ProgressTracker = ProgressTracker(c.max_inflight_msgs)
         # msgs: the messages to send, in order; the caller drains it (RawNode moves it into a Ready).
         self.msgs: list[Message] = []
+        # _bcast_entries: while bcast_append runs, the entries last put into a MsgAppend (kept alive, so
+        # their ids stay theirs) and a Message holding only copies of them: a follower that needs the
+        # same entries gets them with one C-level CopyFrom instead of a copy of each entry from Python.
+        # None outside bcast_append (the log may change in between).
+        self._bcast_entries: tuple[list[Entry], Message] | None = None
 
         restore_conf(self.prs, self.raft_log.last_index(), conf_state)
         new_cs = self.post_conf_change()
@@ -543,11 +548,17 @@ class Raft:
         return True
 
     def _prepare_send_entries(self, m: Message, pr: Progress, term: int, ents: Sequence[Entry]) -> None:
+        if ents:
+            shared = self._shared_entries(ents)
+            if shared is None:
+                m.entries.extend(ents)
+            else:
+                to = m.to
+                m.CopyFrom(shared)  # m held only `to` so far
+                m.to = to
         m.msg_type = _MsgAppend
         m.index = pr.next_idx - 1
         m.log_term = term
-        if ents:
-            m.entries.extend(ents)
         m.commit = self.raft_log.committed
         if ents:
             pr.update_state(ents[-1].index)
@@ -634,12 +645,31 @@ class Raft:
         while self._maybe_send_append(to, pr, False):
             pass
 
+    def _shared_entries(self, ents: Sequence[Entry]) -> Message | None:
+        """_shared_entries: during bcast_append, a Message holding copies of exactly ents (the same
+        objects, in order), built on first need and reused for every follower that needs them; None
+        outside bcast_append."""
+        cached = self._bcast_entries
+        if cached is None:
+            return None
+        prev, shared = cached
+        if len(prev) != len(ents) or list(map(id, prev)) != list(map(id, ents)):
+            shared = Message()
+            shared.entries.extend(ents)
+            self._bcast_entries = (list(ents), shared)
+        return shared
+
     def bcast_append(self) -> None:
-        """bcast_append sends an append to every peer (empty ones carry the commit index)."""
+        """bcast_append sends an append to every peer (empty ones carry the commit index). Followers at
+        the same next index share one copy of the entries (see _bcast_entries)."""
         self_id = self.id
-        for id_, pr in self.prs.iter():
-            if id_ != self_id:
-                self._maybe_send_append(id_, pr, True)
+        self._bcast_entries = ([], Message())
+        try:
+            for id_, pr in self.prs.iter():
+                if id_ != self_id:
+                    self._maybe_send_append(id_, pr, True)
+        finally:
+            self._bcast_entries = None
 
     def ping(self) -> None:
         """ping broadcasts heartbeats if this node is the leader."""
