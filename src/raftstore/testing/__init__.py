@@ -3,6 +3,9 @@
 `Cluster` runs N stores (RocksDB under a temporary directory, or in memory) driven step by step over a
 simulated transport with filters (drop, delay, partition, isolate a store); stores can be stopped and
 restarted from their data. See docs/store.md.
+
+`raftstore.testing.storage_suite` (import it explicitly: it needs pytest) is the raft Storage conformance
+suite, a pytest plugin; see docs/reliability.md.
 """
 
 from .cluster import FIRST_REGION_ID, Cluster, ClusterError
