@@ -17,7 +17,10 @@ ChangePeerV2 (TiKV's exec_change_peer / exec_change_peer_v2), carried by conf ch
 ConfChange context is the RaftCmdRequest, compute the new region (peers, roles, conf_ver + the number of
 changes) and write its RegionLocalState in the same batch as the apply state (Tombstone when the change
 removes this peer: the entries after it are not applied, the peer is destroyed). Raft learns the change
-afterwards, from ApplyResult.conf_changes (Peer.on_applied).
+afterwards, from ApplyResult.conf_changes (Peer.on_applied). BatchSplit (TiKV's exec_batch_split) cuts the
+region at its split keys: the parent keeps the left part, each new region (its id and peer ids from the
+command, the parent's stores and roles) gets its RegionLocalState and initial apply state in the same
+batch, every region's version grows by the number of new regions (ApplyResult.splits).
 
 Part of the sans-IO store core: it reads the KV engine but never writes it.
 """
@@ -38,6 +41,7 @@ from ..proto.eraftpb_pb2 import (
 from ..proto.metapb_pb2 import Peer, PeerRole, Region
 from ..proto.raft_cmdpb_pb2 import (
     AdminCmdType,
+    BatchSplitRequest,
     ChangePeerRequest,
     CmdType,
     CompactLogRequest,
@@ -57,7 +61,7 @@ from .cmd import (
     resolve_cf,
 )
 from .errors import CompactLogError
-from .peer_storage import compact_raft_log
+from .peer_storage import RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM, compact_raft_log
 
 __all__ = ["ApplyBatch", "ApplyResult", "ConfChangeResult", "ChangePeerError", "apply_entries", "change_peers"]
 
@@ -144,6 +148,7 @@ class ApplyResult:
     conf_changes: list[ConfChangeResult] = field(default_factory=list)
     region: Region | None = None
     removed_self: bool = False
+    splits: list[Region] = field(default_factory=list)
 
 
 def apply_entries(
@@ -221,6 +226,8 @@ def exec_command(
         admin = cmd.admin_request
         if admin.cmd_type in (AdminCmdType.ChangePeer, AdminCmdType.ChangePeerV2):
             return _exec_change_peer(batch, region, admin.cmd_type, cmd, result, peer_id)
+        if admin.cmd_type == AdminCmdType.BatchSplit:
+            return _exec_batch_split(batch, region, cmd, result)
         if admin.cmd_type != AdminCmdType.CompactLog:
             return error_response(other_error(f"admin command {AdminCmdType.Name(admin.cmd_type)} is not applied yet"))
         before = apply_state.truncated_state.index
@@ -353,6 +360,58 @@ def change_peers(region: Region, changes: list[ChangePeerRequest]) -> Region:
                 exist.role = PeerRole.DemotingVoter if joint else PeerRole.Learner
     new.region_epoch.conf_ver += len(changes)
     return new
+
+
+def split_regions(region: Region, splits: BatchSplitRequest) -> list[Region]:
+    """split_regions is TiKV's exec_batch_split without the writes: [derived parent, new regions...] in key
+    order. The split keys must be strictly increasing inside (start, end), each with a new region id and
+    one new peer id per peer of the region (ChangePeerError otherwise). The parent keeps [start, key 1);
+    new region i covers [key i, key i+1) (the last to the parent's end) with the parent's stores and roles;
+    every region's version is the parent's + the number of new regions, conf_ver the parent's."""
+    requests = list(splits.requests)
+    if not requests:
+        raise ChangePeerError("missing split requests")
+    bounds = [r.split_key for r in requests]
+    if any(not k for k in bounds) or bounds != sorted(set(bounds)):
+        raise ChangePeerError(f"invalid split keys {bounds!r}: empty, unsorted or repeated")
+    if bounds[0] <= region.start_key or (region.end_key and bounds[-1] >= region.end_key):
+        raise ChangePeerError(f"split keys {bounds!r} are not inside region {region.id}")
+    derived = Region()
+    derived.CopyFrom(region)
+    derived.region_epoch.version += len(requests)
+    derived.end_key = bounds[0]
+    out = [derived]
+    ends = [*bounds[1:], region.end_key]
+    for req, end in zip(requests, ends, strict=True):
+        if len(req.new_peer_ids) != len(region.peers):
+            raise ChangePeerError(f"invalid new peer ids {list(req.new_peer_ids)} for region {region.id}")
+        new = Region(id=req.new_region_id, start_key=req.split_key, end_key=end)
+        new.region_epoch.CopyFrom(derived.region_epoch)
+        for p, peer_id in zip(region.peers, req.new_peer_ids, strict=True):
+            new.peers.add(id=peer_id, store_id=p.store_id, role=p.role)
+        out.append(new)
+    return out
+
+
+def _exec_batch_split(batch: ApplyBatch, region: Region, cmd: RaftCmdRequest, result: ApplyResult) -> RaftCmdResponse:
+    """_exec_batch_split writes the split regions' states (and the new ones' initial apply states, index
+    and term 5) in the batch; the parent becomes result.region, the new ones result.splits."""
+    try:
+        regions = split_regions(region, cmd.admin_request.splits)
+    except ChangePeerError as err:
+        return error_response(other_error(str(err)))
+    init = RaftApplyState(applied_index=RAFT_INIT_LOG_INDEX)
+    init.truncated_state.index, init.truncated_state.term = RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM
+    for new in regions:
+        batch.put_region_state(new, PeerState.Normal)
+    for new in regions[1:]:
+        batch.put_apply_state(new.id, init)
+    result.region = regions[0]
+    result.splits.extend(regions[1:])
+    resp = RaftCmdResponse()
+    resp.admin_response.cmd_type = AdminCmdType.BatchSplit
+    resp.admin_response.splits.regions.extend(regions)
+    return resp
 
 
 def exec_compact_log(apply_state: RaftApplyState, req: CompactLogRequest) -> bool:

@@ -19,12 +19,27 @@ from google.protobuf.message import DecodeError
 from ..engine import keys
 from ..engine.base import CF_DEFAULT, CF_RAFT, DATA_CFS
 from ..engine.engines import Engines
+from ..engine.errors import EngineError
 from ..proto.metapb_pb2 import Region
 from ..proto.raft_serverpb_pb2 import StoreIdent
-from .errors import StoreIdentError
+from .errors import StoreError, StoreIdentError
 from .peer_storage import load_region_states, write_initial_states_many
 
-__all__ = ["load_store_ident", "check_store_ident", "bootstrap_store", "bootstrap_initial_regions"]
+__all__ = [
+    "load_store_ident",
+    "check_store_ident",
+    "bootstrap_store",
+    "bootstrap_initial_regions",
+    "IdAllocator",
+    "ID_ALLOC_KEY",
+    "ID_STORE_SHIFT",
+]
+
+# ID_ALLOC_KEY: where a store's IdAllocator persists the end of its reserved block (KV engine, CF default).
+ID_ALLOC_KEY = bytes([keys.LOCAL_PREFIX, 0x04])
+# ID_STORE_SHIFT: an allocated id is (store_id << ID_STORE_SHIFT) | n: unique across the cluster, above
+# every id of the bootstrap regions (which stay below 2^40).
+ID_STORE_SHIFT = 40
 
 
 def load_store_ident(engines: Engines) -> StoreIdent | None:
@@ -76,3 +91,35 @@ def bootstrap_initial_regions(engines: Engines, regions: Sequence[Region]) -> bo
         return False
     write_initial_states_many(engines, regions)
     return True
+
+
+class IdAllocator:
+    """IdAllocator hands out region and peer ids unique across the cluster without a central service:
+    id = (store_id << 40) | n, n from a per-store counter. Before an id of a block of `step` is handed
+    out, the block's end is written (synced) at ID_ALLOC_KEY; a restart starts after the last block
+    reserved, so an id is never handed out twice even if the ids of a block were lost in a crash."""
+
+    def __init__(self, engines: Engines, store_id: int, step: int = 100) -> None:
+        if not 0 < store_id < (1 << (64 - ID_STORE_SHIFT)):
+            raise StoreIdentError(f"store id {store_id} does not fit an allocated id")
+        self.engines = engines
+        self.store_id = store_id
+        self.step = step
+        raw = engines.kv.get(CF_DEFAULT, ID_ALLOC_KEY)
+        self._limit = int.from_bytes(raw, "big") if raw is not None else 1
+        self._next = self._limit
+
+    def alloc(self) -> int:
+        """alloc is a new id, durable before it is returned (StoreError when the write fails)."""
+        if self._next >= self._limit:
+            limit = self._next + self.step
+            wb = self.engines.kv.write_batch()
+            wb.put(CF_DEFAULT, ID_ALLOC_KEY, limit.to_bytes(8, "big"))
+            try:
+                self.engines.kv.write(wb, sync=True)
+            except EngineError as err:
+                raise StoreError(f"store {self.store_id}: cannot reserve ids: {err}") from err
+            self._limit = limit
+        n = self._next
+        self._next += 1
+        return (self.store_id << ID_STORE_SHIFT) | n

@@ -420,7 +420,7 @@ class StoreCore:
                 return error
             peer.add_admin(cmd, cb)
             return None
-        if admin.cmd_type == AdminCmdType.CompactLog:
+        if admin.cmd_type in (AdminCmdType.CompactLog, AdminCmdType.BatchSplit):
             peer.add_admin(cmd, cb)
             return None
         return other_error(f"admin command {AdminCmdType.Name(admin.cmd_type)} is not supported yet")
@@ -533,6 +533,24 @@ class StoreCore:
         self._round = ar
         return ar
 
+    def _on_split(self, parent: Peer, regions: list[Region]) -> None:
+        """_on_split: TiKV's on_ready_split_region. Each new region with a peer here gets it (its states
+        are in the apply batch just written); an uninitialized peer a message created for it is replaced
+        (nothing of it is durable). When the parent leads, the new peers campaign at once: the other
+        stores' parents applied the same split or will, and their peers vote once created."""
+        for region in regions:
+            me = _find_peer(region, self.store_id)
+            existing = self.peers.get(region.id)
+            if me is None or (existing is not None and existing.storage.is_initialized()):
+                continue
+            if existing is not None:
+                del self.peers[region.id]
+            peer = Peer(self.store_id, self.engines, region, me.id, self.config)
+            self._add_peer(peer)
+            if parent.is_leader():
+                peer.raft_group.campaign()
+            logger.info("[region %d] split from region %d: %s", region.id, parent.region_id, peer.peer_id)
+
     def on_applied(self, ar: ApplyRound) -> list[Answer]:
         """on_applied (phase 3): the apply batch is written. Returns every answer due: applied proposals,
         reads whose read index is applied, and commands refused since the last round."""
@@ -545,6 +563,10 @@ class StoreCore:
             peer.on_applied(result, answers, self._outbox)
             if result.region is not None or peer.pending_destroy:
                 self._dirty[result.region_id] = None
+            if result.region is not None and not peer.pending_destroy:
+                self._route(peer.region)
+            if result.splits:
+                self._on_split(peer, result.splits)
         kv = self.engines.kv
         for peer in ar.peers:
             peer.serve_reads(kv, answers)

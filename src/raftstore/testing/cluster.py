@@ -46,7 +46,7 @@ from ..proto.raft_cmdpb_pb2 import (
 )
 from ..proto.raft_serverpb_pb2 import RaftMessage
 from ..raft.raw_node import SnapshotStatus
-from ..store.bootstrap import bootstrap_initial_regions, bootstrap_store
+from ..store.bootstrap import IdAllocator, bootstrap_initial_regions, bootstrap_store
 from ..store.cmd import CmdResult
 from ..store.driver import SnapIO, open_store, run_round, snapshot_messages
 from ..store.errors import StoreError
@@ -114,6 +114,8 @@ class Cluster:
         self.snap_mgrs: dict[int, SnapManager] = {}
         self.snap_io: dict[int, SnapIO] = {}
         self.recovered: dict[int, RecoveredStore] = {}
+        # id_allocs: each running store's IdAllocator (new region and peer ids for splits).
+        self.id_allocs: dict[int, IdAllocator] = {}
         # _snap_reports: (store, region, to peer, status) of the snapshots sent, reported at the next step.
         self._snap_reports: list[tuple[int, int, int, SnapshotStatus]] = []
         self.transport = SimTransport()
@@ -156,6 +158,7 @@ class Cluster:
         core, self.recovered[sid] = open_store(engines, self.cluster_id, sid, mgr, self.config)
         self.cores[sid] = core
         self.snap_io[sid] = SnapIO(engines, mgr)
+        self.id_allocs[sid] = IdAllocator(engines, sid)
 
     def _open(self, sid: int) -> Engines:
         engines = self.engines.get(sid)
@@ -489,6 +492,18 @@ class Cluster:
     def must_leave_joint(self, region_id: int) -> Region:
         """must_leave_joint proposes the empty ChangePeerV2 that leaves the joint state."""
         return self._must_change(region_id, [], v2=True)
+
+    def must_split(self, split_key: bytes) -> tuple[Region, Region]:
+        """must_split splits the region holding split_key at it (BatchSplit, the new region's id and peer
+        ids from the leader store's IdAllocator) and returns (left, right); the right one is new."""
+        region = self.get_region(split_key)
+        leader = self.wait_leader(region.id)
+        alloc = self.id_allocs[leader.store_id]
+        admin = AdminRequest(cmd_type=AdminCmdType.BatchSplit)
+        req = admin.splits.requests.add(split_key=split_key, new_region_id=alloc.alloc())
+        req.new_peer_ids.extend(alloc.alloc() for _ in region.peers)
+        regions = self.must_admin(region.id, admin).response.admin_response.splits.regions
+        return regions[0], regions[1]
 
     def peer_on_store(self, sid: int, region_id: int = FIRST_REGION_ID) -> StorePeer | None:
         """peer_on_store is store sid's peer of the region (a store.peer.Peer), None when it hosts none."""
