@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -103,6 +104,15 @@ class ProcCluster:
                     return int(got.leader.store_id)
             time.sleep(0.1)
         raise AssertionError("no leader among the running stores")
+
+    def metrics(self, sid: int) -> dict[str, float]:
+        """metrics are store sid's /metrics samples (it must have a status address), by name with labels."""
+        text = urllib.request.urlopen(f"http://{self.status_addrs[sid]}/metrics", timeout=5).read().decode()
+        return {
+            line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("raftstore_")
+        }
 
     def close(self) -> None:
         for sid in list(self.procs):

@@ -50,7 +50,7 @@ class _Writers:
 
 
 def test_kill9_follower_then_leader_under_load_loses_no_acknowledged_write(tmp_path: Path) -> None:
-    with ProcCluster(tmp_path, 3) as cluster:
+    with ProcCluster(tmp_path, 3, status=True) as cluster:
         cluster.start_all()
         with Client(list(cluster.addrs.values()), timeout=5) as client:
             client.put(b"warm", b"up")
@@ -59,6 +59,8 @@ def test_kill9_follower_then_leader_under_load_loses_no_acknowledged_write(tmp_p
                 follower = next(s for s in cluster.ids if s != cluster.leader_store())
                 cluster.kill(follower)
                 time.sleep(0.7)
+                # the leader dropped messages for the dead follower and reported it unreachable to raft
+                assert cluster.metrics(cluster.leader_store())["raftstore_raft_unreachable_total"] > 0
                 cluster.start(follower)
                 time.sleep(0.5)
                 leader = cluster.leader_store()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-import urllib.request
 
 import grpc
 import pytest
@@ -187,13 +186,7 @@ def test_health_and_metrics(cluster: ProcCluster) -> None:
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
     with Client(cluster.addrs[1]) as c:
         c.batch_put([(b"m-%d" % i, b"v") for i in range(10)])
-    leader = cluster.leader_store()
-    text = urllib.request.urlopen(f"http://{cluster.status_addrs[leader]}/metrics", timeout=5).read().decode()
-    values = {
-        line.split()[0]: float(line.split()[1])
-        for line in text.splitlines()
-        if line.startswith("raftstore_") and " " in line
-    }
+    values = cluster.metrics(cluster.leader_store())
     assert values["raftstore_ready_rounds_total"] > 0
     assert values["raftstore_fsyncs_total"] > 0
     assert values["raftstore_leaders"] == 1

@@ -15,13 +15,13 @@ from typing import Any
 from .errors import AddressInUseError, ConfigError, DriverFailedError, ServerError
 
 __all__ = [
-    "ServerConfig",
-    "load_config",
-    "Server",
-    "ServerError",
-    "ConfigError",
     "AddressInUseError",
+    "ConfigError",
     "DriverFailedError",
+    "Server",
+    "ServerConfig",
+    "ServerError",
+    "load_config",
 ]
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from ..store.store_core import StoreConfig
 from .errors import ConfigError
 
-__all__ = ["ServerConfig", "parse_addr", "parse_initial_cluster", "load_config"]
+__all__ = ["ServerConfig", "load_config", "parse_addr", "parse_initial_cluster"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ServerError", "ConfigError", "AddressInUseError", "DriverFailedError"]
+__all__ = ["AddressInUseError", "ConfigError", "DriverFailedError", "ServerError"]
 
 
 class ServerError(Exception):

@@ -8,15 +8,15 @@ one raft entry (StoreConfig.raft_entry_max_size, 8 MiB, TiKV's raft-entry-max-si
 from __future__ import annotations
 
 __all__ = [
-    "MAX_KEY_SIZE",
-    "MAX_VALUE_SIZE",
     "MAX_BATCH_PUT_SIZE",
     "MAX_GRPC_MESSAGE",
-    "SCAN_LIMIT",
+    "MAX_KEY_SIZE",
+    "MAX_VALUE_SIZE",
     "SCAN_BYTES",
+    "SCAN_LIMIT",
     "check_key",
-    "check_value",
     "check_pairs",
+    "check_value",
 ]
 
 MAX_KEY_SIZE = 8 * 1024  # TiKV's storage.max-key-size

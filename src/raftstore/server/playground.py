@@ -22,7 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from .errors import ServerError
 
-__all__ = ["run_playground", "free_ports", "wait_serving", "STOP_TIMEOUT"]
+__all__ = ["STOP_TIMEOUT", "free_ports", "run_playground", "wait_serving"]
 
 HOST = "127.0.0.1"
 STOP_TIMEOUT = 10.0

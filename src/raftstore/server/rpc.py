@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .limits import MAX_GRPC_MESSAGE
 
-__all__ = ["KV_SERVICE", "RAFT_SERVICE", "kv_method", "raft_method", "CHANNEL_OPTIONS", "SERVER_OPTIONS"]
+__all__ = ["CHANNEL_OPTIONS", "KV_SERVICE", "RAFT_SERVICE", "SERVER_OPTIONS", "kv_method", "raft_method"]
 
 KV_SERVICE = "raftstorepb.Kv"
 RAFT_SERVICE = "raftstorepb.Raft"

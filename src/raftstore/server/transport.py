@@ -27,7 +27,7 @@ from .metrics import StoreMetrics
 from .resolve import StoreResolver
 from .rpc import CHANNEL_OPTIONS, raft_method
 
-__all__ = ["RaftTransport", "MAX_BATCH_BYTES", "BACKOFF_MIN", "BACKOFF_MAX"]
+__all__ = ["BACKOFF_MAX", "BACKOFF_MIN", "MAX_BATCH_BYTES", "RaftTransport"]
 
 logger = logging.getLogger("raftstore.server.transport")
 
