@@ -302,6 +302,9 @@ class Raft:
         # same entries gets them with one C-level CopyFrom instead of a copy of each entry from Python.
         # None outside bcast_append (the log may change in between).
         self._bcast_entries: tuple[list[Entry], Message] | None = None
+        # _bcast_source: the MsgPropose being broadcast, if any: when a follower needs exactly its entries,
+        # the shared copy is one CopyFrom of the whole message (then stripped to its entries).
+        self._bcast_source: Message | None = None
 
         restore_conf(self.prs, self.raft_log.last_index(), conf_state)
         new_cs = self.post_conf_change()
@@ -592,11 +595,7 @@ class Raft:
             ents: list[Entry] | None
             ents_err: RaftError | None = None
             try:
-                ents = self.raft_log.entries(
-                    pr.next_idx,
-                    self.max_msg_size,
-                    GetEntriesContext.send_append(to, self.term, not allow_empty),
-                )
+                ents = self._append_entries_for(to, pr.next_idx, allow_empty)
             except RaftError as e:
                 ents = None
                 ents_err = e
@@ -645,6 +644,16 @@ class Raft:
         while self._maybe_send_append(to, pr, False):
             pass
 
+    def _append_entries_for(self, to: int, next_idx: int, allow_empty: bool) -> list[Entry]:
+        """_append_entries_for: the entries of a MsgAppend to `to` starting at next_idx. During
+        bcast_append, followers at the same next index in the unstable log (which no storage call
+        reads) share the first one's list, limited to max_msg_size once."""
+        log = self.raft_log
+        cached = self._bcast_entries
+        if cached is not None and cached[0] and cached[0][0].index == next_idx and next_idx >= log.unstable.offset:
+            return cached[0]
+        return log.entries(next_idx, self.max_msg_size, GetEntriesContext.send_append(to, self.term, not allow_empty))
+
     def _shared_entries(self, ents: Sequence[Entry]) -> Message | None:
         """_shared_entries: during bcast_append, a Message holding copies of exactly ents (the same
         objects, in order), built on first need and reused for every follower that needs them; None
@@ -653,23 +662,40 @@ class Raft:
         if cached is None:
             return None
         prev, shared = cached
-        if len(prev) != len(ents) or list(map(id, prev)) != list(map(id, ents)):
-            shared = Message()
+        if len(prev) == len(ents) and list(map(id, prev)) == list(map(id, ents)):
+            return shared
+        shared = Message()
+        source = self._bcast_source
+        start = -1 if source is None or not source.entries else ents[0].index - source.entries[0].index
+        if 0 <= start and list(map(id, source.entries[start : start + len(ents)])) == list(map(id, ents)):  # type: ignore[union-attr]
+            # ents are a run of the proposal's entries: copy the whole message in C, keep that run.
+            shared.CopyFrom(source)
+            for field, _ in shared.ListFields():
+                if field.name != "entries":
+                    shared.ClearField(field.name)
+            del shared.entries[start + len(ents) :]
+            del shared.entries[:start]
+        else:
             shared.entries.extend(ents)
-            self._bcast_entries = (list(ents), shared)
+        self._bcast_entries = (list(ents), shared)
         return shared
 
     def bcast_append(self) -> None:
         """bcast_append sends an append to every peer (empty ones carry the commit index). Followers at
         the same next index share one copy of the entries (see _bcast_entries)."""
+        self._bcast_append(None)
+
+    def _bcast_append(self, source: Message | None) -> None:
+        """_bcast_append: bcast_append, with the MsgPropose whose entries were just appended, if any."""
         self_id = self.id
         self._bcast_entries = ([], Message())
+        self._bcast_source = source
         try:
             for id_, pr in self.prs.iter():
                 if id_ != self_id:
                     self._maybe_send_append(id_, pr, True)
         finally:
-            self._bcast_entries = None
+            self._bcast_entries = self._bcast_source = None
 
     def ping(self) -> None:
         """ping broadcasts heartbeats if this node is the leader."""
@@ -1442,7 +1468,7 @@ class Raft:
                     self.uncommitted_size(),
                 )
             raise ProposalDroppedError()
-        self.bcast_append()
+        self._bcast_append(m)
 
     def _step_leader_read_index(self, m: Message) -> None:
         if not self.commit_to_current_term():
