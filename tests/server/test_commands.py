@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..cli.helpers import run_cli
+from ..cli.helpers import failure_line, run_cli
 from .helpers import free_port
 
 
@@ -49,3 +49,8 @@ def test_playground_runs_and_kv_talks_to_it(tmp_path: Path) -> None:
         log = (tmp_path / "pg" / f"store-{sid}.log").read_text()
         assert "Traceback" not in log
     assert (tmp_path / "pg" / "store-3" / "kv").is_dir()
+
+
+def test_kv_without_a_reachable_store_is_one_line(tmp_path: Path) -> None:
+    proc = run_cli("kv", "--addr", f"127.0.0.1:{free_port()}", "--timeout", "1", "get", "k")
+    assert "cannot locate the region" in failure_line(proc, 1)

@@ -6,6 +6,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from raftstore.client import Client, ClientError, RequestTimeoutError
 
 from ..cli.helpers import failure_line, run_cli
@@ -86,8 +88,13 @@ def test_sigterm_exits_0_even_without_quorum_and_restart_keeps_data(tmp_path: Pa
         started = time.monotonic()
         assert cluster.terminate(1) == 0
         cluster.kill(2)
+        with Client(cluster.addrs[3], timeout=1.0) as client:
+            asked = time.monotonic()
+            with pytest.raises(RequestTimeoutError):
+                client.put(b"no-quorum", b"x")
+            assert time.monotonic() - asked < 2.5
         assert cluster.terminate(3) == 0  # store 3 alone: no quorum, still a clean exit
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 12
         cluster.start_all()  # the same flags on bootstrapped data: no second bootstrap, no refusal
         with Client(cluster.addrs[2], timeout=10) as client:
             assert client.get(b"durable") == b"yes"
