@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from .history import Operation, Value
-from .model import UNREAD, Kind, Step, canonicalize, compile_op
+from .model import Kind, Step, canonicalize, compile_op
 from .wgl import search
 
 __all__ = ["CheckResult", "Status", "Violation", "check_history", "check_key"]
@@ -46,7 +46,7 @@ class Violation:
     key: Value
     prefix_ops: int
     linearized: list[Operation]
-    state: Hashable
+    state: Value | None
     unplaced: list[Operation]
     open_info: int = 0
 
@@ -71,7 +71,8 @@ class Violation:
             + (", ending with:" if self.linearized else ""),
         ]
         out += [f"    {op.describe()}" for op in self.linearized[-_TAIL:]]
-        out.append(f"  the key then holds {_show_state(self.state)}")
+        held = "nothing (missing)" if self.state is None else json.dumps(self.state)
+        out.append(f"  the key then holds {held}")
         out.append("  could not be placed next:")
         out += [f"    {op.describe()}" for op in self.unplaced]
         if self.open_info:
@@ -162,18 +163,22 @@ def _explain(key: Value, steps: list[Step], deadline: float) -> Violation:
         key,
         prefix_ops=len(prefix),
         linearized=[prefix[i].op for i in found.deepest],
-        state=found.state,
+        state=_replay([prefix[i].op for i in found.deepest]),
         unplaced=[blocked.op, *sorted((s.op for s in open_before if not s.optional), key=lambda op: op.line)],
         open_info=sum(s.optional for s in open_before),
     )
 
 
-def _show_state(state: Hashable) -> str:
-    if state is None:
-        return "nothing (missing)"
-    if state is UNREAD:
-        return "a value that no operation read or expected"
-    return json.dumps(state)
+def _replay(ops: list[Operation]) -> Value | None:
+    """_replay is the value the key holds after ops, in this order, all taking effect (the search merged
+    the values nobody read: this gives the written value back)."""
+    state: Value | None = None
+    for op in ops:
+        if op.op == "put" or (op.op == "cas" and op.outcome != "fail"):
+            state = op.value
+        elif op.op == "delete":
+            state = None
+    return state
 
 
 def _prefix(steps: list[Step], end: float) -> list[Step]:
