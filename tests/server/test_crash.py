@@ -116,3 +116,30 @@ def test_startup_errors_are_one_line(tmp_path: Path) -> None:
     for extra, message in cases:
         proc = run_cli("server", "--store-id", "1", "--data", str(tmp_path / "fresh"), "--addr", addr, *extra)
         assert message in failure_line(proc, 2)
+
+
+def test_a_follower_behind_the_compacted_log_catches_up_by_snapshot(tmp_path: Path) -> None:
+    """Store 3 is down while the leader writes far past its log GC count limit; restarted, it catches up
+    by a snapshot sent over gRPC: then it is needed for a quorum, and every write is there."""
+    with ProcCluster(tmp_path, 3) as cluster:
+        cluster.config.write_text(
+            "[raftstore]\ntick-interval-ms = 50\nraft-log-gc-count-limit = 60\nraft-log-gc-tick-interval = 2\n"
+        )
+        cluster.start_all()
+        with Client(list(cluster.addrs.values()), timeout=10) as client:
+            client.put(b"warm", b"up")
+            if cluster.leader_store() == 3:
+                cluster.terminate(3)
+                cluster.start(3)
+            cluster.kill(3)
+            for i in range(250):
+                client.put(b"snap-%04d" % i, b"v%d" % i)
+            time.sleep(1.0)  # a few GC ticks
+            cluster.start(3)
+            time.sleep(2.0)
+            other = next(s for s in (1, 2) if s != cluster.leader_store())
+            cluster.kill(other)  # the leader needs store 3 now
+            client.put(b"after", b"snapshot")
+            assert client.get(b"after") == b"snapshot"
+            assert len(client.scan(b"snap-", b"snap.")) == 250
+        assert "Traceback" not in cluster.log(3)

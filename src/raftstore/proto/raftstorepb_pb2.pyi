@@ -218,3 +218,31 @@ class BatchCommandsResponse(_message.Message):
     responses: _containers.RepeatedCompositeFieldContainer[BatchCommandsResponse.Response]
     request_ids: _containers.RepeatedScalarFieldContainer[int]
     def __init__(self, responses: _Optional[_Iterable[_Union[BatchCommandsResponse.Response, _Mapping]]] = ..., request_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class SnapshotFileChunk(_message.Message):
+    __slots__ = ("file", "offset", "data", "checksum")
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUM_FIELD_NUMBER: _ClassVar[int]
+    file: int
+    offset: int
+    data: bytes
+    checksum: int
+    def __init__(self, file: _Optional[int] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ..., checksum: _Optional[int] = ...) -> None: ...
+
+class SnapshotRequest(_message.Message):
+    __slots__ = ("message", "chunk")
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    message: _raft_serverpb_pb2.RaftMessage
+    chunk: SnapshotFileChunk
+    def __init__(self, message: _Optional[_Union[_raft_serverpb_pb2.RaftMessage, _Mapping]] = ..., chunk: _Optional[_Union[SnapshotFileChunk, _Mapping]] = ...) -> None: ...
+
+class SnapshotResponse(_message.Message):
+    __slots__ = ("resume", "done")
+    RESUME_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    resume: _containers.RepeatedScalarFieldContainer[int]
+    done: bool
+    def __init__(self, resume: _Optional[_Iterable[int]] = ..., done: _Optional[bool] = ...) -> None: ...

@@ -7,8 +7,8 @@ thread with the core: proposals, queries, unreachable reports) — and never blo
     wait for inbox work, the next tick, or a round left work (persisted Readies enable commits)
     step every message, run every task           # everything that arrived meanwhile: ONE round for it all,
     tick when the tick is due                    #   so the writes a region got become one proposal
-    run_round(core, engines, transport.send)     # collect -> send -> write_tasks -> on_persisted -> send
-                                                 #   -> apply batch -> on_applied -> answers
+    run_round(core, engines, transport.send, snap)  # collect -> send -> write_tasks -> on_persisted -> send
+                                                    #   -> apply batch -> snapshot jobs -> answers
 
 Answers run the proposers' callbacks on the driver thread: they must be quick (a queue append).
 A failed round (StoreError: the engines failed) stops the driver; `failure` says why.
@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from ..engine.engines import Engines
 from ..proto.raft_serverpb_pb2 import RaftMessage
-from ..store.driver import run_round
+from ..store.driver import SnapIO, run_round
 from ..store.store_core import StoreCore
 from .metrics import StoreMetrics
 
@@ -47,8 +47,10 @@ class StoreDriver:
         send: Callable[[list[RaftMessage]], None],
         tick_interval: float,
         metrics: StoreMetrics,
+        snap: SnapIO | None = None,
     ) -> None:
         self.core = core
+        self._snap = snap
         self._engines = engines
         self._send = send
         self._tick_interval = tick_interval
@@ -123,7 +125,7 @@ class StoreDriver:
 
     def _round(self) -> bool:
         started = time.perf_counter()
-        stats = run_round(self.core, self._engines, self._send)
+        stats = run_round(self.core, self._engines, self._send, self._snap)
         if stats is None:
             return False
         m = self._metrics

@@ -14,8 +14,13 @@ key with one voter on each initial store (peer id = store id), in one group comm
 directory the same flags write nothing (bootstrap_store and bootstrap_initial_regions are idempotent),
 so a restart with the same command line neither bootstraps again nor refuses.
 
-Threads: the driver (rounds and ticks, the only one touching the core), one per raft connection, the
-gRPC server's pool (each open stream holds one), one reader per BatchCommands stream, the /metrics server.
+Startup goes through the store's `open_store` (identity check, recovery of an interrupted snapshot
+apply); snapshot files live in DIR/snap (a SnapManager); snapshots are generated and applied inline
+by the driver (SnapIO) and travel on Snapshot streams (server.snapshot).
+
+Threads: the driver (rounds and ticks, the only one touching the core), one per raft connection and one
+per snapshot being sent, the gRPC server's pool (each open stream holds one), one reader per
+BatchCommands stream, the /metrics server.
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ from ..store.bootstrap import (
     bootstrap_store,
     load_store_ident,
 )
+from ..raft.raw_node import SnapshotStatus
+from ..store.driver import SnapIO, open_store
+from ..store.snap.manager import SnapManager
 from ..store.store_core import StoreCore
 from .config import ServerConfig, parse_addr
 from .driver import StoreDriver
@@ -48,6 +56,7 @@ from .metrics import StoreMetrics
 from .resolve import StoreResolver
 from .rpc import KV_SERVICE, RAFT_SERVICE, SERVER_OPTIONS
 from .service import KvService
+from .snapshot import receive_snapshot
 from .transport import RaftTransport
 
 __all__ = ["FIRST_REGION_ID", "Server", "initial_region"]
@@ -55,6 +64,8 @@ __all__ = ["FIRST_REGION_ID", "Server", "initial_region"]
 logger = logging.getLogger("raftstore.server")
 
 FIRST_REGION_ID = 1
+# SNAP_DIR: the snapshot files' directory under --data (beside the engines' kv/ and raft/).
+SNAP_DIR = "snap"
 # GRACE: seconds the gRPC server gives open calls to finish when stopping.
 GRACE = 1.0
 
@@ -109,6 +120,7 @@ class Server:
         self._driver: StoreDriver | None = None
         self._transport: RaftTransport | None = None
         self._kv: KvService | None = None
+        self._snap_io: SnapIO | None = None
 
     @property
     def failure(self) -> BaseException | None:
@@ -157,12 +169,22 @@ class Server:
         if cfg.initial_cluster:
             bootstrap_store(engines, cfg.cluster_id, cfg.store_id)
             bootstrap_initial_regions(engines, [initial_region(list(cfg.initial_cluster))])
-        core = StoreCore(engines, cfg.cluster_id, cfg.store_id, cfg.store)
-        self._transport = RaftTransport(cfg.store_id, self.resolver, self._on_unreachable, self.metrics)
-        self._driver = StoreDriver(core, engines, self._transport.send, cfg.tick_interval, self.metrics)
+        mgr = SnapManager(cfg.data / SNAP_DIR)
+        mgr.init()
+        core, _ = open_store(engines, cfg.cluster_id, cfg.store_id, mgr, cfg.store)
+        self._snap_io = SnapIO(engines, mgr)
+        self._transport = RaftTransport(
+            cfg.store_id, self.resolver, self._on_unreachable, self.metrics, mgr, self._on_snapshot
+        )
+        self._driver = StoreDriver(core, engines, self._transport.send, cfg.tick_interval, self.metrics, self._snap_io)
         kv = self._kv = KvService(self._driver, self.resolver, self.metrics)
+        receive = partial(receive_snapshot, mgr, lambda msg: self._driver.step_messages([msg]))  # type: ignore[union-attr]
         raft = grpc.method_handlers_generic_handler(
-            RAFT_SERVICE, {"BatchRaft": grpc.stream_unary_rpc_method_handler(self._batch_raft)}
+            RAFT_SERVICE,
+            {
+                "BatchRaft": grpc.stream_unary_rpc_method_handler(self._batch_raft),
+                "Snapshot": grpc.stream_stream_rpc_method_handler(receive),
+            },
         )
         assert self._grpc is not None
         self._grpc.add_generic_rpc_handlers((kv.handlers(), raft))
@@ -171,6 +193,10 @@ class Server:
     def _on_unreachable(self, targets: list[tuple[int, int]]) -> None:
         if self._driver is not None:
             self._driver.submit(partial(_report_unreachable, targets))
+
+    def _on_snapshot(self, region_id: int, peer_id: int, status: SnapshotStatus) -> None:
+        if self._driver is not None:
+            self._driver.submit(lambda core: core.report_snapshot(region_id, peer_id, status))
 
     def _batch_raft(self, batches: Any, context: grpc.ServicerContext) -> bytes:
         """_batch_raft receives another store's stream: each BatchRaftMessage is stepped as one batch."""
@@ -203,6 +229,9 @@ class Server:
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+        if self._snap_io is not None:
+            self._snap_io.stop()
+            self._snap_io = None
         if self._status is not None:
             self._status[0].shutdown()
             self._status[0].server_close()

@@ -22,10 +22,14 @@ from collections.abc import Callable, Iterator
 
 import grpc
 
+from ..proto.eraftpb_pb2 import MessageType
 from ..proto.raft_serverpb_pb2 import BatchRaftMessage, Done, RaftMessage
+from ..raft.raw_node import SnapshotStatus
+from ..store.snap.manager import SnapManager
 from .metrics import StoreMetrics
 from .resolve import StoreResolver
 from .rpc import CHANNEL_OPTIONS, raft_method
+from .snapshot import Report, send_snapshot
 
 __all__ = ["BACKOFF_MAX", "BACKOFF_MIN", "MAX_BATCH_BYTES", "RaftTransport"]
 
@@ -162,13 +166,25 @@ def _describe(err: BaseException) -> str:
 
 
 class RaftTransport:
-    """RaftTransport: one _Connection per destination store, opened on first use (module docstring)."""
+    """RaftTransport: one _Connection per destination store, opened on first use (module docstring); a
+    MsgSnapshot goes on a Snapshot stream of its own, on a thread of its own (server.snapshot), and its
+    outcome is reported through on_snapshot."""
 
-    def __init__(self, store_id: int, resolver: StoreResolver, on_unreachable: Unreachable, metrics: StoreMetrics):
+    def __init__(
+        self,
+        store_id: int,
+        resolver: StoreResolver,
+        on_unreachable: Unreachable,
+        metrics: StoreMetrics,
+        snap_mgr: SnapManager,
+        on_snapshot: Report,
+    ):
         self.store_id = store_id
         self._resolver = resolver
         self._on_unreachable = on_unreachable
         self._metrics = metrics
+        self._snap_mgr = snap_mgr
+        self._on_snapshot = on_snapshot
         self._lock = threading.Lock()
         self._conns: dict[int, _Connection] = {}
         self._closed = False
@@ -176,13 +192,28 @@ class RaftTransport:
     def send(self, msgs: list[RaftMessage]) -> None:
         by_store: dict[int, list[RaftMessage]] = {}
         for msg in msgs:
-            by_store.setdefault(msg.to_peer.store_id, []).append(msg)
+            if msg.message.msg_type == MessageType.MsgSnapshot:
+                self._send_snapshot(msg)
+            else:
+                by_store.setdefault(msg.to_peer.store_id, []).append(msg)
         for store_id, group in by_store.items():
             conn = self._connection(store_id)
             if conn is None:
                 self._on_unreachable(_targets(group))
             else:
                 conn.push(group)
+
+    def _send_snapshot(self, msg: RaftMessage) -> None:
+        addr = self._resolver.address(msg.to_peer.store_id)
+        if addr is None or self._closed:
+            self._on_snapshot(msg.region_id, msg.to_peer.id, SnapshotStatus.FAILURE)
+            return
+        threading.Thread(
+            target=send_snapshot,
+            args=(self._snap_mgr, addr, msg, self._on_snapshot),
+            name=f"snapshot-{msg.region_id}-to-{msg.to_peer.store_id}",
+            daemon=True,
+        ).start()
 
     def _connection(self, store_id: int) -> _Connection | None:
         with self._lock:
