@@ -271,8 +271,9 @@ class PeerStorage:
         "_has_truncated_state",
         "_last_term",
         "_applied_term",
-        "cache",
-        "term_cache",
+        "_cache",
+        "_cache_trace",
+        "_term_cache",
         "_pending",
         "_gc_from",
         "_durable_truncated",
@@ -307,9 +308,11 @@ class PeerStorage:
         self._validate_states()
         self._last_term = self._init_last_term()
         self._applied_term = self._init_applied_term()
-        self.cache = EntryCache(cache_trace)
-        self.cache.update_persisted(self._last_index)
-        self.term_cache = TermCache()
+        # The entry and term caches are built when first used (an idle region holds neither); until the
+        # entry cache exists, everything up to the last index is persisted (only append adds entries).
+        self._cache: EntryCache | None = None
+        self._cache_trace = cache_trace
+        self._term_cache: TermCache | None = None
         # _pending: (ready_number, first staged index) of staged tasks not yet persisted, oldest first.
         # An idle region shares the empty _NO_PENDING (never mutated) instead of holding a list.
         self._pending = _NO_PENDING
@@ -334,6 +337,27 @@ class PeerStorage:
     def tag(self) -> str:
         """tag: the log prefix, "[region <id>] <peer id>" unless given (built when a message needs it)."""
         return self._tag if self._tag is not None else f"[region {self.region.id}] {self.peer_id}"
+
+    @property
+    def cache(self) -> EntryCache:
+        """cache: the entry cache (built on first use, persisted up to the last index)."""
+        cache = self._cache
+        if cache is None:
+            cache = self._cache = EntryCache(self._cache_trace)
+            cache.update_persisted(self._last_index)
+        return cache
+
+    @property
+    def term_cache(self) -> TermCache:
+        """term_cache: the term cache (built on first use; assignable)."""
+        cache = self._term_cache
+        if cache is None:
+            cache = self._term_cache = TermCache()
+        return cache
+
+    @term_cache.setter
+    def term_cache(self, cache: TermCache) -> None:
+        self._term_cache = cache
 
     @property
     def snap_state(self) -> ApplySnapState:
@@ -933,7 +957,7 @@ class PeerStorage:
         self.set_region(region)
         self.cache.clear()
         self.cache.update_persisted(index)
-        self.term_cache = TermCache()
+        self._term_cache = None
         # Nothing at or below index is left once task is written; entries above it wait for their task.
         self._note_pending(task.ready_number, index + 1)
         self._gc_from = index + 1
@@ -972,14 +996,16 @@ class PeerStorage:
 
     def compact_entry_cache(self, index: int) -> None:
         """compact_entry_cache drops cached entries below index (only persisted ones) and old terms."""
-        self.cache.compact_to(index)
-        self.term_cache.compact_to(index)
+        if self._cache is not None:
+            self._cache.compact_to(index)
+        if self._term_cache is not None:
+            self._term_cache.compact_to(index)
 
     def update_term_cache(self, entries: Sequence[Entry]) -> None:
         """update_term_cache records the terms of committed entries (called as they are applied); it also
         evicts from the entry cache if its MemoryTrace is over its limit (evict_entry_cache)."""
         self.term_cache.append_entries(entries)
-        if self.cache.over_limit():
+        if self._cache is not None and self._cache.over_limit():
             self.evict_entry_cache()
 
     def evict_entry_cache(self) -> int:
@@ -1026,7 +1052,7 @@ class PeerStorage:
         empties the entry cache and the term cache (TiKV's EntryStorage::clear)."""
         clear_meta(task, self.region.id, self.first_index(), self.raft_state)
         self.cache.clear()
-        self.term_cache = TermCache()
+        self._term_cache = None
 
     def tombstone(self, task: WriteTask, peer: Peer | None = None) -> None:
         """tombstone destroys the peer: clears its metadata and log and leaves a Tombstone region state.
