@@ -82,8 +82,12 @@ class StoreDriver:
             self._cond.notify()
 
     def submit(self, task: Task) -> None:
+        self.submit_all([task])
+
+    def submit_all(self, tasks: list[Task]) -> None:
+        """submit_all queues tasks together: they run in the same loop iteration, before one round."""
         with self._cond:
-            self._tasks.append(task)
+            self._tasks.extend(tasks)
             self._cond.notify()
 
     # -- the loop (driver thread) ---------------------------------------------------------------------

@@ -47,7 +47,7 @@ from ..store.cmd import (
     region_not_found,
 )
 from ..store.store_core import StoreCore
-from .driver import StoreDriver
+from .driver import StoreDriver, Task
 from .limits import (
     MAX_GRPC_MESSAGE,
     MAX_KEY_SIZE,
@@ -227,18 +227,28 @@ class KvService:
 
     def submit(self, request: BatchCommandsRequest.Request, deliver: Deliver) -> None:
         """submit answers request through deliver (called once, maybe on the driver thread)."""
+        self.submit_all([(request, deliver)])
+
+    def submit_all(self, requests: list[tuple[BatchCommandsRequest.Request, Deliver]]) -> None:
+        """submit_all submits requests (those of one BatchCommands message) to the driver at once, so that
+        they reach the same round: a region's writes among them become one proposal."""
+        tasks = [t for request, deliver in requests if (t := self._task(request, deliver)) is not None]
+        if tasks:
+            self._driver.submit_all(tasks)
+
+    def _task(self, request: BatchCommandsRequest.Request, deliver: Deliver) -> Task | None:
+        """_task is the driver task that routes and proposes request; None when it is refused at once."""
         kind = request.WhichOneof("cmd")
         if kind is None:
             deliver(_refused("get", "empty request: no command set"))
-            return
+            return None
         req = getattr(request, kind)
         if kind == "get_region":
-            self._driver.submit(partial(self._get_region, bytes(req.key), deliver))
-            return
+            return partial(self._get_region, bytes(req.key), deliver)
         why = _check(kind, req)
         if why is not None:
             deliver(_refused(kind, why))
-            return
+            return None
         self._metrics.proposals.labels(kind).inc()
         if kind == "scan":
             convert: Callable[[CmdResult], Response] = partial(_scan, req)
@@ -247,7 +257,7 @@ class KvService:
         else:
             convert = partial(_write, kind)
         cmd = RaftCmdRequest(requests=_requests(kind, req))
-        self._driver.submit(partial(_propose, kind, req.context, _route_key(kind, req), cmd, convert, deliver))
+        return partial(_propose, kind, req.context, _route_key(kind, req), cmd, convert, deliver)
 
     def _get_region(self, key: bytes, deliver: Deliver, core: StoreCore) -> None:
         resp, inner = _response("get_region")
@@ -316,8 +326,7 @@ class KvService:
                     outbox.fail(f"{len(batch.requests)} requests but {len(batch.request_ids)} request ids")
                     return
                 outbox.expect(len(batch.requests))
-                for rid, request in zip(batch.request_ids, batch.requests):
-                    self.submit(request, partial(outbox.put, rid))
+                self.submit_all([(r, partial(outbox.put, rid)) for rid, r in zip(batch.request_ids, batch.requests)])
         except grpc.RpcError:
             pass  # the client went away; the outbox was cancelled
         finally:
