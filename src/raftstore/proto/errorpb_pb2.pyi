@@ -93,8 +93,18 @@ class MismatchPeerId(_message.Message):
     store_peer_id: int
     def __init__(self, request_peer_id: _Optional[int] = ..., store_peer_id: _Optional[int] = ...) -> None: ...
 
+class UndeterminedResult(_message.Message):
+    __slots__ = ("region_id", "index", "term")
+    REGION_ID_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    region_id: int
+    index: int
+    term: int
+    def __init__(self, region_id: _Optional[int] = ..., index: _Optional[int] = ..., term: _Optional[int] = ...) -> None: ...
+
 class Error(_message.Message):
-    __slots__ = ("message", "not_leader", "region_not_found", "key_not_in_region", "epoch_not_match", "server_is_busy", "stale_command", "store_not_match", "raft_entry_too_large", "read_index_not_ready", "region_not_initialized", "mismatch_peer_id")
+    __slots__ = ("message", "not_leader", "region_not_found", "key_not_in_region", "epoch_not_match", "server_is_busy", "stale_command", "store_not_match", "raft_entry_too_large", "read_index_not_ready", "region_not_initialized", "mismatch_peer_id", "undetermined_result")
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     NOT_LEADER_FIELD_NUMBER: _ClassVar[int]
     REGION_NOT_FOUND_FIELD_NUMBER: _ClassVar[int]
@@ -107,6 +117,7 @@ class Error(_message.Message):
     READ_INDEX_NOT_READY_FIELD_NUMBER: _ClassVar[int]
     REGION_NOT_INITIALIZED_FIELD_NUMBER: _ClassVar[int]
     MISMATCH_PEER_ID_FIELD_NUMBER: _ClassVar[int]
+    UNDETERMINED_RESULT_FIELD_NUMBER: _ClassVar[int]
     message: str
     not_leader: NotLeader
     region_not_found: RegionNotFound
@@ -119,4 +130,5 @@ class Error(_message.Message):
     read_index_not_ready: ReadIndexNotReady
     region_not_initialized: RegionNotInitialized
     mismatch_peer_id: MismatchPeerId
-    def __init__(self, message: _Optional[str] = ..., not_leader: _Optional[_Union[NotLeader, _Mapping]] = ..., region_not_found: _Optional[_Union[RegionNotFound, _Mapping]] = ..., key_not_in_region: _Optional[_Union[KeyNotInRegion, _Mapping]] = ..., epoch_not_match: _Optional[_Union[EpochNotMatch, _Mapping]] = ..., server_is_busy: _Optional[_Union[ServerIsBusy, _Mapping]] = ..., stale_command: _Optional[_Union[StaleCommand, _Mapping]] = ..., store_not_match: _Optional[_Union[StoreNotMatch, _Mapping]] = ..., raft_entry_too_large: _Optional[_Union[RaftEntryTooLarge, _Mapping]] = ..., read_index_not_ready: _Optional[_Union[ReadIndexNotReady, _Mapping]] = ..., region_not_initialized: _Optional[_Union[RegionNotInitialized, _Mapping]] = ..., mismatch_peer_id: _Optional[_Union[MismatchPeerId, _Mapping]] = ...) -> None: ...
+    undetermined_result: UndeterminedResult
+    def __init__(self, message: _Optional[str] = ..., not_leader: _Optional[_Union[NotLeader, _Mapping]] = ..., region_not_found: _Optional[_Union[RegionNotFound, _Mapping]] = ..., key_not_in_region: _Optional[_Union[KeyNotInRegion, _Mapping]] = ..., epoch_not_match: _Optional[_Union[EpochNotMatch, _Mapping]] = ..., server_is_busy: _Optional[_Union[ServerIsBusy, _Mapping]] = ..., stale_command: _Optional[_Union[StaleCommand, _Mapping]] = ..., store_not_match: _Optional[_Union[StoreNotMatch, _Mapping]] = ..., raft_entry_too_large: _Optional[_Union[RaftEntryTooLarge, _Mapping]] = ..., read_index_not_ready: _Optional[_Union[ReadIndexNotReady, _Mapping]] = ..., region_not_initialized: _Optional[_Union[RegionNotInitialized, _Mapping]] = ..., mismatch_peer_id: _Optional[_Union[MismatchPeerId, _Mapping]] = ..., undetermined_result: _Optional[_Union[UndeterminedResult, _Mapping]] = ...) -> None: ...

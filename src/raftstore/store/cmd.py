@@ -7,6 +7,19 @@ writes are never mixed in one command (TiKV's rule). Keys in commands are user k
 them in TiKV's data-key form ('z' + key). The callers answer a command with a CmdResult whose response
 carries either the responses, in the order of the requests, or `header.error` (an errorpb.Error).
 
+What an error answer means (the rule every answer follows; clients and the simulation rely on it):
+
+- An error answers "did not take effect" ONLY when that is certain: the command was refused before it
+  was proposed (any check, NotLeader, a proposal raft dropped, ServerIsBusy, ...); or its entry was
+  applied and refused there (EpochNotMatch, KeyNotInRegion at apply: nothing changed); or the entry at
+  its index was seen, applied, with another term (StaleCommand: by raft's log matching the proposal can
+  never commit), or as the empty entry raft put in place of a conf change it refused.
+- Every other end of a proposed command whose result the peer cannot know is `UndeterminedResult`
+  (`undetermined_result`): the peer was destroyed with the proposal in flight, or its applied index
+  jumped past the proposal through a snapshot (the entry may be in it). The command may or may not have
+  taken effect: a client reports it as a timeout (outcome unknown) and never retries it as "not applied".
+- A command that is never answered (the store crashed or stopped) is, for the client, a timeout too.
+
 Part of the sans-IO store core: no IO here.
 """
 
@@ -49,6 +62,7 @@ __all__ = [
     "store_not_match",
     "mismatch_peer_id",
     "other_error",
+    "undetermined_result",
     "READ_CMDS",
     "WRITE_CMDS",
 ]
@@ -261,6 +275,16 @@ def epoch_not_match(message: str, regions: list[Region]) -> Error:
 def stale_command(message: str = "stale command") -> Error:
     err = Error(message=message)
     err.stale_command.SetInParent()
+    return err
+
+
+def undetermined_result(region_id: int, index: int, term: int, why: str) -> Error:
+    """undetermined_result: the command proposed at (index, term) may or may not take effect (why: what
+    ended its wait); see the module docstring for when an error is this one rather than "not applied"."""
+    err = Error(message=f"region {region_id}: the outcome of the command proposed at {index} (term {term}) "
+                f"is unknown: {why}")
+    u = err.undetermined_result
+    u.region_id, u.index, u.term = region_id, index, term
     return err
 
 

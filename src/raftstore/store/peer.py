@@ -5,8 +5,11 @@ A Peer is a RawNode on a PeerStorage plus the commands waiting on it:
 - `_writes`: write commands accepted this round, proposed together at the round's collect: all of them
   become as few entries as fit raft_entry_max_size (usually ONE entry carrying one merged RaftCmdRequest),
   stepped in one MsgPropose;
-- `proposals`: proposed commands by (index, term), answered when their entry is applied (a different term
-  at that index, or an index passed without a match, answers StaleCommand);
+- `proposals`: proposed commands by (index, term), answered when their entry is applied. An error answers
+  "not applied" only when that is certain (cmd.py's rule): another term applied at that index, or the
+  empty entry raft put in place of a refused conf change, answers StaleCommand. A proposal whose result
+  the peer cannot know answers UndeterminedResult: the applied index jumped past it through a snapshot,
+  or the peer is destroyed with it in flight (its entry may still commit on the other peers);
 - `reads`: read commands batched per round under one ReadIndex context, served once the applied index
   reaches the read index the leader confirmed with a quorum (linearizable; lease reads are not built).
 
@@ -73,6 +76,7 @@ from .cmd import (
     server_is_busy,
     stale_command,
     store_not_match,
+    undetermined_result,
 )
 from .peer_storage import PeerStorage
 from .write import WriteTask
@@ -483,10 +487,10 @@ class Peer:
     # -- after apply ----------------------------------------------------------------------------------
 
     def on_applied(self, result: ApplyResult, answers: list[Answer], outbox: list[RaftMessage] | None = None) -> None:
-        """on_applied answers the proposals whose entries were applied: the response when the entry at
-        the proposal's index has the proposal's term, StaleCommand otherwise; the raft group learns the
-        new applied index, the conf changes applied (and a leader's gc messages to the peers they removed
-        go to outbox), and the caches drop what no one needs."""
+        """on_applied answers the proposals whose index was applied: the response when the entry at the
+        proposal's index has the proposal's term, otherwise as _answer_passed says; the raft group learns
+        the new applied index, the conf changes applied (and a leader's gc messages to the peers they
+        removed go to outbox), and the caches drop what no one needs."""
         if result.conf_changes or result.region is not None:
             self._on_region_changed(result, outbox)
         proposals = self.proposals
@@ -498,10 +502,10 @@ class Peer:
                     resp.header.current_term = term
                     answers.extend((w.cb, CmdResult(_slice(resp, w))) for w in p.waiters)
                 else:
-                    self._answer_stale(p, answers)
+                    self._answer_passed(p, result.entries, answers)
         applied = self.storage.applied_index()
         while proposals and proposals[0].index <= applied:
-            self._answer_stale(proposals.popleft(), answers)
+            self._answer_passed(proposals.popleft(), result.entries, answers)
         if result.entries:
             self.raft_group.advance_apply_to(applied)
             self._compact_cache(applied)
@@ -530,15 +534,22 @@ class Peer:
         elif outbox is not None and self.is_leader():
             outbox.extend(self.gc_message(p) for p in removed)
 
-    def on_snapshot_applied(self) -> None:
-        """on_snapshot_applied: the apply job of a staged snapshot finished; raft applied up to it."""
-        self.raft_group.advance_apply_to(self.storage.applied_index())
+    def on_snapshot_applied(self, answers: list[Answer]) -> None:
+        """on_snapshot_applied: the apply job of a staged snapshot finished; raft applied up to it. The
+        proposals it covers are answered UndeterminedResult (the snapshot may hold their entries)."""
+        applied = self.storage.applied_index()
+        self.raft_group.advance_apply_to(applied)
+        while self.proposals and self.proposals[0].index <= applied:
+            self._answer_passed(self.proposals.popleft(), [], answers)
 
     def fail_all(self, answers: list[Answer]) -> None:
-        """fail_all answers every command waiting on the peer RegionNotFound (the peer is destroyed)."""
+        """fail_all answers every command waiting on the peer, which is destroyed: the commands not yet
+        proposed and the reads RegionNotFound (they certainly did nothing); the proposals
+        UndeterminedResult (their entries may still commit on the other peers)."""
         err = error_response(region_not_found(self.region_id), self.term)
         answers.extend((cb, CmdResult(err)) for _, cb in self._writes + self._admins)
-        answers.extend((w.cb, CmdResult(err)) for p in self.proposals for w in p.waiters)
+        for p in self.proposals:
+            self._answer(p, undetermined_result(self.region_id, p.index, p.term, "the peer was destroyed"), answers)
         answers.extend((cb, CmdResult(err)) for b in self.reads for _, cb in b.reads)
         self._writes, self._admins = [], []
         self.proposals.clear()
@@ -553,8 +564,23 @@ class Peer:
         self.storage.cancel_generating_snap(new + 1)
         self.raft_log_size_hint = self.raft_log_size_hint * (applied - new) // max(applied - old, 1)
 
-    def _answer_stale(self, p: Proposal, answers: list[Answer]) -> None:
-        resp = error_response(stale_command(f"entry at {p.index} of term {p.term} was overwritten"), self.term)
+    def _answer_passed(self, p: Proposal, entries: list[Entry], answers: list[Answer]) -> None:
+        """_answer_passed answers a proposal whose index was applied without its response. When the
+        entry applied there is among `entries` (this round's, contiguous), it can never commit:
+        another term took the index (overwritten), or it is the empty entry raft put in place of a conf
+        change it refused: StaleCommand. Otherwise the applied index jumped past the proposal through a
+        snapshot, which may hold its entry: UndeterminedResult."""
+        at = p.index - entries[0].index if entries else -1
+        if 0 <= at < len(entries):
+            term = entries[at].term
+            why = f"overwritten by an entry of term {term}" if term != p.term else "replaced by an empty entry"
+            error = stale_command(f"entry at {p.index} of term {p.term} was {why}")
+        else:
+            error = undetermined_result(self.region_id, p.index, p.term, "the peer applied past it by a snapshot")
+        self._answer(p, error, answers)
+
+    def _answer(self, p: Proposal, error: Error, answers: list[Answer]) -> None:
+        resp = error_response(error, self.term)
         answers.extend((w.cb, CmdResult(resp)) for w in p.waiters)
 
     def _compact_cache(self, applied: int) -> None:

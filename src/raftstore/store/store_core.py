@@ -461,7 +461,8 @@ class StoreCore:
     def _ready_to_handle(self, peer: Peer, wr: WriteRound) -> bool:
         """_ready_to_handle: whether collect may take the peer's Ready now. A peer applying a snapshot
         waits for the job (TiKV's check_applying_snap; it stays dirty to be checked again); a finished job
-        lets raft know what is applied. A peer due for destruction is destroyed instead."""
+        lets raft know what is applied (and answers the proposals it covers, UndeterminedResult). A peer
+        due for destruction is destroyed instead."""
         storage = peer.storage
         if storage.is_applying_snapshot():
             status = storage.check_applying_snap()
@@ -469,7 +470,7 @@ class StoreCore:
                 self._dirty[peer.region_id] = None
                 return False
             if status is CheckApplyingSnapStatus.SUCCESS:
-                peer.on_snapshot_applied()
+                peer.on_snapshot_applied(self._answers)
         if peer.pending_destroy or storage.pending_remove:
             self._destroy(peer, wr)
             return False
@@ -480,7 +481,8 @@ class StoreCore:
         meta and log cleared, Tombstone state) is one of this round's tasks and its data range is deleted in
         this round's apply batch, after the tombstone is durable. A peer whose snapshot apply failed is
         forgotten without a tombstone, so that the leader's next message creates it again and a new
-        snapshot catches it up. Waiting commands are answered RegionNotFound."""
+        snapshot catches it up. Waiting commands are answered (Peer.fail_all): RegionNotFound when they
+        certainly did nothing, UndeterminedResult for proposals (their entries may still commit)."""
         storage = peer.storage
         if storage.is_applying_snapshot() and not storage.cancel_applying_snap():
             self._dirty[peer.region_id] = None  # the job is running: destroy once it stops

@@ -13,8 +13,11 @@ ticks every running store once and runs one round of each (raftstore.store.drive
 depends on wall time or unseeded randomness: the same calls give the same run.
 
 Region 1 covers every key (unless split_keys cut the key space into more initial regions); its peer on
-store s has id s. Requests go through the leader the stores
-report (retrying on NotLeader, StaleCommand and EpochNotMatch as a client would) unless a store is named.
+store s has id s. Requests go through the leader the stores report (retrying on NotLeader, StaleCommand,
+EpochNotMatch, ... as a client would: each means "not applied") unless a store is named. A request whose
+outcome is unknown (UndeterminedResult, or its store went down before answering) is retried only when
+retrying cannot change its effect (put, delete, delete range, reads); a cas or an admin command fails
+the helper instead (ClusterError).
 
 Snapshots: every store has a SnapManager under its directory; its generations and apply jobs run inline
 in its round (driver.SnapIO), and a MsgSnapshot carries its files in process (snap.transfer) from the
@@ -62,7 +65,8 @@ __all__ = ["Cluster", "ClusterError", "FIRST_REGION_ID"]
 logger = logging.getLogger("raftstore.testing")
 
 FIRST_REGION_ID = 1
-# RETRY_ERRORS: the region errors a client answers by finding the leader / region again and retrying.
+# RETRY_ERRORS: the region errors a client answers by finding the leader / region again and retrying:
+# each means the command did not take effect (raftstore.store.cmd's rule). UndeterminedResult is not one.
 RETRY_ERRORS = ("not_leader", "stale_command", "epoch_not_match", "region_not_found", "server_is_busy")
 # RETRY_MESSAGES: admin refusals that pass once the region settles (a conf change still applying).
 RETRY_MESSAGES = ("pending conf change", "has not applied to current term")
@@ -352,10 +356,15 @@ class Cluster:
         self.run_until(lambda: bool(box), max_steps, f"an answer from store {sid}")
         return box[0]
 
-    def request(self, key: bytes, requests: Sequence[Request], max_steps: int = 600) -> CmdResult:
-        """request sends requests on key's region to its leader, retrying on NotLeader, StaleCommand,
-        EpochNotMatch, RegionNotFound and ServerIsBusy, and on a store that went down, until answered
-        otherwise; ClusterError after max_steps."""
+    def request(
+        self, key: bytes, requests: Sequence[Request], max_steps: int = 600, retry_unknown: bool = False
+    ) -> CmdResult:
+        """request sends requests on key's region to its leader until answered, retrying after NotLeader,
+        StaleCommand, EpochNotMatch, RegionNotFound and ServerIsBusy (the command did not take effect).
+        An attempt whose outcome is unknown (an UndeterminedResult answer, or its store went down before
+        answering) is retried only with `retry_unknown` (for requests a retry cannot change the effect
+        of: put, delete, delete range, reads); otherwise the UndeterminedResult is returned, and a store
+        gone down raises ClusterError. ClusterError after max_steps."""
         start = self.steps
         while self.steps - start < max_steps:
             leader = self.leader_of(self.get_region(key).id)
@@ -365,13 +374,18 @@ class Cluster:
             box = self.propose(leader.store_id, self.new_cmd(self.get_region(key), leader, requests))
             while not box and leader.store_id in self.cores and self.steps - start < max_steps:
                 self.step()
-            if box and (box[0].error is None or not any(box[0].error.HasField(f) for f in RETRY_ERRORS)):
+            if not box and leader.store_id not in self.cores and not retry_unknown:
+                raise ClusterError(f"store {leader.store_id} went down before answering a request on {key!r}: "
+                                   "its outcome is unknown")
+            if box and not _retried(box[0], retry_unknown):
                 return box[0]
             self.step()
         raise ClusterError(f"no answer for a request on {key!r} within {max_steps} steps")
 
-    def _must_ok(self, key: bytes, requests: Sequence[Request]) -> CmdResult:
-        result = self.request(key, requests)
+    def _must_ok(self, key: bytes, requests: Sequence[Request], retry_unknown: bool = True) -> CmdResult:
+        """_must_ok is request's answer, ClusterError unless it succeeded. Only a cas passes
+        retry_unknown=False: retried after an unknown outcome, it could compare against its own write."""
+        result = self.request(key, requests, retry_unknown=retry_unknown)
         if result.error is not None:
             raise ClusterError(f"request on {key!r} failed: {result.error}")
         return result
@@ -408,7 +422,7 @@ class Cluster:
             req.cas.expect_missing = True
         else:
             req.cas.expected = expected
-        cas = self._must_ok(key, [req]).response.responses[0].cas
+        cas = self._must_ok(key, [req], retry_unknown=False).response.responses[0].cas
         return bool(cas.swapped), (bytes(cas.previous) if cas.previous_exists else None)
 
     def must_transfer_leader(self, region_id: int, sid: int, max_steps: int = 300) -> None:
@@ -432,7 +446,8 @@ class Cluster:
     def must_admin(self, region_id: int, admin: AdminRequest, max_steps: int = 600) -> CmdResult:
         """must_admin proposes an admin command on the region through its leader (its current region and
         epoch), retrying what a client retries and a conf change still applying; ClusterError on any
-        other error or after max_steps."""
+        other error (an UndeterminedResult too: a retry of an admin command that took effect would
+        fail or apply it twice) or after max_steps."""
         start = self.steps
         while self.steps - start < max_steps:
             leader = self.wait_leader(region_id)
@@ -519,3 +534,12 @@ class Cluster:
     def must_get_on_store(self, sid: int, key: bytes, value: bytes | None, max_steps: int = 300) -> None:
         """must_get_on_store steps until store sid's engine holds value for key (None: missing)."""
         self.run_until(lambda: self.get_on_store(sid, key) == value, max_steps, f"{key!r}={value!r} on store {sid}")
+
+
+def _retried(result: CmdResult, retry_unknown: bool) -> bool:
+    """_retried: whether request tries again after result: a RETRY_ERRORS error (not applied), or an
+    UndeterminedResult with retry_unknown."""
+    error = result.error
+    if error is None:
+        return False
+    return any(error.HasField(f) for f in RETRY_ERRORS) or (retry_unknown and error.HasField("undetermined_result"))

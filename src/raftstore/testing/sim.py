@@ -14,9 +14,10 @@ store per step. Per step:
    transfer; log compaction comes from the GC policy SimParams.gc names, up to compacting past a
    lagging follower, which a snapshot then catches up);
 2. clients: each runs one operation at a time (put, get, delete, cas, scan), retrying an attempt refused
-   with a region error (every region error means "not applied"); an attempt that gets no answer (its
-   store crashed, or it timed out) ends the operation with outcome "info", and the client continues
-   under a new id, as Jepsen does;
+   with a region error (a region error means "not applied", raftstore.store.cmd's rule); an attempt
+   answered UndeterminedResult (proposed, outcome unknown) or that gets no answer (its store crashed, or
+   it timed out) ends the operation with outcome "info", and the client continues under a new id, as
+   Jepsen does;
 3. the network delivers the messages due: each message sent was dropped, duplicated or delayed by a
    random number of steps (so reordered) when it was sent; a partition drops messages across it;
 4. every running store ticks and runs a round.
@@ -668,7 +669,10 @@ class Simulation:
             self.hints[attempt.region_id] = attempt.store_id
             self._finish(client, op, "ok", result, at)
             return
-        # Every region error means the command was not applied: try again (until the deadline).
+        if error.HasField("undetermined_result"):
+            self._finish(client, op, "info", None)
+            return
+        # Any other region error means the command was not applied: try again (until the deadline).
         op.attempt = None
         op.next_try = self.now + 1
         if error.HasField("not_leader"):
@@ -681,8 +685,10 @@ class Simulation:
     def _finish(self, client: _Client, op: _PendingOp, outcome: str, result: CmdResult | None,
                 complete: float | None = None) -> None:
         """_finish records op's outcome in the history. ok: the answer; fail: every attempt was refused
-        (a write not applied: recorded for put and delete; a cas or a read observed nothing: left out);
-        info: no answer (the client goes on under a new id: the operation may still take effect)."""
+        before taking effect (a write not applied: recorded for put and delete; a cas whose compare never
+        ran or a read observed nothing: left out, since a failed cas is an observation to the checker);
+        info: no answer, or an UndeterminedResult (the client goes on under a new id: the operation may
+        still take effect)."""
         client.op = None
         key = op.key.decode()
         if outcome == "info":
