@@ -13,6 +13,11 @@ machines are shared and noisy: read the ratios, not the absolute numbers.
    scan + decode of the same windows.
 3. restart: 1000 regions holding 1M entries; reopening the engines and building every PeerStorage
    (states only) against scanning every log (what a log-reading restart would cost).
+4. memory and restart at scale (each in a fresh interpreter, so that no freed memory is reused): RSS per
+   idle region once 100,000 bootstrapped regions are reopened as PeerStorages, and the time of that
+   restart (reopen, load_region_states, a validated PeerStorage per region), with the cyclic collector on
+   and, for comparison, paused; and the entry cache's accounted bytes against the RSS its entries hold
+   (256 B and 1 KiB entries as raft hands them over: decoded 100 to a message).
 
 `--write-docs` puts the table into docs/benchmarks.md (between the bench_storage markers).
 """
@@ -21,9 +26,12 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import shutil
 import statistics
 import struct
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,9 +40,17 @@ import rocksdict
 
 from raftstore.engine import keys, open_engines
 from raftstore.engine.engines import Engines
-from raftstore.proto.eraftpb_pb2 import Entry, HardState
+from raftstore.proto.eraftpb_pb2 import Entry, HardState, Message
 from raftstore.proto.metapb_pb2 import Peer, Region, RegionEpoch
-from raftstore.store import PeerStorage, WriteTask, load_region_states, write_initial_states, write_tasks
+from raftstore.store import (
+    MemoryTrace,
+    PeerStorage,
+    WriteTask,
+    load_region_states,
+    write_initial_states,
+    write_initial_states_many,
+    write_tasks,
+)
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench_storage:begin -->", "<!-- bench_storage:end -->"
@@ -211,13 +227,85 @@ def bench_restart(path: Path, regions: int, per_region: int) -> dict[str, float]
     return {"restart": restart, "scan_all_logs": scan, "rows": rows}
 
 
+def rss() -> int:
+    """rss: this process's resident set in bytes."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+def child_scale(path: Path, regions: int, collector: bool) -> dict[str, float]:
+    """child_scale (run in a fresh interpreter): bootstraps regions, then times a restart (reopen the
+    engines, load_region_states, a PeerStorage per region) and measures the RSS the PeerStorages hold."""
+    with open_engines(path) as engines:
+        for first in range(1, regions + 1, 10_000):
+            write_initial_states_many(engines, [region(r) for r in range(first, min(first + 10_000, regions + 1))])
+    gc.collect()
+    if not collector:
+        gc.disable()
+    start = time.perf_counter()
+    with open_engines(path) as engines:
+        before = rss()
+        states = load_region_states(engines)
+        peers = [PeerStorage(engines, st.region, st.region.id) for st in states]
+        seconds = time.perf_counter() - start
+        del states
+        gc.collect()
+        held = rss() - before
+        assert len(peers) == regions and all(ps.last_index() == 5 for ps in peers)
+    return {"seconds": seconds, "bytes_per_region": held / regions}
+
+
+def child_cache(path: Path, size: int) -> dict[str, float]:
+    """child_cache (run in a fresh interpreter): 20,000 entries of size bytes, decoded 100 to a Message as
+    raft hands them over, appended through PeerStorage: accounted bytes and RSS held, per entry."""
+    with open_engines(path) as engines:
+        write_initial_states(engines, region(1))
+        trace = MemoryTrace()
+        ps = PeerStorage(engines, region(1), 1, cache_trace=trace)
+        wire = []
+        for k in range(200):
+            m = Message()
+            for i in range(6 + 100 * k, 106 + 100 * k):
+                m.entries.add(index=i, term=5, data=b"x" * size)
+            wire.append(m.SerializeToString())
+        gc.collect()
+        before = rss()
+        for k, raw in enumerate(wire):
+            ps.append(list(Message.FromString(raw).entries), WriteTask(1, 1, k + 1))
+        gc.collect()
+        held = rss() - before
+    return {"accounted": trace.bytes / 20_000, "rss": held / 20_000}
+
+
+def in_child(tmp: Path, what: str, *args: str) -> dict[str, float]:
+    """in_child runs `bench_storage.py --child what args...` and returns its JSON answer."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", what, str(tmp / f"{what}-{time.monotonic_ns()}"), *args],
+        capture_output=True, text=True, check=True,
+    )
+    answer: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def run_child(argv: list[str]) -> None:
+    what, path = argv[0], Path(argv[1])
+    if what == "scale":
+        print(json.dumps(child_scale(path, int(argv[2]), argv[3] == "on")))
+    else:
+        print(json.dumps(child_cache(path, int(argv[2]))))
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        run_child(sys.argv[2:])
+        return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--entries", type=int, default=100_000)
     ap.add_argument("--round", type=int, default=1000, help="entries per round (one group commit)")
     ap.add_argument("--runs", type=int, default=3, help="runs of each write measurement (median)")
     ap.add_argument("--restart-regions", type=int, default=1000)
     ap.add_argument("--restart-entries", type=int, default=1000, help="entries per region for the restart test")
+    ap.add_argument("--scale-regions", type=int, default=100_000, help="idle regions for memory and restart at scale")
     ap.add_argument("--write-docs", action="store_true")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_storage_"))
@@ -269,6 +357,20 @@ def main() -> None:
         say("|---|---|---|")
         say(f"| reopen engines + build every PeerStorage (states only) | {rs['restart']:.2f} | 1.00 |")
         say(f"| same + scan every log ({rs['rows']:,} rows; a log-reading restart) | {rs['scan_all_logs']:.2f} | {rs['scan_all_logs'] / rs['restart']:.1f}× slower |")
+        n = args.scale_regions
+        on = [in_child(tmp, "scale", str(n), "on") for _ in range(args.runs)]
+        off = [in_child(tmp, "scale", str(n), "off") for _ in range(args.runs)]
+        say("")
+        say(f"memory and restart at scale: {n:,} idle regions, each in a fresh interpreter (median of {args.runs})")
+        say("")
+        say("| what | figure |")
+        say("|---|---|")
+        say(f"| RSS per idle region (PeerStorage built at restart) | {statistics.median(r['bytes_per_region'] for r in on):,.0f} B |")
+        say(f"| restart: reopen + load_region_states + validated PeerStorage each, collector on | {statistics.median(r['seconds'] for r in on):.2f} s |")
+        say(f"| same, cyclic collector paused | {statistics.median(r['seconds'] for r in off):.2f} s |")
+        for size in (256, 1024):
+            c = in_child(tmp, "cache", str(size))
+            say(f"| entry cache, {size} B entries: accounted / RSS held per entry | {c['accounted']:,.0f} / {c['rss']:,.0f} B ({c['accounted'] / c['rss']:.2f}) |")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if args.write_docs:
