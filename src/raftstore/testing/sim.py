@@ -182,6 +182,8 @@ class SimReport:
     duplicated: int
     max_term: int
     digest: int
+    # undetermined: attempts answered UndeterminedResult (each ended its operation as info).
+    undetermined: int
     history: list[Operation] = field(repr=False, default_factory=list)
 
 
@@ -420,7 +422,7 @@ class Simulation:
         self._entries: dict[tuple[int, int], tuple[int, int]] = {}
         self._data: dict[tuple[int, int], tuple[int, int]] = {}
         self._checked: dict[tuple[int, int], int] = {}
-        self.crashes = self.restarts = self.partitions = self.admin_ops = self.snapshots = 0
+        self.crashes = self.restarts = self.partitions = self.admin_ops = self.snapshots = self.undetermined = 0
         # Snapshots: each store's SnapManager (files under _tmp) and snapshot IO while it runs; the
         # outcomes of the snapshots sent, (store, region, to peer, status), reported at the next step.
         self._tmp = tempfile.TemporaryDirectory(prefix="raftstore-sim-")
@@ -670,6 +672,7 @@ class Simulation:
             self._finish(client, op, "ok", result, at)
             return
         if error.HasField("undetermined_result"):
+            self.undetermined += 1
             self._finish(client, op, "info", None)
             return
         # Any other region error means the command was not applied: try again (until the deadline).
@@ -919,7 +922,7 @@ class Simulation:
             self.seed, self.now, len(self.ops), sum(o.outcome == "ok" for o in self.ops),
             sum(o.outcome == "info" for o in self.ops), self.crashes, self.restarts, self.partitions,
             self.admin_ops, self.snapshots, self.net.delivered, self.net.dropped, self.net.duplicated, max_term,
-            self._digest, self.history(),
+            self._digest, self.undetermined, self.history(),
         )
 
 
@@ -962,7 +965,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"seed {seed}: ok, {report.steps} steps, {report.operations} operations ({report.ok} ok, "
               f"{report.info} info), {report.crashes} crashes, {report.partitions} partitions, "
-              f"{report.admin_ops} admin operations, {report.snapshots} snapshots, max term {report.max_term}")
+              f"{report.admin_ops} admin operations, {report.snapshots} snapshots, max term {report.max_term}, "
+              f"{report.undetermined} undetermined answers")
     return 1 if failed else 0
 
 
