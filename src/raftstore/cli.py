@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .checker import CheckerError, check_history, read_history
 from .client import ClientError
+from .ctl import CtlError, CtlUsageError, add_ctl_command, run_ctl
 from .demo import TABLE_HEADER, format_region, opened_engines, run_demo
 from .engine.errors import DataDirError, DataDirInUseError, EngineError
 from .proto.raft_serverpb_pb2 import PeerState
@@ -33,7 +34,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 # _EXPECTED: the roots of the errors the layers raise on purpose; their message is the line shown. Any other
 # exception is a bug and is shown with its type.
 _EXPECTED: tuple[type[Exception], ...] = (
-    EngineError, StoreError, RaftError, InvariantError, OSError, ServerError, ClientError, CheckerError
+    EngineError, StoreError, RaftError, InvariantError, OSError, ServerError, ClientError, CheckerError, CtlError
 )
 
 EXIT_STATUS = f"""\
@@ -42,7 +43,7 @@ exit status:
   {EXIT_FAILURE}    a failure while running: the data directory is in use by another process, corrupt or
        invalid data, an I/O error (no space left on device, permission denied while opening, ...)
   {EXIT_USAGE}    invalid arguments, or --data cannot be used as a raftstore data directory: missing or
-       empty (inspect), not a directory, unreadable, foreign or damaged (nothing was created or changed)
+       empty (inspect, ctl), not a directory, unreadable, foreign or damaged (nothing was created or changed)
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
 
 Every failure prints one line on stderr, "raftstore: <what went wrong>"; -v prints the traceback too."""
@@ -151,6 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_verbose(inspect, argparse.SUPPRESS)
     inspect.add_argument("--data", type=Path, default=Path("./data"), help="data directory (default ./data)")
     server_commands.add_commands(sub, _add_verbose, _HelpFormatter, EXIT_STATUS)
+    add_ctl_command(sub, _add_verbose, _HelpFormatter, EXIT_STATUS)
     check = sub.add_parser(
         "check-history",
         help="check a history file (JSON lines, as `raftstore chaos` records) for linearizability",
@@ -184,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
             return _check_history(args.file, args.time_limit)
         elif args.command in server_commands.COMMANDS:
             return server_commands.run_command(args)
+        elif args.command == "ctl":
+            return run_ctl(args)
         else:
             _inspect(args.data)
     except KeyboardInterrupt as err:
@@ -217,6 +221,8 @@ def _exit_code(err: Exception) -> int:
     directory in use is a DataDirError too, but the directory is fine: a runtime failure."""
     if isinstance(err, DataDirError) and not isinstance(err, DataDirInUseError) or isinstance(err, ConfigError):
         return EXIT_USAGE
+    if isinstance(err, CtlUsageError):
+        return EXIT_USAGE  # online ctl (--addr), not built yet
     if isinstance(err, CheckerError):
         return EXIT_USAGE  # a history that cannot be read or parsed: check-history's status 2
     return EXIT_FAILURE
