@@ -23,11 +23,20 @@ test: $(STAMP)
 soak: $(STAMP)
 	RAFTSTORE_HYPOTHESIS_PROFILE=soak $(PY) -m pytest -q -m slow
 
-bench: $(STAMP)
+# BENCH_STAMP: the bench extra (pysyncobj, matplotlib) installed into .venv for bench_cluster; etcd comes
+# from Debian (`apt-get install etcd-server`): without it bench_cluster says so and runs the others.
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(PY) bench/bench_storage.py
 	$(PY) bench/bench_raft.py
 	$(PY) bench/bench_snapshot.py
 	$(PY) bench/bench_store.py
+	$(PY) bench/bench_cluster.py
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
