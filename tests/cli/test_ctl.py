@@ -471,6 +471,14 @@ def test_invalid_arguments_exit_2(tmp_path: Path, args: list[str], complaint: st
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("verbose", [["-v", "ctl", "--data"], ["ctl", "-v", "--data"]])
+def test_verbose_adds_the_traceback(log_data: Path, verbose: list[str]) -> None:
+    """-v (before ctl or after it) prints the traceback, then the same one line last, exit 1."""
+    proc = run_cli(*verbose, str(log_data), "raft-state", "--region", "7")
+    assert proc.returncode == 1 and proc.stderr.startswith("Traceback")
+    assert proc.stderr.splitlines()[-1] == f"raftstore: region 7 not found under {log_data} (it has no region state)"
+
+
 def test_help_lists_every_subcommand() -> None:
     proc = run_cli("ctl", "--help")
     assert proc.returncode == 0
