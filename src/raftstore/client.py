@@ -18,7 +18,8 @@ How it works:
   (locate again), StaleCommand / ServerIsBusy (back off). All of these mean the command did not take
   effect, so a write is retried safely. A store that cannot be connected to has received nothing: safe
   too. A stream that breaks after a write was handed to it leaves the write's outcome unknown: the call
-  raises RequestTimeoutError, never retrying it (a read is retried).
+  raises RequestTimeoutError, never retrying it (a read is retried). So does errorpb UndeterminedResult: the
+  store proposed the command and cannot know whether it took effect.
 - Errors: ClientError is the root; RequestTimeoutError (the call's time ran out, or a write's outcome is
   unknown) is the only one after which a write may have taken effect.
 
@@ -353,7 +354,12 @@ class Client:
                 if not inner.HasField("region_error"):
                     return resp, cached
                 last = inner.region_error.message
-                if not self._on_region_error(cached, inner.region_error):
+                if inner.region_error.HasField("undetermined_result"):
+                    # The store proposed the command but cannot know whether it took effect.
+                    if write:
+                        raise RequestTimeoutError(f"{last}: the write's outcome is unknown")
+                    self._forget_leader(cached)
+                elif not self._on_region_error(cached, inner.region_error):
                     raise ClientError(inner.region_error.message or str(inner.region_error))
             time.sleep(min(backoff, max(deadline - time.monotonic(), 0)))
             backoff = min(backoff * 2, _BACKOFF_MAX)
