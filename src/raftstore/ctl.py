@@ -128,12 +128,16 @@ def add_ctl_command(
     region_id = _int_at_least(1)
 
     def command(name: str, help_text: str, region: bool | None = True, as_json: bool = False) -> Any:
-        parser = commands.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
+        """command adds a subcommand; region: --region ID required (True), optional (False) or absent (None)."""
+        parser = commands.add_parser(
+            name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".", epilog=epilog,
+            formatter_class=formatter,
+        )
         add_verbose(parser, argparse.SUPPRESS)
         if region is not None:
             parser.add_argument("--region", type=region_id, required=region, metavar="ID", help="the region's id")
         if as_json:
-            parser.add_argument("--json", action="store_true", help="print JSON (protobuf's JSON mapping)")
+            parser.add_argument("--json", action="store_true", help="print JSON instead of text")
         return parser
 
     command("regions", "list every region (--region: one): state, epoch, indexes, range, peers", False, True)
@@ -295,22 +299,20 @@ def _regions(engines: Engines, args: argparse.Namespace) -> None:
         print(f"{row['id']:>{width}} {cells}  {format_range(state.region)}  {format_peers(state.region)}")
 
 
-def _raft_state_cmd(engines: Engines, args: argparse.Namespace) -> None:
-    state = _raft_state(engines, args.region)
+# _STATE_READERS: the per-region state subcommands -> (what, where it is kept, reader: None when missing).
+_STATE_READERS: dict[str, tuple[str, str, Callable[[Engines, int], PbMessage | None]]] = {
+    "raft-state": ("raft state", "raft engine", _raft_state),
+    "apply-state": ("apply state", "KV engine CF raft", _apply_state),
+    "region-state": ("region state", "KV engine CF raft", _region_state),
+}
+
+
+def _state(engines: Engines, args: argparse.Namespace) -> None:
+    what, where, read = _STATE_READERS[args.ctl_command]
+    state = read(engines, args.region)
     if state is None:
-        raise _missing(engines, args.region, "raft state")
-    _print_message(state, args.json, f"region {args.region}, raft engine")
-
-
-def _apply_state_cmd(engines: Engines, args: argparse.Namespace) -> None:
-    state = _apply_state(engines, args.region)
-    if state is None:
-        raise _missing(engines, args.region, "apply state")
-    _print_message(state, args.json, f"region {args.region}, KV engine CF raft")
-
-
-def _region_state_cmd(engines: Engines, args: argparse.Namespace) -> None:
-    _print_message(_region_state(engines, args.region), args.json, f"region {args.region}, KV engine CF raft")
+        raise _missing(engines, args.region, what)
+    _print_message(state, args.json, f"region {args.region}, {where}")
 
 
 def _entries(engines: Engines, region_id: int, low: int, high: int | None, limit: int | None) -> Iterator[Entry]:
@@ -469,9 +471,9 @@ def _scan(engines: Engines, args: argparse.Namespace) -> None:
 
 _RUNNERS: dict[str, Callable[[Engines, argparse.Namespace], None]] = {
     "regions": _regions,
-    "raft-state": _raft_state_cmd,
-    "apply-state": _apply_state_cmd,
-    "region-state": _region_state_cmd,
+    "raft-state": _state,
+    "apply-state": _state,
+    "region-state": _state,
     "log": _log,
     "store": _store,
     "snapshots": _snapshots,
