@@ -319,13 +319,16 @@ class PySyncObj:
                      f"(no fsync); leader: node {leader} (the load generator's node is node 1)")
 
     def putter(self) -> Putter:
-        from pysyncobj import SyncObjException
+        from pysyncobj import FAIL_REASON, SyncObjException
+
+        fail_reasons = {v: k for k, v in vars(FAIL_REASON).items() if k.isupper()}
 
         def put(key: bytes, value: bytes) -> None:
             try:
                 self.dict.set(key, value, sync=True, timeout=10)
             except SyncObjException as err:
-                raise BenchError(f"PySyncObj put: {err}") from err
+                reason = fail_reasons.get(err.errorCode, err.errorCode)
+                raise BenchError(f"PySyncObj put: {reason}") from err
 
         return put
 
@@ -482,7 +485,7 @@ def verdict(ok: bool) -> str:
 def report(results: dict[tuple[str, str], Result], systems: list[str], sizes: list[str]) -> list[str]:
     """report is the Markdown tables of the results and of the issue's targets."""
     header = ("| system | value | puts/s | sequential p50 ms | sequential p99 ms | fsyncs/s (3 nodes) "
-              "| CPU cores: servers / load generator | failed puts |")
+              "| CPU cores: servers / load generator | failed puts (all rounds) |")
     lines = [header, "|---|---|---:|---:|---:|---:|---:|---:|"]
     for size in sizes:
         for name in systems:
@@ -524,13 +527,13 @@ def chart(results: dict[tuple[str, str], Result], systems: list[str], sizes: lis
         p99 = [results[name, s].p99_ms for s in sizes]
         right.bar(xs, p50, width, label=f"{name} p50", color=bars[0].get_facecolor())
         right.scatter(xs, p99, marker="_", s=200, color="black", zorder=3, label="p99" if k == 0 else None)
-    for ax, ylabel in ((left, "puts/s, 64 in flight (log scale)"), (right, "sequential put latency, ms")):
+    for ax, ylabel in ((left, "puts/s, 64 in flight (log scale)"), (right, "sequential put latency, ms (log scale)")):
         ax.set_xticks(range(len(sizes)), sizes)
         ax.set_xlabel("value size")
         ax.set_ylabel(ylabel)
-        ax.legend(fontsize=8)
-    left.set_yscale("log")
-    right.set_yscale("log")
+        ax.set_yscale("log")
+        ax.set_ylim(top=ax.get_ylim()[1] * 3)
+        ax.legend(fontsize=8, loc="upper left", ncols=2)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -610,6 +613,7 @@ def main() -> None:
         return
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sizes = [s.strip() for s in args.sizes.split(",")]
+    load_before = os.getloadavg()[0]
     runs: dict[tuple[str, str], list[Result]] = {}
     with tempfile.TemporaryDirectory(prefix="bench_cluster_") as tmp, started(args, Path(tmp)) as systems:
         notes = [f"- {s.name}: {s.note}" for s in systems]
@@ -626,7 +630,8 @@ def main() -> None:
     when = datetime.date.today().isoformat()
     head = (f"`python bench/bench_cluster.py --rounds {args.rounds}`, {when}: {machine()}; {args.inflight} puts in "
             f"flight for {args.seconds:g} s after {args.warmup:g} s of warm-up, then {args.sequential} sequential "
-            f"puts, per system and value size" + (f"; median of {args.rounds} rounds" if args.rounds > 1 else ""))
+            f"puts, per system and value size" + (f"; median of {args.rounds} rounds" if args.rounds > 1 else "")
+            + f"; load average {load_before:.1f} before the run, {os.getloadavg()[0]:.1f} after it")
     lines = [head, "", *notes, ""] if "etcd" in names else [head, "", ETCD_MISSING, "", *notes, ""]
     lines += report(results, names, sizes)
     print("", *lines, sep="\n", flush=True)
@@ -639,4 +644,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        print("interrupted: every process of the run was stopped", file=sys.stderr)
+        sys.exit(130)
