@@ -134,3 +134,13 @@ def test_must_put_is_retried_when_its_store_went_down_unanswered(cluster: Cluste
     cluster.must_put(b"k", b"new")
     assert leader not in cluster.cores
     assert cluster.must_get(b"k") == b"new"
+
+
+def test_must_split_is_not_retried_when_its_store_went_down_unanswered(cluster: Cluster) -> None:
+    """The split took effect before its store went down: must_admin says the outcome is unknown rather
+    than proposing it again (the retry would fail: the key is now the region's end)."""
+    crash_leader_before_answering(cluster)
+    with pytest.raises(ClusterError, match="outcome is unknown"):
+        cluster.must_split(b"m")
+    cluster.run_until(lambda: cluster.get_region(b"m").id != 1, what="the split on the other stores")
+    assert cluster.get_region(b"a").end_key == b"m"

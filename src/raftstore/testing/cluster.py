@@ -446,8 +446,9 @@ class Cluster:
     def must_admin(self, region_id: int, admin: AdminRequest, max_steps: int = 600) -> CmdResult:
         """must_admin proposes an admin command on the region through its leader (its current region and
         epoch), retrying what a client retries and a conf change still applying; ClusterError on any
-        other error (an UndeterminedResult too: a retry of an admin command that took effect would
-        fail or apply it twice) or after max_steps."""
+        other error, on an unknown outcome (an UndeterminedResult, or the leader's store went down before
+        answering: a retry of an admin command that took effect would fail or apply it twice) or after
+        max_steps."""
         start = self.steps
         while self.steps - start < max_steps:
             leader = self.wait_leader(region_id)
@@ -461,6 +462,9 @@ class Cluster:
             box = self.propose(leader.store_id, cmd)
             while not box and leader.store_id in self.cores and self.steps - start < max_steps:
                 self.step()
+            if not box and leader.store_id not in self.cores:
+                raise ClusterError(f"store {leader.store_id} went down before answering an admin command on "
+                                   f"region {region_id}: its outcome is unknown")
             if box and box[0].error is None:
                 return box[0]
             error = box[0].error if box else None
