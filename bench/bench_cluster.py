@@ -17,10 +17,12 @@ The systems:
   stream per store, and sends to the region's leader). fsyncs are counted from the stores' /metrics
   (raftstore_fsyncs_total).
 - etcd: Debian's `etcd-server` (`etcd` on PATH), 3 members, default settings (fsync of the WAL on every
-  commit), through its HTTP/JSON gateway (`POST /v3/kv/put`, key and value in base64): one keep-alive
-  `http.client` connection per thread, to the leader. fsyncs from /metrics
-  (etcd_disk_wal_fsync_duration_seconds_count). Missing: the script says how to install it and runs the
-  others.
+  commit), driven at its leader two ways, one case each: "etcd", its own gRPC protocol
+  (`etcdserverpb.KV/Put`, the PutRequest encoded here, one channel shared by the threads, as etcd's
+  clients do: the targets are measured against this one), and "etcd HTTP/JSON", its gateway
+  (`POST /v3/kv/put`, key and value in base64, one keep-alive `http.client` connection per thread), for
+  reference. fsyncs from /metrics (etcd_disk_wal_fsync_duration_seconds_count). Missing: the script says
+  how to install it and runs the others.
 - PySyncObj (PyPI `pysyncobj`): 3 nodes, a `ReplDict`, `set(key, value, sync=True)`, batching of
   appends off (PYSYNCOBJ_CONF: faster here than its default; `--pysyncobj-conf` to change). PySyncObj has no
   client protocol: an application calls its replicated object in a node's process, so node 1 runs in this
@@ -30,7 +32,7 @@ The systems:
 
 Every process and the temporary directory are removed at the end, also after Ctrl-C or SIGTERM.
 
-Run: `python bench/bench_cluster.py` (about 2 minutes per round; `--rounds 3` takes the median of 3).
+Run: `python bench/bench_cluster.py` (about 3 minutes per round; `--rounds 3` takes the median of 3).
 `--write-docs` writes the table into docs/benchmarks.md between `<!-- bench_cluster:begin -->` and
 `<!-- bench_cluster:end -->`, and the chart into docs/bench_cluster.png (`--chart PATH` for elsewhere).
 Needs the `bench` extra (`pip install -e '.[bench]'`: pysyncobj, matplotlib).
@@ -41,6 +43,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import copy
 import datetime
 import http.client
 import importlib.metadata
@@ -61,6 +64,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import grpc
+
 from raftstore.client import Client, ClientError
 from raftstore.server.playground import free_ports, wait_serving
 
@@ -73,6 +78,8 @@ HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 ETCD_MISSING = "etcd not found: install with `apt-get install etcd-server`"
+# ETCD_HTTP: the name of the etcd cluster driven through its HTTP/JSON gateway (a second row, for reference).
+ETCD_HTTP = "etcd HTTP/JSON"
 # PYSYNCOBJ_TARGETS: the issue's throughput targets against PySyncObj, by value size.
 PYSYNCOBJ_TARGETS = {"10 B": 2.0, "1 KiB": 2.0, "16 KiB": 10.0}
 
@@ -209,9 +216,10 @@ class Raftstore:
 
 
 class Etcd:
-    """Etcd: 3 etcd members; each load thread has its own keep-alive HTTP connection to the leader."""
-
-    name = "etcd"
+    """Etcd: 3 etcd members, driven through the leader in one of two ways (`api`): "grpc", etcd's own
+    protocol (`etcdserverpb.KV/Put`, the one channel shared by the threads, as an etcd client does), or
+    "http", its HTTP/JSON gateway (`POST /v3/kv/put`, base64; one keep-alive connection per thread). The
+    two views share the processes: `view` makes the second one."""
 
     def __init__(self, exe: str, root: Path, procs: Procs) -> None:
         ports = free_ports(6, 2379)
@@ -228,11 +236,22 @@ class Etcd:
             self.procs.append(procs.spawn(f"etcd-{i}", cmd))
         deadline = time.monotonic() + START_TIMEOUT
         self.leader = self._wait_leader(deadline, procs)
+        self.channel = grpc.insecure_channel(self.leader.removeprefix("http://"))
+        self.grpc_put = self.channel.unary_unary("/etcdserverpb.KV/Put")
         self.connections: list[http.client.HTTPConnection] = []
         self.lock = threading.Lock()
+        self.api = "grpc"
+        self.name = "etcd"
         put_until_ready(self.putter(), deadline)
         version = subprocess.run([exe, "--version"], check=False, capture_output=True, text=True).stdout.split("\n")[0]
-        self.note = f"{version.replace(' Version:', '').strip()}, 3 members, default settings (WAL fsync per commit), HTTP/JSON gateway"
+        self.version = version.replace(" Version:", "").strip()
+        self.note = f"{self.version}, 3 members, default settings (WAL fsync per commit), gRPC (etcdserverpb.KV/Put)"
+
+    def view(self, api: str, name: str, note: str) -> Etcd:
+        """view is this cluster driven through `api` ("grpc" or "http") under another name."""
+        other = copy.copy(self)
+        other.api, other.name, other.note = api, name, f"{self.version}, the same cluster, {note}"
+        return other
 
     def _wait_leader(self, deadline: float, procs: Procs) -> str:
         """_wait_leader is the client URL of the member that reports itself the leader."""
@@ -249,6 +268,18 @@ class Etcd:
         raise BenchError(f"etcd elected no leader within {START_TIMEOUT:.0f} s")
 
     def putter(self) -> Putter:
+        return self._grpc_putter() if self.api == "grpc" else self._http_putter()
+
+    def _grpc_putter(self) -> Putter:
+        def put(key: bytes, value: bytes) -> None:
+            try:
+                self.grpc_put(etcd_put_request(key, value), timeout=10)
+            except grpc.RpcError as err:
+                raise BenchError(f"etcd put: {err.code().name} {err.details()}") from err  # type: ignore[attr-defined]
+
+        return put
+
+    def _http_putter(self) -> Putter:
         host, port = self.leader.removeprefix("http://").split(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=10)
         with self.lock:
@@ -276,9 +307,24 @@ class Etcd:
                        for url in self.clients))
 
     def close(self) -> None:
+        self.channel.close()
         with self.lock:
             for conn in self.connections:
                 conn.close()
+
+
+def etcd_put_request(key: bytes, value: bytes) -> bytes:
+    """etcd_put_request is an encoded etcdserverpb.PutRequest {key = 1; value = 2} (etcd's rpc.proto)."""
+    return b"\x0a" + varint(len(key)) + key + b"\x12" + varint(len(value)) + value
+
+
+def varint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
 
 
 def post_json(base: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -494,15 +540,15 @@ def report(results: dict[tuple[str, str], Result], systems: list[str], sizes: li
             lines.append(f"| {name} | {size} | {r.puts_per_sec:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {fs} | "
                          f"{r.server_cpu:.2f} / {r.loader_cpu:.2f} | {r.errors} |")
     lines += ["", "| target (issue 12) | value | raftstore | other | ratio | |", "|---|---|---:|---:|---:|---|"]
-    for size in sizes:
+    for size in sizes if "raftstore" in systems else []:
         rs = results["raftstore", size]
-        if ("etcd", size) in results:
-            et = results["etcd", size]
-            lines.append(f"| puts/s ≥ 1.0x etcd | {size} | {rs.puts_per_sec:,.0f} | {et.puts_per_sec:,.0f} | "
+        for etcd in (e for e in ("etcd", ETCD_HTTP) if e in systems):
+            et = results[etcd, size]
+            lines.append(f"| puts/s ≥ 1.0x {etcd} | {size} | {rs.puts_per_sec:,.0f} | {et.puts_per_sec:,.0f} | "
                          f"{ratio(rs.puts_per_sec, et.puts_per_sec)} | {verdict(rs.puts_per_sec >= et.puts_per_sec)} |")
-            lines.append(f"| sequential p50 ≤ etcd's | {size} | {rs.p50_ms:.2f} ms | {et.p50_ms:.2f} ms | "
+            lines.append(f"| sequential p50 ≤ {etcd}'s | {size} | {rs.p50_ms:.2f} ms | {et.p50_ms:.2f} ms | "
                          f"{ratio(rs.p50_ms, et.p50_ms)} | {verdict(rs.p50_ms <= et.p50_ms)} |")
-        if ("PySyncObj", size) in results:
+        if "PySyncObj" in systems:
             ps, want = results["PySyncObj", size], PYSYNCOBJ_TARGETS[size]
             lines.append(f"| puts/s ≥ {want:.0f}x PySyncObj | {size} | {rs.puts_per_sec:,.0f} | {ps.puts_per_sec:,.0f} | "
                          f"{ratio(rs.puts_per_sec, ps.puts_per_sec)} | {verdict(rs.puts_per_sec >= want * ps.puts_per_sec)} |")
@@ -574,8 +620,8 @@ def started(args: argparse.Namespace, root: Path) -> Iterator[list[System]]:
                     print(ETCD_MISSING, flush=True)
                     continue
                 etcd = Etcd(exe, root, procs)
-                systems.append(etcd)
                 closers.append(etcd.close)
+                systems += [etcd, etcd.view("http", ETCD_HTTP, "HTTP/JSON gateway (POST /v3/kv/put, base64)")]
             elif name == "raftstore":
                 rs = Raftstore(root, procs)
                 systems.append(rs)
@@ -626,7 +672,7 @@ def main() -> None:
                     print(f"round {rnd + 1} {system.name:9} {size:6}: {r.puts_per_sec:9,.0f} puts/s, "
                           f"p50 {r.p50_ms:.2f} ms, p99 {r.p99_ms:.2f} ms", flush=True)
     results = {key: Result.median(rs) for key, rs in runs.items()}
-    names = [s for s in ("raftstore", "etcd", "PySyncObj") if (s, sizes[0]) in results]
+    names = [s for s in ("raftstore", "etcd", ETCD_HTTP, "PySyncObj") if (s, sizes[0]) in results]
     when = datetime.date.today().isoformat()
     head = (f"`python bench/bench_cluster.py --rounds {args.rounds}`, {when}: {machine()}; {args.inflight} puts in "
             f"flight for {args.seconds:g} s after {args.warmup:g} s of warm-up, then {args.sequential} sequential "
