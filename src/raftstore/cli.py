@@ -117,17 +117,26 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     demo = sub.add_parser(
         "demo",
-        help="storage walkthrough: bootstrap regions, append, compact, restart, print states",
-        description="Bootstrap regions (or reuse those under --data), append entries across all regions with "
-        "group commit, compact and garbage-collect the logs, restart from disk, and print the states and the "
-        "entry cache hit ratio. --data must be missing, empty, or a data directory an earlier demo left; it "
-        "is locked while the demo runs.",
+        help="a 3-store cluster: write, kill a follower, catch it up by snapshot, check the replicas",
+        description="Start 3 store processes on 127.0.0.1 (data and logs under --data/store-N; a directory an "
+        "earlier demo left is reused), write --keys puts of 1 KiB (32 in flight, with a progress bar) and read "
+        "some back, kill a follower and write as many again while the log is compacted past it, restart it and "
+        "show it catch up through a snapshot, write a few more, stop the stores, compare the replicas' applied "
+        "index and data hash (\"replicas identical\", or \"replicas DIFFER\" and exit 1), and report "
+        "throughput, latency and the snapshot. Every store is stopped on exit, Ctrl-C included. --storage runs "
+        "the single-process storage walkthrough instead (bootstrap regions, append with group commit, compact, "
+        "restart, print states; --data must be missing, empty or left by an earlier walkthrough).",
         epilog=EXIT_STATUS,
         formatter_class=_HelpFormatter,
     )
     # A command's -v has no default, so that it keeps a -v given before the command.
     _add_verbose(demo, argparse.SUPPRESS)
     demo.add_argument("--data", type=Path, default=Path("./data"), help="data directory (default ./data)")
+    demo.add_argument(
+        "--keys", type=_positive_int, default=3000,
+        help="puts before and again while the follower is down (default 3000)",
+    )
+    demo.add_argument("--storage", action="store_true", help="run the storage walkthrough (flags below)")
     demo.add_argument(
         "--regions", type=_positive_int, default=16,
         help="regions to bootstrap when --data holds none yet (default 16; ignored when reusing)",
@@ -180,8 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        if args.command == "demo":
+        if args.command == "demo" and args.storage:
             run_demo(args.data, regions=args.regions, rounds=args.rounds, per_round=args.per_round)
+        elif args.command == "demo":
+            # gRPC and tqdm are imported here: only the cluster demo pays for them.
+            from .cluster_demo import run_cluster_demo
+
+            return run_cluster_demo(args.data, args.keys)
         elif args.command == "check-history":
             return _check_history(args.file, args.time_limit)
         elif args.command in server_commands.COMMANDS:

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
     ("args", "mentions"),
     [
         (["--help"], ["demo", "inspect", "--verbose", "traceback"]),
-        (["demo", "--help"], ["--data", "--regions", "--rounds", "--per-round", "reuse", "locked"]),
+        (["demo", "--help"], ["--data", "--keys", "--storage", "--regions", "--rounds", "--per-round", "reused", "replicas identical", "snapshot"]),
         (["inspect", "--help"], ["--data", "read-only", "tombstone", "peers"]),
     ],
 )
@@ -32,8 +32,8 @@ def test_help_explains_commands_and_exit_codes(args: list[str], mentions: list[s
 
 
 def test_demo_twice_on_the_same_data(tmp_path: Path) -> None:
-    """`raftstore demo --data ./data` (what `make demo` runs) bootstraps, then a second run reuses the data."""
-    args = ("demo", "--data", "./data", "--regions", "4", "--rounds", "3", "--per-round", "10")
+    """`raftstore demo --storage` (the storage walkthrough) bootstraps, then a second run reuses the data."""
+    args = ("demo", "--storage", "--data", "./data", "--regions", "4", "--rounds", "3", "--per-round", "10")
     first = run_cli(*args, cwd=tmp_path)
     assert first.returncode == 0 and first.stderr == "", first.stderr
     assert "bootstrapped 4 regions" in first.stdout
@@ -47,7 +47,7 @@ def test_demo_twice_on_the_same_data(tmp_path: Path) -> None:
 
 def test_inspect_prints_states_after_demo(tmp_path: Path) -> None:
     """`raftstore inspect` prints each region's indexes and peers after a demo run."""
-    assert run_cli("demo", "--data", "data", "--regions", "2", "--rounds", "2", "--per-round", "10", cwd=tmp_path).returncode == 0
+    assert run_cli("demo", "--storage", "--data", "data", "--regions", "2", "--rounds", "2", "--per-round", "10", cwd=tmp_path).returncode == 0
     proc = run_cli("inspect", "--data", "data", cwd=tmp_path)
     assert proc.returncode == 0 and proc.stderr == ""
     lines = proc.stdout.splitlines()
@@ -77,7 +77,7 @@ def test_examples_run(example: str) -> None:
 
 def test_inspect_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
     """`raftstore inspect | head -1`: once the reader is gone the command stops without a word on stderr."""
-    assert run_cli("demo", "--data", "data", "--regions", "300", "--rounds", "1", "--per-round", "1", cwd=tmp_path).returncode == 0
+    assert run_cli("demo", "--storage", "--data", "data", "--regions", "300", "--rounds", "1", "--per-round", "1", cwd=tmp_path).returncode == 0
     command = f"{sys.executable} -m raftstore inspect --data data | head -1"
     proc = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=False)
     assert proc.stdout == "300 regions under data\n"

@@ -92,7 +92,7 @@ def test_demo_refuses_what_is_not_a_data_directory(tmp_path: Path, kind: str) ->
     data = tmp_path / "data"
     NOT_DATA_DIRS[kind](data)
     before = tree(data)
-    line = failure_line(run_cli("demo", "--data", str(data)), 2)
+    line = failure_line(run_cli("demo", "--storage", "--data", str(data)), 2)
     assert str(data) in line
     assert tree(data) == before
 
@@ -102,7 +102,7 @@ def test_demo_on_regions_of_another_store_is_one_line(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with open_engines(data) as engines:
         write_initial_states(engines, new_region(7, [new_peer(71, 2)]))
-    line = failure_line(run_cli("demo", "--data", str(data)), 1)
+    line = failure_line(run_cli("demo", "--storage", "--data", str(data)), 1)
     assert line == "raftstore: [region 7] has no peer on store 1 (peers: 71@2): not a data directory of the demo"
 
 
@@ -125,7 +125,7 @@ def test_data_directory_in_use_is_one_line(tmp_path: Path) -> None:
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
-        line = failure_line(run_cli("demo", "--data", str(data), "--rounds", "1"), 1)
+        line = failure_line(run_cli("demo", "--storage", "--data", str(data), "--rounds", "1"), 1)
         assert str(data) in line
         inspect = run_cli("inspect", "--data", str(data))
         assert inspect.returncode == 0 and inspect.stdout.startswith(f"2 regions under {data}\n")
@@ -154,7 +154,8 @@ def test_permission_denied_is_one_line(shared_dir: Path, command: str, access: s
     as_nobody, as_owner = ACCESS[access]
     data.chmod(as_nobody if as_user else as_owner)
     try:
-        line = failure_line(run_cli(command, "--data", str(data), as_user=as_user), code)
+        storage = ["--storage"] if command == "demo" else []  # the storage walkthrough opens --data itself
+        line = failure_line(run_cli(command, *storage, "--data", str(data), as_user=as_user), code)
     finally:
         data.chmod(0o755)
     assert "Permission denied" in line and str(data) in line
@@ -166,7 +167,7 @@ def test_no_space_left_is_one_line(tmp_path: Path) -> None:
     with tmpfs(tmp_path / "small", "2m") as mount:
         data = mount / "data"
         for _ in range(2):  # the first run fills the disk while writing, the second fails opening
-            line = failure_line(run_cli("demo", "--data", str(data), "--regions", "4", "--rounds", "400"), 1)
+            line = failure_line(run_cli("demo", "--storage", "--data", str(data), "--regions", "4", "--rounds", "400"), 1)
             assert "No space left on device" in line
         proc = run_cli("inspect", "--data", str(data))
     assert proc.returncode == 0, proc.stderr
@@ -177,7 +178,7 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path: Path) -> None:
     """SIGINT during the demo's write rounds: exit 130, stderr is exactly `raftstore: interrupted`; the data
     directory stays valid."""
     data = tmp_path / "data"
-    command = [sys.executable, "-u", "-m", "raftstore", "demo", "--data", str(data), "--rounds", "100000"]
+    command = [sys.executable, "-u", "-m", "raftstore", "demo", "--storage", "--data", str(data), "--rounds", "100000"]
     demo = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert demo.stdout is not None
     for line in demo.stdout:  # interrupt it once the write rounds begin
