@@ -26,7 +26,8 @@ import logging
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from itertools import islice
+from operator import attrgetter, is_
 
 from google.protobuf.message import DecodeError
 
@@ -243,6 +244,11 @@ class _Ticks(int):
 
     def __call__(self) -> int:
         return int(self)
+
+
+def _same_objects(a: Sequence[Entry], b: Sequence[Entry]) -> bool:
+    """_same_objects: a and b hold the same objects in the same order (C-level, stops at the first other)."""
+    return len(a) == len(b) and all(map(is_, a, b))
 
 
 class Raft:
@@ -662,12 +668,12 @@ class Raft:
         if cached is None:
             return None
         prev, shared = cached
-        if len(prev) == len(ents) and list(map(id, prev)) == list(map(id, ents)):
+        if ents is prev or _same_objects(prev, ents):
             return shared
         shared = Message()
         source = self._bcast_source
         start = -1 if source is None or not source.entries else ents[0].index - source.entries[0].index
-        if 0 <= start and list(map(id, source.entries[start : start + len(ents)])) == list(map(id, ents)):  # type: ignore[union-attr]
+        if 0 <= start and start + len(ents) <= len(source.entries) and all(map(is_, islice(source.entries, start, None), ents)):  # type: ignore[union-attr]
             # ents are a run of the proposal's entries: copy the whole message in C, keep that run.
             shared.CopyFrom(source)
             for field, _ in shared.ListFields():
@@ -677,7 +683,7 @@ class Raft:
             del shared.entries[:start]
         else:
             shared.entries.extend(ents)
-        self._bcast_entries = (list(ents), shared)
+        self._bcast_entries = (ents if isinstance(ents, list) else list(ents), shared)
         return shared
 
     def bcast_append(self) -> None:

@@ -15,6 +15,7 @@ live list of the unstable log: copy it (list(...)) before keeping it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import islice
 
 from ..proto.eraftpb_pb2 import Entry, Snapshot
 from .errors import (
@@ -199,8 +200,10 @@ class RaftLog:
                 f"entry {conflict_idx} conflict with committed entry {self.committed}"
             )
         else:
-            # A slice is a new list of the same objects (also for a protobuf repeated field).
-            self.append(entries[conflict_idx - (idx + 1) :])
+            # A new list of the same objects. A protobuf repeated field is read with list() / islice:
+            # slicing one builds each element's wrapper about 3x slower.
+            start = conflict_idx - (idx + 1)
+            self.append(entries[start:] if isinstance(entries, list) else list(islice(entries, start, None)))
             if self.persisted > conflict_idx - 1:
                 self.persisted = conflict_idx - 1
         last_new_index = idx + len(entries)
