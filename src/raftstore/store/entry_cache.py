@@ -137,7 +137,8 @@ class EntryCache:
             self._entries = list(entries)
             self._sizes = list(new_sizes)
         delta += sum(new_sizes) + ENTRY_MEM_OVERHEAD * len(entries)
-        self._account(delta)
+        self.mem_size += delta
+        self._trace.bytes += delta
 
     def fetch(self, begin: int, end: int, fetched_size: int, max_size: int) -> list[Entry]:
         """fetch returns cached entries from begin (cached) up to end, while the running size, which
@@ -177,8 +178,9 @@ class EntryCache:
         return freed
 
     def over_limit(self) -> bool:
-        """over_limit: the MemoryTrace this cache reports to is above its limit."""
-        return self._trace.over_limit()
+        """over_limit: the MemoryTrace this cache reports to is above its limit (MemoryTrace.over_limit)."""
+        trace = self._trace
+        return trace.limit is not None and trace.bytes > trace.limit
 
     def update_persisted(self, persisted: int) -> None:
         self.persisted = persisted

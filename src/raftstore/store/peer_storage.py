@@ -807,7 +807,7 @@ class PeerStorage:
         else:
             encoded = [entries[0].SerializeToString()]
             sizes = [len(encoded[0])]
-        cache = self.cache
+        cache = self._cache if self._cache is not None else self.cache
         cache.append(self.region.id, self.peer_id, entries, sizes)
         task.set_append(prev_last + 1, entries, encoded)
         self._note_pending(task.ready_number, first)
@@ -896,15 +896,16 @@ class PeerStorage:
                 done += 1
             del pending[:done]
         job = self._schedule_applying_snapshot() if task.snapshot_index is not None else None
-        last = task.last_entry_index()
-        if last is None:
+        if not task.entries:
             return job
+        last = task.entries[-1].index
         if pending:
             # A later task that is not durable yet may have re-staged lower indexes: they stay pinned.
             last = min(last, min(first for _, first in pending) - 1)
-        if last > self.cache.persisted:
-            self.cache.update_persisted(last)
-        if self.cache.over_limit():
+        cache = self.cache
+        if last > cache.persisted:
+            cache.persisted = last
+        if cache.over_limit():
             self.evict_entry_cache()
         return job
 
