@@ -19,16 +19,25 @@ def _storage(engines: Engines, region_id: int = 1) -> PeerStorage:
     return PeerStorage(engines, new_region(region_id), region_id)
 
 
-def test_raft_state_is_a_copy_built_from_the_state(engines: Engines) -> None:
+def test_raft_state_is_kept_current_both_ways(engines: Engines) -> None:
+    """raft_state, once read, follows every change, and what the owner writes into it is the state at the
+    next call (as when it was the state itself, TiKV's raft_state_mut)."""
     ps = _storage(engines)
+    state = ps.raft_state
     task = WriteTask(1, 1, 1)
     ps.append([new_entry(6, 5), new_entry(7, 6)], task)
     ps.set_hard_state(HardState(term=6, vote=1, commit=6), task)
     expected = RaftLocalState(hard_state=HardState(term=6, vote=1, commit=6), last_index=7)
-    assert ps.raft_state == expected and ps.hard_state() == expected.hard_state
-    ps.raft_state.last_index = 99  # a copy: the storage is not changed through it
-    assert (ps.raft_state, ps.last_index()) == (expected, 7)
+    assert state is ps.raft_state and state == expected and ps.hard_state() == expected.hard_state
     assert task.raft_state == expected
+    state.hard_state.commit = 7
+    state.last_index = 6  # the owner drops entry 7 from the state, as a test may
+    assert (ps.commit_index(), ps.last_index()) == (7, 6)
+    staged = WriteTask(1, 1, 2)
+    ps.set_hard_state(HardState(term=6, vote=1, commit=6), staged)
+    assert staged.raft_state == RaftLocalState(hard_state=HardState(term=6, vote=1, commit=6), last_index=6)
+    ps.set_commit_index(6)
+    assert state.hard_state.commit == 6
 
 
 def test_staged_values_write_the_bytes_of_the_message(engines: Engines) -> None:

@@ -71,7 +71,7 @@ from .snap.files import parse_snapshot_data
 from .snap.gen import GenSnapRequest
 from .snap.status import ApplySnapState, ApplyStatus, CheckApplyingSnapStatus, JobStatus
 from .snap.task import GenSnapTask
-from .write import WriteTask, raft_local_state, write_tasks
+from .write import RaftStateValues, WriteTask, raft_local_state, write_tasks
 
 if TYPE_CHECKING:
     from ..raft.raw_node import Ready
@@ -247,10 +247,11 @@ class PeerStorage:
     when an apply job failed: the owner must destroy the peer (tombstone) and let a new snapshot in.
 
     Memory: a store hosts many idle regions, so the states are plain ints, not protobuf messages (each upb
-    message holds an arena of about 0.5–1 KB). `raft_state` builds a RaftLocalState on each access (a copy:
-    the raft state changes through append, set_hard_state, set_commit_index and apply_snapshot);
-    `apply_state` builds the RaftApplyState on first access and from then on that message is the apply
-    state, which the owner's apply changes in place, as in TiKV.
+    message holds an arena of about 0.5–1 KB). `raft_state` builds its RaftLocalState on first access and
+    keeps it current from then on (PeerStorage writes every change into it and takes up the owner's
+    changes to it at its next call); `apply_state` builds the RaftApplyState on first access and from then
+    on that message is the apply state, which the owner's apply changes in place, as in TiKV. A region
+    whose states are never read keeps neither message.
     """
 
     __slots__ = (
@@ -262,6 +263,7 @@ class PeerStorage:
         "_term",
         "_vote",
         "_commit",
+        "_raft_msg",
         "_apply",
         "_applied",
         "_truncated_index",
@@ -300,7 +302,9 @@ class PeerStorage:
         self.region.CopyFrom(region)
         self.peer_id = peer_id
         self._tag = tag
-        # The raft state: hard state (_term, _vote, _commit) and _last_index.
+        # The raft state: hard state (_term, _vote, _commit) and _last_index; _raft_msg: the raft_state
+        # message once read (see raft_state).
+        self._raft_msg: RaftLocalState | None = None
         self._load_raft_state()
         # The apply state: these ints while _apply is None; once apply_state is read, _apply is the state.
         self._apply: RaftApplyState | None = None
@@ -373,8 +377,30 @@ class PeerStorage:
 
     @property
     def raft_state(self) -> RaftLocalState:
-        """raft_state: the RaftLocalState {hard_state, last_index}, built on each access (a copy)."""
-        return raft_local_state((self._term, self._vote, self._commit, self._last_index))
+        """raft_state: the RaftLocalState {hard_state, last_index}, built on first access and then kept
+        current: every change of the raft state is written into it, and a change the owner makes to it is
+        taken up by the next PeerStorage call (as when it was the state itself)."""
+        msg = self._raft_msg
+        if msg is None:
+            msg = self._raft_msg = raft_local_state(self._raft_state_values())
+        return msg
+
+    def _raft_state_values(self) -> RaftStateValues:
+        return (self._term, self._vote, self._commit, self._last_index)
+
+    def _pull_raft_state(self) -> None:
+        """_pull_raft_state takes up what the owner wrote into the raft_state message, if it was read."""
+        msg = self._raft_msg
+        if msg is not None:
+            hs = msg.hard_state
+            self._term, self._vote, self._commit, self._last_index = hs.term, hs.vote, hs.commit, msg.last_index
+
+    def _push_raft_state(self) -> None:
+        """_push_raft_state writes the raft state into the raft_state message, if it was read."""
+        msg = self._raft_msg
+        if msg is not None:
+            hs = msg.hard_state
+            hs.term, hs.vote, hs.commit, msg.last_index = self._raft_state_values()
 
     @property
     def apply_state(self) -> RaftApplyState:
@@ -520,11 +546,13 @@ class PeerStorage:
         return self._last_term
 
     def commit_index(self) -> int:
+        self._pull_raft_state()
         return self._commit
 
     def hard_state(self) -> HardState:
-        """hard_state: the hard state, built on each access (a copy)."""
-        return HardState(term=self._term, vote=self._vote, commit=self._commit)
+        """hard_state: the raft_state message's hard state (see raft_state)."""
+        self._pull_raft_state()
+        return self.raft_state.hard_state
 
     def region_state(self) -> RegionLocalState | None:
         """region_state is the persisted RegionLocalState, None when the region has none yet."""
@@ -538,7 +566,8 @@ class PeerStorage:
 
     def initial_state(self) -> RaftState:
         """initial_state: the hard state and the ConfState of the region's peers (empty if uninitialized)."""
-        hs = self.hard_state()
+        self._pull_raft_state()
+        hs = HardState(term=self._term, vote=self._vote, commit=self._commit)
         if hs == HardState():
             if self.is_initialized():
                 raise InvariantError(
@@ -551,9 +580,13 @@ class PeerStorage:
         return self.truncated_index() + 1
 
     def last_index(self) -> int:
+        if self._raft_msg is not None:
+            self._pull_raft_state()
         return self._last_index
 
     def _check_range(self, low: int, high: int) -> None:
+        if self._raft_msg is not None:
+            self._pull_raft_state()
         if low > high:
             raise StorageError(f"{self.tag} low: {low} is greater than high: {high}")
         if low <= self.truncated_index():
@@ -792,6 +825,8 @@ class PeerStorage:
         their terms must not decrease; otherwise InvariantError, before anything is staged."""
         if not entries:
             return
+        if self._raft_msg is not None:
+            self._pull_raft_state()
         prev_last = self._last_index
         first = entries[0].index
         if first > prev_last + 1 or first <= (self._truncated_index if self._apply is None else self.truncated_index()):
@@ -817,6 +852,8 @@ class PeerStorage:
         self._last_index = last_index = last.index
         self._last_term = last.term
         task.staged_raft_state = (self._term, self._vote, self._commit, last_index)
+        if self._raft_msg is not None:
+            self._push_raft_state()
 
     def _note_pending(self, ready_number: int, first: int) -> None:
         """_note_pending records that the task of ready_number staged entries from first on."""
@@ -839,24 +876,30 @@ class PeerStorage:
     def set_hard_state(self, hs: HardState, task: WriteTask) -> None:
         """set_hard_state records a new hard state and stages the RaftLocalState into task. An uninitialized
         peer (last index 0) never persists a hard state, as in TiKV."""
+        if self._raft_msg is not None:
+            self._pull_raft_state()
         if self._last_index == 0:
             return
         self._term, self._vote, self._commit = hs.term, hs.vote, hs.commit
         if task.staged_raft_state is None:
-            task.staged_raft_state = (self._term, self._vote, self._commit, self._last_index)
+            task.staged_raft_state = self._raft_state_values()
         else:
             task.stage_hard_state(hs)
+        if self._raft_msg is not None:
+            self._push_raft_state()
 
     def set_commit_index(self, commit: int) -> None:
         """set_commit_index records a commit index learned from a LightReady, in memory as TiKV does: the
         next RaftLocalState staged carries it. The commit index never goes back."""
+        self._pull_raft_state()
         if commit < self._commit:
             raise InvariantError(f"{self.tag} commit index {commit} < {self._commit}")
         self._commit = commit
+        self._push_raft_state()
 
     def _stage_raft_state(self, task: WriteTask) -> None:
         # A task keeps its own copy (values): the raft state may move on before the task is written.
-        task.staged_raft_state = (self._term, self._vote, self._commit, self._last_index)
+        task.staged_raft_state = self._raft_state_values()
 
     def handle_raft_ready(self, ready: "Ready", task: WriteTask) -> None:
         """handle_raft_ready stages a raft Ready into task as TiKV's does: its snapshot (apply_snapshot),
@@ -875,7 +918,9 @@ class PeerStorage:
         if ready.hs is not None:
             self.set_hard_state(ready.hs, task)
             if snap is not None:  # staged again with the Ready's hard state; the later put wins
-                save_snapshot_raft_state(task, self.region.id, self.raft_state, snap.metadata.index)
+                save_snapshot_raft_state(
+                    task, self.region.id, raft_local_state(self._raft_state_values()), snap.metadata.index
+                )
 
     def on_persisted(self, task: WriteTask) -> ApplySnapTask | None:
         """on_persisted tells the storage that task is durable: the cache may now drop what it wrote, and
@@ -948,11 +993,13 @@ class PeerStorage:
         apply_state.truncated_state.index = index
         apply_state.truncated_state.term = term
         self.save_apply_state_to(task)
+        self._pull_raft_state()
         self._last_index = index
         self._commit = max(self._commit, index)
         if self._term < term:
             self._term, self._vote = term, 0
-        save_snapshot_raft_state(task, region.id, self.raft_state, index)
+        self._push_raft_state()
+        save_snapshot_raft_state(task, region.id, raft_local_state(self._raft_state_values()), index)
         self._stage_raft_state(task)
         self._last_term = self._applied_term = term
         self.set_region(region)
@@ -1051,7 +1098,8 @@ class PeerStorage:
     def clear_meta(self, task: WriteTask) -> None:
         """clear_meta stages the removal of this peer's metadata and log (see the module function) and
         empties the entry cache and the term cache (TiKV's EntryStorage::clear)."""
-        clear_meta(task, self.region.id, self.first_index(), self.raft_state)
+        self._pull_raft_state()
+        clear_meta(task, self.region.id, self.first_index(), raft_local_state(self._raft_state_values()))
         self.cache.clear()
         self._term_cache = None
 
