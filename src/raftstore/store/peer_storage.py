@@ -342,6 +342,10 @@ class PeerStorage:
         """tag: the log prefix, "[region <id>] <peer id>" unless given (built when a message needs it)."""
         return self._tag if self._tag is not None else f"[region {self.region.id}] {self.peer_id}"
 
+    @tag.setter
+    def tag(self, tag: str) -> None:
+        self._tag = tag
+
     @property
     def cache(self) -> EntryCache:
         """cache: the entry cache (built on first use, persisted up to the last index)."""
@@ -350,6 +354,10 @@ class PeerStorage:
             cache = self._cache = EntryCache(self._cache_trace)
             cache.update_persisted(self._last_index)
         return cache
+
+    @cache.setter
+    def cache(self, cache: EntryCache) -> None:
+        self._cache = cache
 
     @property
     def term_cache(self) -> TermCache:
