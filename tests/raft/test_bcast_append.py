@@ -57,6 +57,6 @@ def test_followers_get_equal_independent_appends(max_size: int, first: int, sent
 
 
 def test_follower_at_another_index_gets_its_own_entries() -> None:
-    r, apps = _propose(NO_LIMIT, [b"a", b"b"], {2: 2, 3: 3})
+    _, apps = _propose(NO_LIMIT, [b"a", b"b"], {2: 2, 3: 3})
     by_to = {m.to: [(e.index, e.data) for e in m.entries] for m in apps}
     assert by_to == {2: [(2, b"a"), (3, b"b")], 3: [(3, b"b")]}

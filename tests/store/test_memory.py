@@ -12,7 +12,13 @@ import pytest
 
 from raftstore.engine.engines import Engines
 from raftstore.proto.eraftpb_pb2 import Entry, HardState
-from raftstore.store import MemoryTrace, PeerStorage, WriteTask, write_initial_states, write_tasks
+from raftstore.store import (
+    MemoryTrace,
+    PeerStorage,
+    WriteTask,
+    write_initial_states,
+    write_tasks,
+)
 from raftstore.store.entry_cache import ENTRY_MEM_OVERHEAD
 
 from .helpers import new_region

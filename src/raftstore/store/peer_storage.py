@@ -956,8 +956,7 @@ class PeerStorage:
             # A later task that is not durable yet may have re-staged lower indexes: they stay pinned.
             last = min(last, min(first for _, first in pending) - 1)
         cache = self.cache
-        if last > cache.persisted:
-            cache.persisted = last
+        cache.persisted = max(cache.persisted, last)
         if cache.over_limit():
             self.evict_entry_cache()
         return job
