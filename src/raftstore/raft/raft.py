@@ -1400,9 +1400,11 @@ class Raft:
             logger.debug("[%d] no progress available for %d", self.id, m.from_)
 
     def _step_leader_propose(self, m: Message) -> None:
-        entries = m.entries
-        if len(entries) == 0:
+        if len(m.entries) == 0:
             raise InvariantError("stepped empty MsgProp")
+        # One Python wrapper per entry, kept: a repeated field builds a new wrapper for an element each
+        # time it is read while no earlier one is alive, so each pass below would build them all again.
+        entries = list(m.entries)
         if self.prs.get(self.id) is None:
             # This leader was removed from the configuration: drop new proposals.
             raise ProposalDroppedError()
