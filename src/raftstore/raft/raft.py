@@ -303,13 +303,13 @@ class Raft:
         self.prs: ProgressTracker = ProgressTracker(c.max_inflight_msgs)
         # msgs: the messages to send, in order; the caller drains it (RawNode moves it into a Ready).
         self.msgs: list[Message] = []
-        # _bcast_entries: while bcast_append runs, the entries last put into a MsgAppend (kept alive, so
-        # their ids stay theirs) and a Message holding only copies of them: a follower that needs the
-        # same entries gets them with one C-level CopyFrom instead of a copy of each entry from Python.
-        # None outside bcast_append (the log may change in between).
-        self._bcast_entries: tuple[list[Entry], Message] | None = None
-        # _bcast_source: the MsgPropose being broadcast, if any: when a follower needs exactly its entries,
-        # the shared copy is one CopyFrom of the whole message (then stripped to its entries).
+        # _bcast_entries: while bcast_append runs, the entries of the last MsgAppend built and that
+        # MsgAppend (None before the first): a follower that needs the same entries (the same objects)
+        # gets its message with one C-level CopyFrom of that one instead of a copy of each entry from
+        # Python. None outside bcast_append (the log may change in between).
+        self._bcast_entries: tuple[list[Entry], Message | None] | None = None
+        # _bcast_source: the MsgPropose being broadcast, if any: a MsgAppend carrying a run of its entries
+        # is one CopyFrom of the whole proposal, stripped to that run.
         self._bcast_source: Message | None = None
 
         restore_conf(self.prs, self.raft_log.last_index(), conf_state)
@@ -558,13 +558,7 @@ class Raft:
 
     def _prepare_send_entries(self, m: Message, pr: Progress, term: int, ents: Sequence[Entry]) -> None:
         if ents:
-            shared = self._shared_entries(ents)
-            if shared is None:
-                m.entries.extend(ents)
-            else:
-                to = m.to
-                m.CopyFrom(shared)  # m held only `to` so far
-                m.to = to
+            self._put_entries(m, ents)
         m.msg_type = _MsgAppend
         m.index = pr.next_idx - 1
         m.log_term = term
@@ -660,31 +654,34 @@ class Raft:
             return cached[0]
         return log.entries(next_idx, self.max_msg_size, GetEntriesContext.send_append(to, self.term, not allow_empty))
 
-    def _shared_entries(self, ents: Sequence[Entry]) -> Message | None:
-        """_shared_entries: during bcast_append, a Message holding copies of exactly ents (the same
-        objects, in order), built on first need and reused for every follower that needs them; None
-        outside bcast_append."""
+    def _put_entries(self, m: Message, ents: Sequence[Entry]) -> None:
+        """_put_entries puts copies of ents into m, a MsgAppend holding only `to` so far. During
+        bcast_append: as a copy of the MsgAppend already built for the same entries (the same objects: the
+        same next index, so the same index, log term and commit), or from the proposal being broadcast
+        when ents are a run of its entries; otherwise entry by entry."""
         cached = self._bcast_entries
-        if cached is None:
-            return None
-        prev, shared = cached
-        if ents is prev or _same_objects(prev, ents):
-            return shared
-        shared = Message()
+        if cached is not None:
+            prev_ents, prev = cached
+            if prev is not None and (ents is prev_ents or _same_objects(prev_ents, ents)):
+                to = m.to
+                m.CopyFrom(prev)
+                m.to = to
+                m.term = 0  # _send stamps it
+                return
+            self._bcast_entries = (ents if isinstance(ents, list) else list(ents), m)
         source = self._bcast_source
         start = -1 if source is None or not source.entries else ents[0].index - source.entries[0].index
         if 0 <= start and start + len(ents) <= len(source.entries) and all(map(is_, islice(source.entries, start, None), ents)):  # type: ignore[union-attr]
-            # ents are a run of the proposal's entries: copy the whole message in C, keep that run.
-            shared.CopyFrom(source)
-            for field, _ in shared.ListFields():
+            to = m.to
+            m.CopyFrom(source)
+            for field, _ in m.ListFields():
                 if field.name != "entries":
-                    shared.ClearField(field.name)
-            del shared.entries[start + len(ents) :]
-            del shared.entries[:start]
+                    m.ClearField(field.name)
+            del m.entries[start + len(ents) :]
+            del m.entries[:start]
+            m.to = to
         else:
-            shared.entries.extend(ents)
-        self._bcast_entries = (ents if isinstance(ents, list) else list(ents), shared)
-        return shared
+            m.entries.extend(ents)
 
     def bcast_append(self) -> None:
         """bcast_append sends an append to every peer (empty ones carry the commit index). Followers at
@@ -694,7 +691,7 @@ class Raft:
     def _bcast_append(self, source: Message | None) -> None:
         """_bcast_append: bcast_append, with the MsgPropose whose entries were just appended, if any."""
         self_id = self.id
-        self._bcast_entries = ([], Message())
+        self._bcast_entries = ([], None)
         self._bcast_source = source
         try:
             for id_, pr in self.prs.iter():
