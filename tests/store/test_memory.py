@@ -64,7 +64,6 @@ def test_idle_region_holds_at_most_1_5_kib(tmp_path: Path) -> None:
         gc.collect()
         before = rss()
         peers = [PeerStorage(engines, r, r.id) for r in regions]
-        del regions
         gc.collect()
         print((rss() - before) / n)
         """,
