@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from .. import failpoints
@@ -60,7 +60,7 @@ from ..store.snap.transfer import SnapHeader, SnapReceiver, SnapSender, transfer
 from ..store.store_core import StoreConfig, StoreCore
 from .transport import IsolateStore, PartitionFilter, SimTransport
 
-__all__ = ["Cluster", "ClusterError", "FIRST_REGION_ID"]
+__all__ = ["Cluster", "ClusterError", "FIRST_REGION_ID", "leader_among"]
 
 logger = logging.getLogger("raftstore.testing")
 
@@ -71,6 +71,19 @@ RETRY_ERRORS = ("not_leader", "stale_command", "epoch_not_match", "region_not_fo
 # RETRY_MESSAGES: admin refusals that pass once the region settles (a conf change still applying).
 RETRY_MESSAGES = ("pending conf change", "has not applied to current term")
 
+
+
+def leader_among(cores: Iterable[StoreCore], region_id: int) -> Peer | None:
+    """leader_among is the peer that leads the region in the highest term among the given stores (None when
+    none of them has a leader of it); a stale leader of a lower term, cut off by a partition, loses."""
+    best: tuple[int, Peer] | None = None
+    for core in cores:
+        peer = core.peer(region_id)
+        if peer is not None and peer.is_leader() and (best is None or peer.term > best[0]):
+            meta = peer.meta_peer(peer.peer_id)
+            if meta is not None:
+                best = (peer.term, meta)
+    return best[1] if best is not None else None
 
 class ClusterError(AssertionError):
     """ClusterError: a Cluster helper could not do what it must (e.g. no answer within max_steps); an
@@ -307,14 +320,7 @@ class Cluster:
 
     def leader_of(self, region_id: int = FIRST_REGION_ID) -> Peer | None:
         """leader_of is the peer that leads the region in the highest term among the running stores."""
-        best: tuple[int, Peer] | None = None
-        for core in self.cores.values():
-            peer = core.peer(region_id)
-            if peer is not None and peer.is_leader() and (best is None or peer.term > best[0]):
-                meta = peer.meta_peer(peer.peer_id)
-                if meta is not None:
-                    best = (peer.term, meta)
-        return best[1] if best is not None else None
+        return leader_among(self.cores.values(), region_id)
 
     def wait_leader(self, region_id: int = FIRST_REGION_ID, max_steps: int = 300) -> Peer:
         """wait_leader steps until the region has a leader and returns it."""

@@ -77,6 +77,7 @@ from ..store.peer import Peer
 from ..store.snap.manager import SnapManager
 from ..store.snap.transfer import SnapHeader, SnapReceiver, SnapSender, transfer
 from ..store.store_core import StoreConfig, StoreCore
+from .cluster import leader_among
 
 __all__ = [
     "ADMIN_OPS",
@@ -743,14 +744,7 @@ class Simulation:
 
     def leader_peer(self, region_id: int) -> PeerMeta | None:
         """leader_peer: the peer leading the region in the highest term among the running stores."""
-        best: tuple[int, PeerMeta] | None = None
-        for core in self.cores.values():
-            peer = core.peer(region_id)
-            if peer is not None and peer.is_leader() and (best is None or peer.term > best[0]):
-                meta = peer.meta_peer(peer.peer_id)
-                if meta is not None:
-                    best = (peer.term, meta)
-        return best[1] if best is not None else None
+        return leader_among(self.cores.values(), region_id)
 
     def log(self, event: str) -> None:
         self.events.append(f"step {self.now}: {event}")
