@@ -254,7 +254,10 @@ class PeerStorage:
     whose states are never read keeps neither message.
     """
 
+    # __dict__ keeps instances open to attributes of their owner's (as before __slots__); CPython creates
+    # it only on the first such assignment, so an idle region pays one pointer for it.
     __slots__ = (
+        "__dict__",
         "engines",
         "region",
         "peer_id",
