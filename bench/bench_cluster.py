@@ -65,14 +65,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import grpc
+from docs_block import write_block
 
 from raftstore.client import Client, ClientError
 from raftstore.server.playground import free_ports, wait_serving
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "benchmarks.md"
 CHART = ROOT / "docs" / "bench_cluster.png"
-BEGIN, END = "<!-- bench_cluster:begin -->", "<!-- bench_cluster:end -->"
 SIZES = {"10 B": 10, "1 KiB": 1024, "16 KiB": 16 * 1024}
 HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
@@ -593,13 +592,7 @@ def machine() -> str:
 
 
 def write_docs(lines: list[str]) -> None:
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    block = BEGIN + "\n" + "\n".join(lines) + "\n" + END
-    if BEGIN in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    else:
-        text += "\n## Cluster (bench/bench_cluster.py)\n\n" + block + "\n"
-    DOCS.write_text(text)
+    write_block("bench_cluster", "## Cluster (bench/bench_cluster.py)", lines)
 
 
 # -- main -----------------------------------------------------------------------------------------------

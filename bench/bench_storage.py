@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 import rocksdict
+from docs_block import write_block
 
 from raftstore.engine import keys, open_engines
 from raftstore.engine.engines import Engines
@@ -52,8 +53,6 @@ from raftstore.store import (
     write_tasks,
 )
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- bench_storage:begin -->", "<!-- bench_storage:end -->"
 PAYLOAD = b"x" * 256
 
 
@@ -374,13 +373,7 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if args.write_docs:
-        text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-        block = BEGIN + "\n" + "\n".join(lines) + "\n" + END
-        if BEGIN in text:
-            text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-        else:
-            text += "\n## Storage (bench/bench_storage.py)\n\n" + block + "\n"
-        DOCS.write_text(text)
+        write_block("bench_storage", "## Storage (bench/bench_storage.py)", lines)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from docs_block import write_block
+
 from raftstore.engine import open_engines
 from raftstore.engine.engines import Engines
 from raftstore.proto.eraftpb_pb2 import Entry, HardState
@@ -48,8 +50,6 @@ from raftstore.store.driver import run_round
 from raftstore.store.store_core import StoreConfig
 from raftstore.testing import Cluster
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- bench_store:begin -->", "<!-- bench_store:end -->"
 SIZES = {"10 B": 10, "1 KiB": 1024, "16 KiB": 16 * 1024}
 
 
@@ -257,13 +257,7 @@ def main() -> None:
                 f"{r.puts_per_sec / r.raw_puts_per_sec:.2f} | {r.entries / r.proposals:.3f} | {r.fsyncs / r.rounds:.2f} |"
             )
     if args.write_docs:
-        text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-        block = BEGIN + "\n" + "\n".join(lines) + "\n" + END
-        if BEGIN in text:
-            text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-        else:
-            text += "\n## Store (bench/bench_store.py)\n\n" + block + "\n"
-        DOCS.write_text(text)
+        write_block("bench_store", "## Store (bench/bench_store.py)", lines)
 
 
 if __name__ == "__main__":
