@@ -125,6 +125,7 @@ def test_apply_worker_runs_jobs_in_order_and_cancels_after_stop(stores: Stores) 
     assert [job.status.load() for job in jobs] == [JobStatus.FINISHED, JobStatus.FAILED]
     stores.assert_applied()
     worker.stop()
+    worker.wait_idle()  # returns after stop() too
     late = ApplySnapTask(1, 2, ApplyStatus())
     worker.schedule(late)
     assert late.status.load() == JobStatus.CANCELLED

@@ -9,7 +9,13 @@
 - errors: the SnapError tree.
 """
 
-from .apply import ApplySnapTask, SnapApplyWorker, apply_snapshot, applying_snap_key, handle_apply
+from .apply import (
+    ApplySnapTask,
+    SnapApplyWorker,
+    apply_snapshot,
+    applying_snap_key,
+    handle_apply,
+)
 from .errors import (
     SnapAbortedError,
     SnapCorruptionError,
@@ -32,7 +38,6 @@ from .gen import (
     generate_snapshot,
 )
 from .manager import SnapEntry, SnapManager
-from .task import GenSnapTask
 from .status import (
     TRANSITIONS,
     ApplySnapState,
@@ -41,6 +46,7 @@ from .status import (
     JobStatus,
     SnapStateKind,
 )
+from .task import GenSnapTask
 from .transfer import (
     CHUNK_SIZE,
     FileChunk,

@@ -26,8 +26,6 @@ in the caller's thread.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
@@ -43,6 +41,7 @@ from .errors import SnapAbortedError, SnapCorruptionError, SnapError, SnapIOErro
 from .files import SNAPSHOT_CFS, SnapKey
 from .manager import SnapEntry, SnapManager
 from .status import ApplyStatus, JobStatus, check_abort
+from .worker import SerialWorker
 
 __all__ = ["apply_snapshot", "handle_apply", "applying_snap_key", "ApplySnapTask", "SnapApplyWorker"]
 
@@ -146,7 +145,7 @@ class ApplySnapTask:
     status: ApplyStatus
 
 
-class SnapApplyWorker:
+class SnapApplyWorker(SerialWorker[ApplySnapTask]):
     """SnapApplyWorker: a thread that runs ApplySnapTasks with handle_apply, in order (TiKV's region
     worker). The outcome is the task's status, which the peer reads with check_applying_snap().
 
@@ -157,38 +156,16 @@ class SnapApplyWorker:
     def __init__(self, engines: Engines, mgr: SnapManager, name: str = "region-worker") -> None:
         self.engines = engines
         self.mgr = mgr
-        self._queue: queue.Queue[ApplySnapTask | None] = queue.Queue()
-        self._stopped = False
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        super().__init__(name)
 
-    def schedule(self, task: ApplySnapTask) -> None:
-        if self._stopped:
-            _cancel(task)
-            return
-        self._queue.put(task)
+    def run(self, item: ApplySnapTask) -> None:
+        handle_apply(self.engines, self.mgr, item.region_id, item.status)
 
-    def _run(self) -> None:
-        while (task := self._queue.get()) is not None:
-            try:
-                if self._stopped:
-                    _cancel(task)
-                else:
-                    handle_apply(self.engines, self.mgr, task.region_id, task.status)
-            except Exception:  # a bug must not kill the worker and leave every later peer applying forever
-                logger.exception("[region %d] apply worker: unexpected error", task.region_id)
-                task.status.swap(JobStatus.FAILED)
-            finally:
-                self._queue.task_done()
+    def drop(self, item: ApplySnapTask) -> None:
+        _cancel(item)
 
-    def wait_idle(self) -> None:
-        """wait_idle returns once every task scheduled so far has been run."""
-        self._queue.join()
-
-    def stop(self) -> None:
-        self._stopped = True
-        self._queue.put(None)
-        self._thread.join()
+    def failed(self, item: ApplySnapTask, err: Exception) -> None:
+        item.status.swap(JobStatus.FAILED)
 
 
 def _cancel(task: ApplySnapTask) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -59,6 +58,7 @@ from .files import (
 from .io import IoRateLimiter, file_crc32, fsync_dir, fsync_file, os_call, remove_quiet
 from .manager import SnapEntry, SnapManager
 from .task import GenSnapTask
+from .worker import SerialWorker
 
 __all__ = ["GenSnapRequest", "BuildProgress", "generate_snapshot", "build_snapshot", "SnapGenerator", "SnapWorker"]
 
@@ -422,7 +422,7 @@ class SnapGenerator:
         request.complete(snap)
 
 
-class SnapWorker:
+class SnapWorker(SerialWorker[GenSnapRequest]):
     """SnapWorker: a thread that runs SnapGenerator.handle on the requests scheduled to it, in order.
 
     stop() finishes the request at hand, fails the queued ones ("worker stopped") and joins the thread.
@@ -430,37 +430,13 @@ class SnapWorker:
 
     def __init__(self, generator: SnapGenerator, name: str = "snap-gen") -> None:
         self.generator = generator
-        self._queue: queue.Queue[GenSnapRequest | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._stopped = False
-        self._thread.start()
+        super().__init__(name)
 
-    def schedule(self, request: GenSnapRequest) -> None:
-        if self._stopped:
-            request.fail("snapshot worker stopped")
-            return
-        self._queue.put(request)
+    def run(self, item: GenSnapRequest) -> None:
+        self.generator.handle(item)
 
-    def _run(self) -> None:
-        while (request := self._queue.get()) is not None:
-            if self._stopped:
-                request.fail("snapshot worker stopped")
-                self._queue.task_done()
-                continue
-            try:
-                self.generator.handle(request)
-            except Exception as err:  # a bug must not kill the worker and leave the peer waiting forever
-                logger.exception("snapshot worker: unexpected error")
-                request.fail(f"unexpected error: {err!r}")
-            finally:
-                self._queue.task_done()
-        self._queue.task_done()  # the stop marker: wait_idle after stop() returns
+    def drop(self, item: GenSnapRequest) -> None:
+        item.fail("snapshot worker stopped")
 
-    def wait_idle(self) -> None:
-        """wait_idle returns once every request scheduled so far has been handled."""
-        self._queue.join()
-
-    def stop(self) -> None:
-        self._stopped = True
-        self._queue.put(None)
-        self._thread.join()
+    def failed(self, item: GenSnapRequest, err: Exception) -> None:
+        item.fail(f"unexpected error: {err!r}")
