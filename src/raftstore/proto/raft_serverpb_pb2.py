@@ -26,41 +26,45 @@ from . import eraftpb_pb2 as eraftpb__pb2
 from . import metapb_pb2 as metapb__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13raft_serverpb.proto\x12\rraft_serverpb\x1a\reraftpb.proto\x1a\x0cmetapb.proto\"\xe8\x01\n\x0bRaftMessage\x12\x11\n\tregion_id\x18\x01 \x01(\x04\x12\x1f\n\tfrom_peer\x18\x02 \x01(\x0b\x32\x0c.metapb.Peer\x12\x1d\n\x07to_peer\x18\x03 \x01(\x0b\x32\x0c.metapb.Peer\x12!\n\x07message\x18\x04 \x01(\x0b\x32\x10.eraftpb.Message\x12)\n\x0cregion_epoch\x18\x05 \x01(\x0b\x32\x13.metapb.RegionEpoch\x12\x14\n\x0cis_tombstone\x18\x06 \x01(\x08\x12\x11\n\tstart_key\x18\x07 \x01(\x0c\x12\x0f\n\x07\x65nd_key\x18\x08 \x01(\x0c\"X\n\x10\x42\x61tchRaftMessage\x12(\n\x04msgs\x18\x01 \x03(\x0b\x32\x1a.raft_serverpb.RaftMessage\x12\x1a\n\x12last_observed_time\x18\x02 \x01(\x04\"1\n\x12RaftTruncatedState\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x0c\n\x04term\x18\x02 \x01(\x04\"<\n\x0eSnapshotCFFile\x12\n\n\x02\x63\x66\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x10\n\x08\x63hecksum\x18\x03 \x01(\r\"\xcc\x01\n\x0cSnapshotMeta\x12/\n\x08\x63\x66_files\x18\x01 \x03(\x0b\x32\x1d.raft_serverpb.SnapshotCFFile\x12\x13\n\x0b\x66or_balance\x18\x02 \x01(\x08\x12\x13\n\x0b\x66or_witness\x18\x03 \x01(\x08\x12\r\n\x05start\x18\x04 \x01(\x04\x12\x1d\n\x15generate_duration_sec\x18\x05 \x01(\x04\x12\x18\n\x10tablet_snap_path\x18\x06 \x01(\t\x12\x19\n\x11\x63ommit_index_hint\x18\x07 \x01(\x04\"J\n\rSnapshotChunk\x12+\n\x07message\x18\x01 \x01(\x0b\x32\x1a.raft_serverpb.RaftMessage\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"\x06\n\x04\x44one\"&\n\x08KeyValue\x12\x0b\n\x03key\x18\x01 \x01(\x0c\x12\r\n\x05value\x18\x02 \x01(\x0c\"\xcf\x01\n\x10RaftSnapshotData\x12\x1e\n\x06region\x18\x01 \x01(\x0b\x32\x0e.metapb.Region\x12\x11\n\tfile_size\x18\x02 \x01(\x04\x12%\n\x04\x64\x61ta\x18\x03 \x03(\x0b\x32\x17.raft_serverpb.KeyValue\x12\x0f\n\x07version\x18\x04 \x01(\x04\x12)\n\x04meta\x18\x05 \x01(\x0b\x32\x1b.raft_serverpb.SnapshotMeta\x12%\n\x0fremoved_records\x18\x06 \x03(\x0b\x32\x0c.metapb.Peer\"2\n\nStoreIdent\x12\x12\n\ncluster_id\x18\x01 \x01(\x04\x12\x10\n\x08store_id\x18\x02 \x01(\x04\"L\n\x0eRaftLocalState\x12&\n\nhard_state\x18\x01 \x01(\x0b\x32\x12.eraftpb.HardState\x12\x12\n\nlast_index\x18\x02 \x01(\x04\"\xa9\x01\n\x0eRaftApplyState\x12\x15\n\rapplied_index\x18\x01 \x01(\x04\x12\x19\n\x11last_commit_index\x18\x03 \x01(\x04\x12\x14\n\x0c\x63ommit_index\x18\x04 \x01(\x04\x12\x13\n\x0b\x63ommit_term\x18\x05 \x01(\x04\x12:\n\x0ftruncated_state\x18\x02 \x01(\x0b\x32!.raft_serverpb.RaftTruncatedState\"O\n\nMergeState\x12\x11\n\tmin_index\x18\x01 \x01(\x04\x12\x1e\n\x06target\x18\x02 \x01(\x0b\x32\x0e.metapb.Region\x12\x0e\n\x06\x63ommit\x18\x03 \x01(\x04\"\xc8\x01\n\x10RegionLocalState\x12\'\n\x05state\x18\x01 \x01(\x0e\x32\x18.raft_serverpb.PeerState\x12\x1e\n\x06region\x18\x02 \x01(\x0b\x32\x0e.metapb.Region\x12.\n\x0bmerge_state\x18\x03 \x01(\x0b\x32\x19.raft_serverpb.MergeState\x12\x14\n\x0ctablet_index\x18\x04 \x01(\x04\x12%\n\x0fremoved_records\x18\x05 \x03(\x0b\x32\x0c.metapb.Peer*R\n\tPeerState\x12\n\n\x06Normal\x10\x00\x12\x0c\n\x08\x41pplying\x10\x01\x12\r\n\tTombstone\x10\x02\x12\x0b\n\x07Merging\x10\x03\x12\x0f\n\x0bUnavailable\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13raft_serverpb.proto\x12\rraft_serverpb\x1a\reraftpb.proto\x1a\x0cmetapb.proto\"\x98\x02\n\x0bRaftMessage\x12\x11\n\tregion_id\x18\x01 \x01(\x04\x12\x1f\n\tfrom_peer\x18\x02 \x01(\x0b\x32\x0c.metapb.Peer\x12\x1d\n\x07to_peer\x18\x03 \x01(\x0b\x32\x0c.metapb.Peer\x12!\n\x07message\x18\x04 \x01(\x0b\x32\x10.eraftpb.Message\x12)\n\x0cregion_epoch\x18\x05 \x01(\x0b\x32\x13.metapb.RegionEpoch\x12\x14\n\x0cis_tombstone\x18\x06 \x01(\x08\x12\x11\n\tstart_key\x18\x07 \x01(\x0c\x12\x0f\n\x07\x65nd_key\x18\x08 \x01(\x0c\x12.\n\textra_msg\x18\n \x01(\x0b\x32\x1b.raft_serverpb.ExtraMessage\"x\n\x0c\x45xtraMessage\x12-\n\x04type\x18\x01 \x01(\x0e\x32\x1f.raft_serverpb.ExtraMessageType\x12!\n\x0b\x63heck_peers\x18\x03 \x03(\x0b\x32\x0c.metapb.Peer\x12\x16\n\x0e\x66orcely_awaken\x18\x05 \x01(\x08\"X\n\x10\x42\x61tchRaftMessage\x12(\n\x04msgs\x18\x01 \x03(\x0b\x32\x1a.raft_serverpb.RaftMessage\x12\x1a\n\x12last_observed_time\x18\x02 \x01(\x04\"1\n\x12RaftTruncatedState\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x0c\n\x04term\x18\x02 \x01(\x04\"<\n\x0eSnapshotCFFile\x12\n\n\x02\x63\x66\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x10\n\x08\x63hecksum\x18\x03 \x01(\r\"\xcc\x01\n\x0cSnapshotMeta\x12/\n\x08\x63\x66_files\x18\x01 \x03(\x0b\x32\x1d.raft_serverpb.SnapshotCFFile\x12\x13\n\x0b\x66or_balance\x18\x02 \x01(\x08\x12\x13\n\x0b\x66or_witness\x18\x03 \x01(\x08\x12\r\n\x05start\x18\x04 \x01(\x04\x12\x1d\n\x15generate_duration_sec\x18\x05 \x01(\x04\x12\x18\n\x10tablet_snap_path\x18\x06 \x01(\t\x12\x19\n\x11\x63ommit_index_hint\x18\x07 \x01(\x04\"J\n\rSnapshotChunk\x12+\n\x07message\x18\x01 \x01(\x0b\x32\x1a.raft_serverpb.RaftMessage\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"\x06\n\x04\x44one\"&\n\x08KeyValue\x12\x0b\n\x03key\x18\x01 \x01(\x0c\x12\r\n\x05value\x18\x02 \x01(\x0c\"\xcf\x01\n\x10RaftSnapshotData\x12\x1e\n\x06region\x18\x01 \x01(\x0b\x32\x0e.metapb.Region\x12\x11\n\tfile_size\x18\x02 \x01(\x04\x12%\n\x04\x64\x61ta\x18\x03 \x03(\x0b\x32\x17.raft_serverpb.KeyValue\x12\x0f\n\x07version\x18\x04 \x01(\x04\x12)\n\x04meta\x18\x05 \x01(\x0b\x32\x1b.raft_serverpb.SnapshotMeta\x12%\n\x0fremoved_records\x18\x06 \x03(\x0b\x32\x0c.metapb.Peer\"2\n\nStoreIdent\x12\x12\n\ncluster_id\x18\x01 \x01(\x04\x12\x10\n\x08store_id\x18\x02 \x01(\x04\"L\n\x0eRaftLocalState\x12&\n\nhard_state\x18\x01 \x01(\x0b\x32\x12.eraftpb.HardState\x12\x12\n\nlast_index\x18\x02 \x01(\x04\"\xa9\x01\n\x0eRaftApplyState\x12\x15\n\rapplied_index\x18\x01 \x01(\x04\x12\x19\n\x11last_commit_index\x18\x03 \x01(\x04\x12\x14\n\x0c\x63ommit_index\x18\x04 \x01(\x04\x12\x13\n\x0b\x63ommit_term\x18\x05 \x01(\x04\x12:\n\x0ftruncated_state\x18\x02 \x01(\x0b\x32!.raft_serverpb.RaftTruncatedState\"O\n\nMergeState\x12\x11\n\tmin_index\x18\x01 \x01(\x04\x12\x1e\n\x06target\x18\x02 \x01(\x0b\x32\x0e.metapb.Region\x12\x0e\n\x06\x63ommit\x18\x03 \x01(\x04\"\xc8\x01\n\x10RegionLocalState\x12\'\n\x05state\x18\x01 \x01(\x0e\x32\x18.raft_serverpb.PeerState\x12\x1e\n\x06region\x18\x02 \x01(\x0b\x32\x0e.metapb.Region\x12.\n\x0bmerge_state\x18\x03 \x01(\x0b\x32\x19.raft_serverpb.MergeState\x12\x14\n\x0ctablet_index\x18\x04 \x01(\x04\x12%\n\x0fremoved_records\x18\x05 \x03(\x0b\x32\x0c.metapb.Peer*\x90\x01\n\x10\x45xtraMessageType\x12\x13\n\x0fMsgRegionWakeUp\x10\x00\x12\x15\n\x11MsgCheckStalePeer\x10\x02\x12\x1d\n\x19MsgCheckStalePeerResponse\x10\x03\x12\x17\n\x13MsgHibernateRequest\x10\x04\x12\x18\n\x14MsgHibernateResponse\x10\x05*R\n\tPeerState\x12\n\n\x06Normal\x10\x00\x12\x0c\n\x08\x41pplying\x10\x01\x12\r\n\tTombstone\x10\x02\x12\x0b\n\x07Merging\x10\x03\x12\x0f\n\x0bUnavailable\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'raft_serverpb_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PEERSTATE']._serialized_start=1632
-  _globals['_PEERSTATE']._serialized_end=1714
+  _globals['_EXTRAMESSAGETYPE']._serialized_start=1803
+  _globals['_EXTRAMESSAGETYPE']._serialized_end=1947
+  _globals['_PEERSTATE']._serialized_start=1949
+  _globals['_PEERSTATE']._serialized_end=2031
   _globals['_RAFTMESSAGE']._serialized_start=68
-  _globals['_RAFTMESSAGE']._serialized_end=300
-  _globals['_BATCHRAFTMESSAGE']._serialized_start=302
-  _globals['_BATCHRAFTMESSAGE']._serialized_end=390
-  _globals['_RAFTTRUNCATEDSTATE']._serialized_start=392
-  _globals['_RAFTTRUNCATEDSTATE']._serialized_end=441
-  _globals['_SNAPSHOTCFFILE']._serialized_start=443
-  _globals['_SNAPSHOTCFFILE']._serialized_end=503
-  _globals['_SNAPSHOTMETA']._serialized_start=506
-  _globals['_SNAPSHOTMETA']._serialized_end=710
-  _globals['_SNAPSHOTCHUNK']._serialized_start=712
-  _globals['_SNAPSHOTCHUNK']._serialized_end=786
-  _globals['_DONE']._serialized_start=788
-  _globals['_DONE']._serialized_end=794
-  _globals['_KEYVALUE']._serialized_start=796
-  _globals['_KEYVALUE']._serialized_end=834
-  _globals['_RAFTSNAPSHOTDATA']._serialized_start=837
-  _globals['_RAFTSNAPSHOTDATA']._serialized_end=1044
-  _globals['_STOREIDENT']._serialized_start=1046
-  _globals['_STOREIDENT']._serialized_end=1096
-  _globals['_RAFTLOCALSTATE']._serialized_start=1098
-  _globals['_RAFTLOCALSTATE']._serialized_end=1174
-  _globals['_RAFTAPPLYSTATE']._serialized_start=1177
-  _globals['_RAFTAPPLYSTATE']._serialized_end=1346
-  _globals['_MERGESTATE']._serialized_start=1348
-  _globals['_MERGESTATE']._serialized_end=1427
-  _globals['_REGIONLOCALSTATE']._serialized_start=1430
-  _globals['_REGIONLOCALSTATE']._serialized_end=1630
+  _globals['_RAFTMESSAGE']._serialized_end=348
+  _globals['_EXTRAMESSAGE']._serialized_start=350
+  _globals['_EXTRAMESSAGE']._serialized_end=470
+  _globals['_BATCHRAFTMESSAGE']._serialized_start=472
+  _globals['_BATCHRAFTMESSAGE']._serialized_end=560
+  _globals['_RAFTTRUNCATEDSTATE']._serialized_start=562
+  _globals['_RAFTTRUNCATEDSTATE']._serialized_end=611
+  _globals['_SNAPSHOTCFFILE']._serialized_start=613
+  _globals['_SNAPSHOTCFFILE']._serialized_end=673
+  _globals['_SNAPSHOTMETA']._serialized_start=676
+  _globals['_SNAPSHOTMETA']._serialized_end=880
+  _globals['_SNAPSHOTCHUNK']._serialized_start=882
+  _globals['_SNAPSHOTCHUNK']._serialized_end=956
+  _globals['_DONE']._serialized_start=958
+  _globals['_DONE']._serialized_end=964
+  _globals['_KEYVALUE']._serialized_start=966
+  _globals['_KEYVALUE']._serialized_end=1004
+  _globals['_RAFTSNAPSHOTDATA']._serialized_start=1007
+  _globals['_RAFTSNAPSHOTDATA']._serialized_end=1214
+  _globals['_STOREIDENT']._serialized_start=1216
+  _globals['_STOREIDENT']._serialized_end=1266
+  _globals['_RAFTLOCALSTATE']._serialized_start=1268
+  _globals['_RAFTLOCALSTATE']._serialized_end=1344
+  _globals['_RAFTAPPLYSTATE']._serialized_start=1347
+  _globals['_RAFTAPPLYSTATE']._serialized_end=1516
+  _globals['_MERGESTATE']._serialized_start=1518
+  _globals['_MERGESTATE']._serialized_end=1597
+  _globals['_REGIONLOCALSTATE']._serialized_start=1600
+  _globals['_REGIONLOCALSTATE']._serialized_end=1800
 # @@protoc_insertion_point(module_scope)

@@ -9,6 +9,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ExtraMessageType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MsgRegionWakeUp: _ClassVar[ExtraMessageType]
+    MsgCheckStalePeer: _ClassVar[ExtraMessageType]
+    MsgCheckStalePeerResponse: _ClassVar[ExtraMessageType]
+    MsgHibernateRequest: _ClassVar[ExtraMessageType]
+    MsgHibernateResponse: _ClassVar[ExtraMessageType]
+
 class PeerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     Normal: _ClassVar[PeerState]
@@ -16,6 +24,11 @@ class PeerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     Tombstone: _ClassVar[PeerState]
     Merging: _ClassVar[PeerState]
     Unavailable: _ClassVar[PeerState]
+MsgRegionWakeUp: ExtraMessageType
+MsgCheckStalePeer: ExtraMessageType
+MsgCheckStalePeerResponse: ExtraMessageType
+MsgHibernateRequest: ExtraMessageType
+MsgHibernateResponse: ExtraMessageType
 Normal: PeerState
 Applying: PeerState
 Tombstone: PeerState
@@ -23,7 +36,7 @@ Merging: PeerState
 Unavailable: PeerState
 
 class RaftMessage(_message.Message):
-    __slots__ = ("region_id", "from_peer", "to_peer", "message", "region_epoch", "is_tombstone", "start_key", "end_key")
+    __slots__ = ("region_id", "from_peer", "to_peer", "message", "region_epoch", "is_tombstone", "start_key", "end_key", "extra_msg")
     REGION_ID_FIELD_NUMBER: _ClassVar[int]
     FROM_PEER_FIELD_NUMBER: _ClassVar[int]
     TO_PEER_FIELD_NUMBER: _ClassVar[int]
@@ -32,6 +45,7 @@ class RaftMessage(_message.Message):
     IS_TOMBSTONE_FIELD_NUMBER: _ClassVar[int]
     START_KEY_FIELD_NUMBER: _ClassVar[int]
     END_KEY_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_MSG_FIELD_NUMBER: _ClassVar[int]
     region_id: int
     from_peer: _metapb_pb2.Peer
     to_peer: _metapb_pb2.Peer
@@ -40,7 +54,18 @@ class RaftMessage(_message.Message):
     is_tombstone: bool
     start_key: bytes
     end_key: bytes
-    def __init__(self, region_id: _Optional[int] = ..., from_peer: _Optional[_Union[_metapb_pb2.Peer, _Mapping]] = ..., to_peer: _Optional[_Union[_metapb_pb2.Peer, _Mapping]] = ..., message: _Optional[_Union[_eraftpb_pb2.Message, _Mapping]] = ..., region_epoch: _Optional[_Union[_metapb_pb2.RegionEpoch, _Mapping]] = ..., is_tombstone: _Optional[bool] = ..., start_key: _Optional[bytes] = ..., end_key: _Optional[bytes] = ...) -> None: ...
+    extra_msg: ExtraMessage
+    def __init__(self, region_id: _Optional[int] = ..., from_peer: _Optional[_Union[_metapb_pb2.Peer, _Mapping]] = ..., to_peer: _Optional[_Union[_metapb_pb2.Peer, _Mapping]] = ..., message: _Optional[_Union[_eraftpb_pb2.Message, _Mapping]] = ..., region_epoch: _Optional[_Union[_metapb_pb2.RegionEpoch, _Mapping]] = ..., is_tombstone: _Optional[bool] = ..., start_key: _Optional[bytes] = ..., end_key: _Optional[bytes] = ..., extra_msg: _Optional[_Union[ExtraMessage, _Mapping]] = ...) -> None: ...
+
+class ExtraMessage(_message.Message):
+    __slots__ = ("type", "check_peers", "forcely_awaken")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    CHECK_PEERS_FIELD_NUMBER: _ClassVar[int]
+    FORCELY_AWAKEN_FIELD_NUMBER: _ClassVar[int]
+    type: ExtraMessageType
+    check_peers: _containers.RepeatedCompositeFieldContainer[_metapb_pb2.Peer]
+    forcely_awaken: bool
+    def __init__(self, type: _Optional[_Union[ExtraMessageType, str]] = ..., check_peers: _Optional[_Iterable[_Union[_metapb_pb2.Peer, _Mapping]]] = ..., forcely_awaken: _Optional[bool] = ...) -> None: ...
 
 class BatchRaftMessage(_message.Message):
     __slots__ = ("msgs", "last_observed_time")
