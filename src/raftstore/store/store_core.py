@@ -300,6 +300,16 @@ class StoreCore:
         peer.raft_group.report_snapshot(to_peer_id, status)
         self._dirty[region_id] = None
 
+    def report_unreachable(self, region_id: int, to_peer_id: int) -> None:
+        """report_unreachable: the transport could not deliver a message of the region to to_peer_id; its
+        leader stops pipelining appends to it and probes instead (raft-rs report_unreachable). An unknown
+        region is ignored (the peer may have been destroyed meanwhile)."""
+        peer = self.peers.get(region_id)
+        if peer is None:
+            return
+        peer.raft_group.report_unreachable(to_peer_id)
+        self._dirty[region_id] = None
+
     def _check_msg(self, peer: Peer, msg: RaftMessage) -> bool:
         """_check_msg: TiKV's PeerFsm check_msg and handle_gc_peer_msg; True when msg is consumed."""
         region = peer.region
