@@ -81,9 +81,7 @@ def initial_region(store_ids: list[int]) -> Region:
 def _report_unreachable(targets: list[tuple[int, int]], core: StoreCore) -> None:
     """_report_unreachable (driver thread) tells each region's raft that a message to a peer was lost."""
     for region_id, peer_id in targets:
-        peer = core.peer(region_id)
-        if peer is not None:
-            peer.raft_group.report_unreachable(peer_id)
+        core.report_unreachable(region_id, peer_id)
 
 
 def _probe(addr: str) -> None:
