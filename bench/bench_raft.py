@@ -26,29 +26,31 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import importlib
 import io
 import os
 import platform
 import pstats
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
+import types
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from raftstore.raft import (
-    ConfState,
-    Config,
-    Entry,
-    MemStorage,
-    Message,
-    MessageType,
-    RawNode,
-    StateRole,
-)
+import raftstore.proto
+import raftstore.proto.eraftpb_pb2
+import raftstore.raft
+from raftstore.raft import Entry, Message, MessageType
 
 VOTERS = (1, 2, 3)
+# Clock: a seconds counter (time.perf_counter, or time.process_time for CPU time in --against).
+Clock = Callable[[], float]
 # MAX_SIZE_PER_MSG: the byte budget of one MsgAppend (raft-rs's examples use 1 MiB; 0 would mean one entry each).
 MAX_SIZE_PER_MSG = 1024 * 1024
 # GC_ROUNDS: rounds between two log compactions (raft log GC) of the MemStorages.
@@ -58,17 +60,18 @@ GC_ROUNDS = 16
 class Bench:
     """Bench: the three nodes, their storages, the in-flight messages and the applied counters."""
 
-    def __init__(self, serialize: bool) -> None:
+    def __init__(self, serialize: bool, lib: types.ModuleType = raftstore.raft) -> None:
         self.serialize = serialize
-        self.stores: dict[int, MemStorage] = {}
-        self.nodes: dict[int, RawNode] = {}
+        self.lib = lib
+        self.stores: dict[int, raftstore.raft.MemStorage] = {}
+        self.nodes: dict[int, raftstore.raft.RawNode] = {}
         for i in VOTERS:
-            store = MemStorage.new_with_conf_state(ConfState(voters=list(VOTERS)))
-            cfg = Config(
+            store = lib.MemStorage.new_with_conf_state(lib.ConfState(voters=list(VOTERS)))
+            cfg = lib.Config(
                 i, election_tick=10, heartbeat_tick=3, max_inflight_msgs=256, max_size_per_msg=MAX_SIZE_PER_MSG
             )
             self.stores[i] = store
-            self.nodes[i] = RawNode(cfg, store, seed=i)
+            self.nodes[i] = lib.RawNode(cfg, store, seed=i)
         self.mailbox: deque[Message] = deque()
         self.applied_entries: dict[int, int] = dict.fromkeys(VOTERS, 0)
         self.last_applied_size: dict[int, int] = dict.fromkeys(VOTERS, 0)
@@ -146,7 +149,7 @@ class Bench:
         self.nodes[1].campaign()
         for _ in range(100):
             self.round()
-        assert self.nodes[1].raft.state == StateRole.LEADER
+        assert self.nodes[1].raft.state == self.lib.StateRole.LEADER
         last = self.nodes[1].raft.raft_log.last_index()
         assert all(n.raft.raft_log.applied == last for n in self.nodes.values())
 
@@ -155,15 +158,18 @@ class Bench:
         return all(n.raft.raft_log.applied >= index for n in self.nodes.values())
 
 
-def run(n: int, size: int, batch: int, serialize: bool) -> tuple[float, int]:
-    """run: proposes n proposals of size bytes in batches of batch; returns (seconds, messages)."""
-    b = Bench(serialize)
+def run(
+    n: int, size: int, batch: int, serialize: bool, lib: types.ModuleType = raftstore.raft, clock: Clock = time.perf_counter
+) -> tuple[float, int]:
+    """run: proposes n proposals of size bytes in batches of batch through lib (a raft package: this
+    checkout's, or an older one, see load_raft_at); returns (seconds of clock, messages)."""
+    b = Bench(serialize, lib)
     b.elect()
     leader = b.nodes[1]
     first = leader.raft.raft_log.last_index()
     datas = [bytes([i % 251]) * size for i in range(batch)]
     base = dict(b.applied_entries)
-    t0 = time.perf_counter()
+    t0 = clock()
     proposed = 0
     while proposed < n:
         k = min(batch, n - proposed)
@@ -177,7 +183,7 @@ def run(n: int, size: int, batch: int, serialize: bool) -> tuple[float, int]:
         rounds += 1
         if rounds > 100_000:
             raise RuntimeError("the cluster does not converge")
-    dt = time.perf_counter() - t0
+    dt = clock() - t0
     for i in VOTERS:
         assert b.applied_entries[i] - base[i] == n, (i, b.applied_entries[i] - base[i])
     return dt, b.messages
@@ -197,6 +203,78 @@ def baseline(n: int, size: int, batch: int) -> float:
             add(data=d)
         built += k
     return time.perf_counter() - t0
+
+
+def load_raft_at(rev: str) -> types.ModuleType:
+    """load_raft_at imports the raft package of git revision rev (src/raftstore/raft as it was then) as
+    `raftstore_at_<rev>.raft`, next to this checkout's, for in-process comparisons. It shares this
+    checkout's protobuf modules (a second registration of the same .proto files is refused), so rev's
+    raft must use the same eraftpb messages."""
+    name = f"raftstore_at_{rev}"
+    root = Path(tempfile.mkdtemp(prefix="bench_raft_"))
+    repo = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", "--format=tar", rev, "src/raftstore/raft"],
+        capture_output=True, check=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(root, filter="data")
+    (root / "src" / "raftstore").rename(root / name)
+    (root / name / "__init__.py").write_text("")
+    sys.modules[f"{name}.proto"] = raftstore.proto
+    sys.modules[f"{name}.proto.eraftpb_pb2"] = raftstore.proto.eraftpb_pb2
+    sys.path.insert(0, str(root))
+    try:
+        return importlib.import_module(f"{name}.raft")
+    finally:
+        sys.path.remove(str(root))
+
+
+@dataclass
+class Pairs:
+    """Pairs: one size's in-process comparison of this checkout's raft (new) against an older one (old):
+    proposals/s of CPU time per run, pair by pair."""
+
+    size: int
+    old: list[float]
+    new: list[float]
+
+    def ratios(self) -> list[float]:
+        return [n / o for n, o in zip(self.new, self.old)]
+
+
+def compare(rev: str, n: int, sizes: list[int], batch: int, pairs: int) -> list[Pairs]:
+    """compare runs, per size, `pairs` pairs of runs of rev's raft and this checkout's in one process,
+    alternating which goes first, and measures each by CPU time (time.process_time: other processes on
+    the machine do not count, though they still slow the caches down)."""
+    old_lib = load_raft_at(rev)
+    out = []
+    for size in sizes:
+        result = Pairs(size, [], [])
+        for k in range(pairs):
+            order = ((old_lib, result.old), (raftstore.raft, result.new))
+            for lib, rates in order if k % 2 == 0 else order[::-1]:
+                dt, _ = run(n, size, batch, False, lib, time.process_time)
+                rates.append(n / dt)
+            print(f"{size:>6} pair {k + 1}: old {result.old[-1]:>10,.0f}  new {result.new[-1]:>10,.0f}  "
+                  f"new/old {result.ratios()[-1]:.2f}x", flush=True)
+        out.append(result)
+    return out
+
+
+def pairs_table(rev: str, results: list[Pairs], batch: int) -> str:
+    """pairs_table: compare's results as a markdown table (medians and the spread of the pair ratios)."""
+    lines = [
+        f"| size (B) | batch | old ({rev}) proposals/s, median | new proposals/s, median | new / old, median of the pairs | spread |",
+        "|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        ratios = r.ratios()
+        lines.append(
+            f"| {r.size} | {batch} | {statistics.median(r.old):,.0f} | {statistics.median(r.new):,.0f} | "
+            f"{statistics.median(ratios):.2f}x | {min(ratios):.2f}-{max(ratios):.2f} |"
+        )
+    return "\n".join(lines)
 
 
 DOCS_BEGIN = "<!-- bench_raft:begin -->"
@@ -283,6 +361,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--serialize", action="store_true", help="encode and decode every message")
     ap.add_argument("--profile", action="store_true", help="print a cProfile of the first size's first run")
     ap.add_argument(
+        "--against",
+        metavar="REV",
+        help="instead: compare this checkout's raft with git revision REV's in one process, pair by pair (CPU time)",
+    )
+    ap.add_argument("--pairs", type=int, default=11, help="pairs of runs per size with --against (default 11)")
+    ap.add_argument(
         "--write-docs",
         nargs="?",
         const=str(DOCS_PATH),
@@ -297,6 +381,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.write_docs is not None and args.write_docs in args.argv:
         args.argv.remove(args.write_docs)
     sizes = [int(s) for s in args.sizes.split(",")]
+    if args.against:
+        print(f"bench_raft --against {args.against}: 3 voters, batch {args.batch}, {args.n} proposals per run, CPU time")
+        print(pairs_table(args.against, compare(args.against, args.n, sizes, args.batch, args.pairs), args.batch))
+        return
 
     print(
         f"bench_raft: 3 voters, MemStorage, full Ready loop, {args.n} proposals per run, "
