@@ -36,7 +36,7 @@ from .recovery import RecoveredStore, recover_store
 from .write import WriteRoundStats, WriteTask, write_tasks
 
 from .bootstrap import bootstrap_initial_regions, bootstrap_store, check_store_ident
-from .cmd import CmdResult
+from .cmd import CmdResult, ConsistencyState
 from .driver import run_round
 from .store_core import StoreConfig, StoreCore
 
@@ -56,6 +56,7 @@ __all__ = [
     "bootstrap_store",
     "check_store_ident",
     "CmdResult",
+    "ConsistencyState",
     "run_round",
     "StoreConfig",
     "StoreCore",

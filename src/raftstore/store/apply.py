@@ -20,17 +20,24 @@ removes this peer: the entries after it are not applied, the peer is destroyed).
 afterwards, from ApplyResult.conf_changes (Peer.on_applied). BatchSplit (TiKV's exec_batch_split) cuts the
 region at its split keys: the parent keeps the left part, each new region (its id and peer ids from the
 command, the parent's stores and roles) gets its RegionLocalState and initial apply state in the same
-batch, every region's version grows by the number of new regions (ApplyResult.splits).
+batch, every region's version grows by the number of new regions (ApplyResult.splits). ComputeHash
+(TiKV's exec_compute_hash and the consistency check worker in one) hashes the region's data as of its
+entry (`region_hash`: every data CF of its range, in key order, the batch's writes included, and the
+region) and VerifyHash carries the leader's hash of an index; both become ApplyResult.hashes, in log
+order, for the peer to record and compare (Peer.on_hash_results).
 
 Part of the sans-IO store core: it reads the KV engine but never writes it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..engine import keys
-from ..engine.base import CF_RAFT, KvEngine, WriteBatch
+from ..engine.base import CF_RAFT, DATA_CFS, KvEngine, WriteBatch
 from ..proto.eraftpb_pb2 import (
     ConfChange,
     ConfChangeType,
@@ -63,7 +70,16 @@ from .cmd import (
 from .errors import CompactLogError
 from .peer_storage import RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM, compact_raft_log
 
-__all__ = ["ApplyBatch", "ApplyResult", "ConfChangeResult", "ChangePeerError", "apply_entries", "change_peers"]
+__all__ = [
+    "ApplyBatch",
+    "ApplyResult",
+    "ConfChangeResult",
+    "ChangePeerError",
+    "HashResult",
+    "apply_entries",
+    "change_peers",
+    "region_hash",
+]
 
 
 class ApplyBatch:
@@ -90,6 +106,20 @@ class ApplyBatch:
             if rcf == cf and start <= key < end:
                 return None
         return self.kv.get(cf, key)
+
+    def scan(self, cf: str, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """scan yields (key, value) for start <= key < end, in key order, as the engine will hold them once
+        `wb` is written (the `get` invariant, over a range)."""
+        overlay, ranges = self._overlay, [(s, e) for c, s, e in self._deleted_ranges if c == cf]
+        written = sorted((k, v) for (c, k), v in overlay.items() if c == cf and start <= k < end)
+        kept = (
+            (k, v)
+            for k, v in self.kv.scan(cf, start, end)
+            if (cf, k) not in overlay and not any(s <= k < e for s, e in ranges)
+        )
+        for key, value in heapq.merge(written, kept, key=lambda kv: kv[0]):
+            if value is not None:
+                yield key, value
 
     def put(self, cf: str, key: bytes, value: bytes) -> None:
         self.wb.put(cf, key, value)
@@ -130,6 +160,18 @@ class ConfChangeResult:
     region: Region
 
 
+@dataclass(frozen=True, slots=True)
+class HashResult:
+    """HashResult: a consistency check entry applied at `index`: ComputeHash (`verify` False: `hash` is
+    this replica's hash of the region there) or VerifyHash (`verify` True: the leader's `hash` of the
+    region at `of_index`)."""
+
+    index: int
+    of_index: int
+    hash: bytes
+    verify: bool
+
+
 @dataclass(slots=True)
 class ApplyResult:
     """ApplyResult: what one region applied in a round: `responses` (index, term, response) of every
@@ -137,7 +179,8 @@ class ApplyResult:
     and `truncated_to`, the truncated index before and after, when a CompactLog moved it (the log is
     collected later, once durable); `data_size`, the bytes of command data applied (the raft log size
     hint); `conf_changes` applied, in log order, and `region`, the region after them (None: unchanged);
-    `removed_self` when a conf change removed this peer (nothing after it was applied)."""
+    `removed_self` when a conf change removed this peer (nothing after it was applied); `splits`, the new
+regions of a BatchSplit; `hashes`, the consistency check entries applied, in log order."""
 
     region_id: int
     responses: list[tuple[int, int, RaftCmdResponse]] = field(default_factory=list)
@@ -149,6 +192,7 @@ class ApplyResult:
     region: Region | None = None
     removed_self: bool = False
     splits: list[Region] = field(default_factory=list)
+    hashes: list[HashResult] = field(default_factory=list)
 
 
 def apply_entries(
@@ -173,7 +217,7 @@ def apply_entries(
             if entry.data:
                 result.data_size += len(entry.data)
                 cmd = RaftCmdRequest.FromString(entry.data)
-                resp = exec_command(batch, result.region or region, apply_state, cmd, result)
+                resp = exec_command(batch, result.region or region, apply_state, cmd, result, index=entry.index)
                 result.responses.append((entry.index, entry.term, resp))
         else:
             _apply_conf_change_entry(batch, result.region or region, apply_state, entry, result, peer_id)
@@ -215,9 +259,11 @@ def exec_command(
     cmd: RaftCmdRequest,
     result: ApplyResult,
     peer_id: int = 0,
+    index: int = 0,
 ) -> RaftCmdResponse:
     """exec_command checks cmd against the region (epoch, keys) and executes it: the writes in order, or
-    the admin command; a command that fails a check changes nothing and answers the error."""
+    the admin command; a command that fails a check changes nothing and answers the error. index is the
+    entry's (a consistency check records it)."""
     error = check_region_epoch(cmd, region) or check_keys_in_region(cmd, region)
     if error is not None:
         return error_response(error)
@@ -228,6 +274,8 @@ def exec_command(
             return _exec_change_peer(batch, region, admin.cmd_type, cmd, result, peer_id)
         if admin.cmd_type == AdminCmdType.BatchSplit:
             return _exec_batch_split(batch, region, cmd, result)
+        if admin.cmd_type in (AdminCmdType.ComputeHash, AdminCmdType.VerifyHash):
+            return _exec_hash(batch, region, cmd, result, index)
         if admin.cmd_type != AdminCmdType.CompactLog:
             return error_response(other_error(f"admin command {AdminCmdType.Name(admin.cmd_type)} is not applied yet"))
         before = apply_state.truncated_state.index
@@ -411,6 +459,40 @@ def _exec_batch_split(batch: ApplyBatch, region: Region, cmd: RaftCmdRequest, re
     resp = RaftCmdResponse()
     resp.admin_response.cmd_type = AdminCmdType.BatchSplit
     resp.admin_response.splits.regions.extend(regions)
+    return resp
+
+
+def region_hash(batch: ApplyBatch, region: Region) -> bytes:
+    """region_hash is the hash of region's data as batch will leave it: every data CF (in name order) of
+    the region's range, each (key, value) in key order, length-prefixed, then the region itself (range,
+    epoch, peers: TiKV hashes the region state too). Replicas with the same data hash the same."""
+    digest = hashlib.blake2b(digest_size=16)
+    start, end = keys.enc_start_key(region), keys.enc_end_key(region)
+    for cf in sorted(DATA_CFS):
+        digest.update(_framed(cf.encode()))
+        for key, value in batch.scan(cf, start, end):
+            digest.update(_framed(key))
+            digest.update(_framed(value))
+    digest.update(_framed(region.SerializeToString(deterministic=True)))
+    return digest.digest()
+
+
+def _framed(data: bytes) -> bytes:
+    return len(data).to_bytes(8, "big") + data
+
+
+def _exec_hash(batch: ApplyBatch, region: Region, cmd: RaftCmdRequest, result: ApplyResult, index: int) -> RaftCmdResponse:
+    """_exec_hash: TiKV's exec_compute_hash (the hash is computed here, at the entry: the batch's writes
+    of earlier entries included) and exec_verify_hash; both only record a HashResult."""
+    admin = cmd.admin_request
+    resp = RaftCmdResponse()
+    resp.admin_response.cmd_type = admin.cmd_type
+    if admin.cmd_type == AdminCmdType.ComputeHash:
+        result.hashes.append(HashResult(index, index, region_hash(batch, region), verify=False))
+    else:
+        verify = admin.verify_hash
+        result.hashes.append(HashResult(index, verify.index, bytes(verify.hash), verify=True))
+        resp.admin_response.verify_hash.SetInParent()
     return resp
 
 

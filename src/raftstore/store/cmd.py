@@ -44,6 +44,9 @@ __all__ = [
     "Callback",
     "CmdKind",
     "CmdResult",
+    "ConsistencyState",
+    "compute_hash_cmd",
+    "verify_hash_cmd",
     "cmd_kind",
     "request_keys",
     "check_region_epoch",
@@ -87,6 +90,17 @@ class CmdResult:
         return header.error if header.HasField("error") else None
 
 
+@dataclass(frozen=True, slots=True)
+class ConsistencyState:
+    """ConsistencyState: a replica's last consistency check of a region (TiKV's ConsistencyState): the
+    hash of the region's data at `index`, the applied index of the last ComputeHash; `verified` is None
+    until a VerifyHash for that index is applied, then whether the leader's hash matched this one."""
+
+    index: int
+    hash: bytes
+    verified: bool | None = None
+
+
 # Callback: what a proposer gives with its command; the driver calls it with the CmdResult once answered.
 Callback = Callable[[CmdResult], None]
 
@@ -120,6 +134,32 @@ def cmd_kind(cmd: RaftCmdRequest) -> CmdKind | Error:
     if reads and writes:
         return other_error("read and write can't be mixed in one batch")
     return CmdKind.READ if reads else CmdKind.WRITE
+
+
+def _admin_cmd(region: Region, peer: Peer, cmd_type: int) -> RaftCmdRequest:
+    cmd = RaftCmdRequest()
+    cmd.header.region_id = region.id
+    cmd.header.peer.CopyFrom(peer)
+    cmd.header.region_epoch.CopyFrom(region.region_epoch)
+    cmd.admin_request.cmd_type = cmd_type  # type: ignore[assignment]
+    return cmd
+
+
+def compute_hash_cmd(region: Region, leader: Peer) -> RaftCmdRequest:
+    """compute_hash_cmd starts a consistency check of region (TiKV's ComputeHash): proposed to the
+    leader, every replica hashes the region's data at the entry's index, then the leader proposes
+    VerifyHash with its hash (see StoreCore.consistency_state)."""
+    cmd = _admin_cmd(region, leader, AdminCmdType.ComputeHash)
+    cmd.admin_request.compute_hash.SetInParent()
+    return cmd
+
+
+def verify_hash_cmd(region: Region, leader: Peer, index: int, hash: bytes) -> RaftCmdRequest:
+    """verify_hash_cmd: the leader's hash of region at index, for every replica to compare with its own."""
+    cmd = _admin_cmd(region, leader, AdminCmdType.VerifyHash)
+    cmd.admin_request.verify_hash.index = index
+    cmd.admin_request.verify_hash.hash = hash
+    return cmd
 
 
 def resolve_cf(cf: str) -> str | None:

@@ -60,10 +60,11 @@ from ..raft.errors import ConfChangeError, InvariantError, ProposalDroppedError
 from ..raft.raft import StateRole
 from ..raft.raw_node import RawNode
 from ..raft.read_only import ReadState
-from .apply import ApplyResult
+from .apply import ApplyResult, HashResult
 from .cmd import (
     Callback,
     CmdResult,
+    ConsistencyState,
     check_keys_in_region,
     check_region_epoch,
     error_response,
@@ -77,6 +78,7 @@ from .cmd import (
     stale_command,
     store_not_match,
     undetermined_result,
+    verify_hash_cmd,
 )
 from .peer_storage import PeerStorage
 from .write import WriteTask
@@ -162,6 +164,8 @@ class Peer:
         # pending_destroy: the peer is to be destroyed (removed by a conf change, a gc message, or a
         # message to a newer peer of its region); the store does it at its next collect.
         self.pending_destroy = False
+        # consistency: the last consistency check applied here (ComputeHash, then VerifyHash).
+        self.consistency: ConsistencyState | None = None
 
     # -- state --------------------------------------------------------------------------------------
 
@@ -512,6 +516,34 @@ class Peer:
         self.raft_log_size_hint += result.data_size
         if result.truncated_to is not None and result.truncated_from is not None:
             self._on_compacted(result.truncated_from, result.truncated_to, applied)
+
+    def on_hash_results(self, hashes: list[HashResult]) -> int:
+        """on_hash_results: TiKV's on_hash_computed and verify_and_store_hash, for the consistency check
+        entries of one apply, in log order; returns the number of mismatches found. A ComputeHash is
+        remembered (index, hash), and a leader proposes VerifyHash with its hash; a VerifyHash of the
+        remembered index settles `verified` (a mismatch is logged at ERROR), one of another index (a
+        newer check started, or this peer skipped the ComputeHash through a snapshot) is ignored."""
+        mismatches = 0
+        for h in hashes:
+            state = self.consistency
+            if not h.verify:
+                self.consistency = ConsistencyState(h.index, h.hash)
+                if self.is_leader():
+                    self._admins.append((verify_hash_cmd(self.region, self._me(), h.index, h.hash), _log_failure))
+            elif state is None or state.index != h.of_index:
+                logger.info("[region %d] %d: no hash of index %d to verify (last %s)", self.region_id,
+                            self.peer_id, h.of_index, state.index if state else None)
+            else:
+                ok = state.hash == h.hash
+                self.consistency = ConsistencyState(state.index, state.hash, ok)
+                if not ok:
+                    mismatches += 1
+                    logger.error("[region %d] peer %d: CONSISTENCY MISMATCH at index %d: hash %s, leader's %s",
+                                 self.region_id, self.peer_id, state.index, state.hash.hex(), h.hash.hex())
+        return mismatches
+
+    def _me(self) -> PeerMeta:
+        return self.meta_peer(self.peer_id) or PeerMeta(id=self.peer_id, store_id=self.store_id)
 
     def _on_region_changed(self, result: ApplyResult, outbox: list[RaftMessage] | None) -> None:
         """_on_region_changed: TiKV's on_ready_change_peer. Raft applies every conf change in log order,

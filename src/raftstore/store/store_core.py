@@ -68,6 +68,7 @@ from .cmd import (
     Callback,
     CmdKind,
     CmdResult,
+    ConsistencyState,
     cmd_kind,
     error_response,
     key_in_region,
@@ -178,6 +179,8 @@ class StoreCore:
         self._outbox: list[RaftMessage] = []
         self._round: WriteRound | ApplyRound | None = None
         self._ticks = 0
+        # consistency_mismatches: consistency checks whose VerifyHash did not match, since start.
+        self.consistency_mismatches = 0
         if regions is None:
             regions = [s for s in load_region_states(engines) if s.state not in (PeerState.Tombstone, PeerState.Applying)]
         for state in regions:
@@ -239,6 +242,12 @@ class StoreCore:
 
     def peer(self, region_id: int) -> Peer | None:
         return self.peers.get(region_id)
+
+    def consistency_state(self, region_id: int) -> ConsistencyState | None:
+        """consistency_state is this store's last consistency check of the region (None: none applied
+        since the peer started, or no peer here)."""
+        peer = self.peers.get(region_id)
+        return peer.consistency if peer is not None else None
 
     # -- inputs --------------------------------------------------------------------------------------
 
@@ -430,7 +439,7 @@ class StoreCore:
                 return error
             peer.add_admin(cmd, cb)
             return None
-        if admin.cmd_type in (AdminCmdType.CompactLog, AdminCmdType.BatchSplit):
+        if admin.cmd_type in _LOGGED_ADMINS:
             peer.add_admin(cmd, cb)
             return None
         return other_error(f"admin command {AdminCmdType.Name(admin.cmd_type)} is not supported yet")
@@ -573,6 +582,10 @@ class StoreCore:
         for result in ar.results:
             peer = self.peers[result.region_id]
             peer.on_applied(result, answers, self._outbox)
+            if result.hashes:
+                self.consistency_mismatches += peer.on_hash_results(result.hashes)
+                if peer.has_waiting():
+                    self._dirty[result.region_id] = None
             if result.region is not None or peer.pending_destroy:
                 self._dirty[result.region_id] = None
             if result.region is not None and not peer.pending_destroy:
@@ -583,6 +596,10 @@ class StoreCore:
         for peer in ar.peers:
             peer.serve_reads(kv, answers)
         return answers
+
+
+# _LOGGED_ADMINS: admin commands proposed through the log as they are (conf changes are checked first).
+_LOGGED_ADMINS = (AdminCmdType.CompactLog, AdminCmdType.BatchSplit, AdminCmdType.ComputeHash, AdminCmdType.VerifyHash)
 
 
 def is_epoch_stale(epoch: RegionEpoch, than: RegionEpoch) -> bool:

@@ -50,7 +50,7 @@ from ..proto.raft_cmdpb_pb2 import (
 from ..proto.raft_serverpb_pb2 import RaftMessage
 from ..raft.raw_node import SnapshotStatus
 from ..store.bootstrap import IdAllocator, bootstrap_initial_regions, bootstrap_store
-from ..store.cmd import CmdResult
+from ..store.cmd import CmdResult, ConsistencyState
 from ..store.driver import SnapIO, open_store, run_round, snapshot_messages
 from ..store.errors import StoreError
 from ..store.peer import Peer as StorePeer
@@ -529,6 +529,34 @@ class Cluster:
         req.new_peer_ids.extend(alloc.alloc() for _ in region.peers)
         regions = self.must_admin(region.id, admin).response.admin_response.splits.regions
         return regions[0], regions[1]
+
+    def must_check_consistency(self, region_id: int = FIRST_REGION_ID, max_steps: int = 600) -> ConsistencyState:
+        """must_check_consistency runs a consistency check of the region (ComputeHash through its leader,
+        then the leader's VerifyHash) and steps until every running store hosting the region verified
+        that check; returns the leader's ConsistencyState. ClusterError when a replica's hash does not
+        match (verified False) or two replicas disagree on the hash at the check's index."""
+        admin = AdminRequest(cmd_type=AdminCmdType.ComputeHash)
+        admin.compute_hash.SetInParent()
+        self.must_admin(region_id, admin, max_steps)
+        leader = self.wait_leader(region_id)
+        state = self.cores[leader.store_id].consistency_state(region_id)
+        if state is None:
+            raise ClusterError(f"region {region_id}: the leader answered ComputeHash but recorded no hash")
+
+        def states() -> dict[int, ConsistencyState | None]:
+            return {sid: core.consistency_state(region_id) for sid, core in self.cores.items() if core.peer(region_id)}
+
+        def settled() -> bool:
+            return all(s is not None and (s.index > state.index or s.verified is not None) for s in states().values())
+
+        self.run_until(settled, max_steps, f"consistency check of region {region_id} at {state.index} on every replica")
+        at_index = {sid: s for sid, s in states().items() if s is not None and s.index == state.index}
+        bad = {sid: s for sid, s in at_index.items() if s.verified is False or s.hash != state.hash}
+        if bad:
+            raise ClusterError(f"region {region_id}: replicas disagree at index {state.index}: leader's hash "
+                               f"{state.hash.hex()}, {bad}")
+        final = self.cores[leader.store_id].consistency_state(region_id)
+        return final if final is not None and final.index == state.index else state
 
     def peer_on_store(self, sid: int, region_id: int = FIRST_REGION_ID) -> StorePeer | None:
         """peer_on_store is store sid's peer of the region (a store.peer.Peer), None when it hosts none."""
