@@ -109,13 +109,13 @@ def test_malformed_commands_are_refused(cluster: Cluster) -> None:
     sid, mixed = leader_cmd(cluster, put(b"k", b"v"), get(b"k"))
     _, empty = leader_cmd(cluster)
     _, admin = leader_cmd(cluster)
-    admin.admin_request.cmd_type = AdminCmdType.ComputeHash
+    admin.admin_request.cmd_type = AdminCmdType.PrepareMerge
     _, bad_cf = leader_cmd(cluster, put(b"k", b"v"))
     bad_cf.requests[0].put.cf = "raft"
     for cmd, message in (
         (mixed, "read and write can't be mixed in one batch"),
         (empty, "empty command"),
-        (admin, "admin command ComputeHash is not supported yet"),
+        (admin, "admin command PrepareMerge is not supported yet"),
         (bad_cf, "invalid column family 'raft'"),
     ):
         error = cluster.call(sid, cmd).error
