@@ -20,8 +20,15 @@ the sender then reports the outcome with `core.report_snapshot(region_id, to_pee
 
 Failpoints (raftstore.failpoints) mark the points where a crash is interesting:
 `store_round_before_persist`, `store_round_before_apply` (the log is durable, the apply batch is not
-written) and `store_round_before_answer` (applied, nothing answered yet). In a round without log GC the
-KV half of write_tasks is empty, and a crash between its two fsyncs is the crash before persisting.
+written), `apply_batch_after_write` (the apply batch is written, snapshot jobs not run, the core not told)
+and `store_round_before_answer` (applied, nothing answered yet). In a round without log GC the KV half of
+write_tasks is empty, and a crash between its two fsyncs is the crash before persisting. Reached only
+by the rounds they concern (evaluated only while a failpoint is configured): `log_gc_before_delete` /
+`log_gc_after_delete` around the group commit of a round that stages a log GC (its raft half deletes the
+compacted entries), `split_apply_before_write` / `split_apply_after_write` and
+`conf_change_apply_before_write` / `conf_change_apply_after_write` around the write of an apply batch
+holding a split or a conf change (the regions' new states are in that batch; after it, they are on disk
+while the core still has the old regions).
 """
 
 from __future__ import annotations
@@ -114,13 +121,24 @@ def run_round(
     if wr.messages:
         send(wr.messages)
     failpoints.fail_point("store_round_before_persist")
+    log_gc = failpoints.ENABLED and any(t.truncated_index is not None for t in wr.tasks)
+    if log_gc:
+        failpoints.fail_point("log_gc_before_delete")
     stats = write_tasks(engines, wr.tasks) if wr.tasks else None
+    if log_gc:
+        failpoints.fail_point("log_gc_after_delete")
     ar = core.on_persisted(wr)
     if snap is not None:
         snap.gc(wr.tasks)
     if ar.messages:
         send(ar.messages)
     failpoints.fail_point("store_round_before_apply")
+    split = failpoints.ENABLED and any(r.splits for r in ar.results)
+    conf_change = failpoints.ENABLED and any(r.conf_changes for r in ar.results)
+    if split:
+        failpoints.fail_point("split_apply_before_write")
+    if conf_change:
+        failpoints.fail_point("conf_change_apply_before_write")
     if not ar.batch.is_empty():
         try:
             engines.kv.write(ar.batch.wb, sync=False)
@@ -128,6 +146,11 @@ def run_round(
             failure = f"apply write of {ar.batch.wb.count()} operations failed: {err}"
             engines.fail(failure)
             raise StoreError(failure) from err
+    failpoints.fail_point("apply_batch_after_write")
+    if split:
+        failpoints.fail_point("split_apply_after_write")
+    if conf_change:
+        failpoints.fail_point("conf_change_apply_after_write")
     if snap is not None and ar.snap_tasks:
         snap.apply(ar.snap_tasks)
     failpoints.fail_point("store_round_before_answer")
