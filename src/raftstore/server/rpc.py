@@ -1,4 +1,5 @@
-"""raftstore.server.rpc: the gRPC method paths of proto/raftstorepb.proto and the channel options.
+"""raftstore.server.rpc: the gRPC method paths of proto/raftstorepb.proto, the channel options, and
+channels with or without mutual TLS.
 
 The server registers raw-bytes handlers (so that a malformed message is answered INVALID_ARGUMENT with a
 message, not gRPC's generic "Exception deserializing request!"); clients build their callables from these
@@ -7,12 +8,35 @@ paths with the protobuf classes' serializers.
 
 from __future__ import annotations
 
-from .limits import MAX_GRPC_MESSAGE
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["CHANNEL_OPTIONS", "KV_SERVICE", "RAFT_SERVICE", "SERVER_OPTIONS", "kv_method", "raft_method"]
+import grpc
+from google.protobuf.message import Message
+
+from .limits import MAX_GRPC_MESSAGE
+from .security import Security
+
+__all__ = [
+    "ADMIN_SERVICE",
+    "CHANNEL_OPTIONS",
+    "KV_SERVICE",
+    "RAFT_SERVICE",
+    "SERVER_OPTIONS",
+    "Connect",
+    "admin_method",
+    "kv_method",
+    "open_channel",
+    "raft_method",
+    "unary_call",
+]
 
 KV_SERVICE = "raftstorepb.Kv"
 RAFT_SERVICE = "raftstorepb.Raft"
+ADMIN_SERVICE = "raftstorepb.Admin"
+
+# Connect: opens a channel to an address (with the store's or the client's TLS settings, if any).
+Connect = Callable[[str], grpc.Channel]
 
 
 def kv_method(name: str) -> str:
@@ -21,6 +45,24 @@ def kv_method(name: str) -> str:
 
 def raft_method(name: str) -> str:
     return f"/{RAFT_SERVICE}/{name}"
+
+
+def admin_method(name: str) -> str:
+    return f"/{ADMIN_SERVICE}/{name}"
+
+
+def open_channel(addr: str, security: Security | None = None) -> grpc.Channel:
+    """open_channel is a channel to addr: plain, or mutual TLS with security's CA, certificate and key."""
+    if security is None:
+        return grpc.insecure_channel(addr, options=CHANNEL_OPTIONS)
+    return grpc.secure_channel(addr, security.channel_credentials(), options=CHANNEL_OPTIONS)
+
+
+def unary_call(channel: grpc.Channel, path: str, request: Message, response_cls: type[Any], timeout: float) -> Any:
+    """unary_call calls the unary method path on channel (raises grpc.RpcError: callers translate it)."""
+    call = channel.unary_unary(path, request_serializer=type(request).SerializeToString,
+                               response_deserializer=response_cls.FromString)
+    return call(request, timeout=timeout)
 
 
 # CHANNEL_OPTIONS: large messages, and reconnection backoff short enough that a restarted store is

@@ -40,21 +40,23 @@ from prometheus_client import start_http_server
 from ..engine.engines import Engines, open_engines
 from ..proto.metapb_pb2 import Peer, Region
 from ..proto.raft_serverpb_pb2 import BatchRaftMessage, Done
+from ..raft.raw_node import SnapshotStatus
 from ..store.bootstrap import (
+    IdAllocator,
     bootstrap_initial_regions,
     bootstrap_store,
     load_store_ident,
 )
-from ..raft.raw_node import SnapshotStatus
 from ..store.driver import SnapIO, open_store
 from ..store.snap.manager import SnapManager
 from ..store.store_core import StoreCore
+from .admin import AdminService
 from .config import ServerConfig, parse_addr
 from .driver import StoreDriver
 from .errors import AddressInUseError, ConfigError, DriverFailedError
 from .metrics import StoreMetrics
 from .resolve import StoreResolver
-from .rpc import KV_SERVICE, RAFT_SERVICE, SERVER_OPTIONS
+from .rpc import ADMIN_SERVICE, KV_SERVICE, RAFT_SERVICE, SERVER_OPTIONS, open_channel
 from .service import KvService
 from .snapshot import receive_snapshot
 from .transport import RaftTransport
@@ -135,7 +137,7 @@ class Server:
         assert self._grpc is not None and self._driver is not None
         self._driver.start()
         self._grpc.start()
-        for service in ("", KV_SERVICE):
+        for service in ("", KV_SERVICE, ADMIN_SERVICE):
             self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
         logger.info("store %d serving on %s", self.config.store_id, self.config.addr)
 
@@ -176,6 +178,8 @@ class Server:
         )
         self._driver = StoreDriver(core, engines, self._transport.send, cfg.tick_interval, self.metrics, self._snap_io)
         kv = self._kv = KvService(self._driver, self.resolver, self.metrics)
+        admin = AdminService(self._driver, self.resolver, IdAllocator(engines, cfg.store_id), self._connect,
+                             cfg.cluster_id, cfg.addr)
         receive = partial(receive_snapshot, mgr, lambda msg: self._driver.step_messages([msg]))  # type: ignore[union-attr]
         raft = grpc.method_handlers_generic_handler(
             RAFT_SERVICE,
@@ -185,8 +189,11 @@ class Server:
             },
         )
         assert self._grpc is not None
-        self._grpc.add_generic_rpc_handlers((kv.handlers(), raft))
+        self._grpc.add_generic_rpc_handlers((kv.handlers(), admin.handlers(), raft))
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._grpc)
+
+    def _connect(self, addr: str) -> grpc.Channel:
+        return open_channel(addr)
 
     def _on_unreachable(self, targets: list[tuple[int, int]]) -> None:
         if self._driver is not None:
