@@ -13,6 +13,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from .chaos.command import CHAOS_STATUS, add_chaos_command, run_chaos_command
 from .checker import CheckerError, check_history, read_history
 from .client import ClientError
 from .ctl import CtlError, CtlUsageError, add_ctl_command, run_ctl
@@ -69,7 +70,7 @@ class _HelpFormatter(argparse.HelpFormatter):
     """_HelpFormatter wraps descriptions to the terminal and prints the exit status epilogs as written."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
-        if text in (EXIT_STATUS, CHECK_HISTORY_STATUS):
+        if text in (EXIT_STATUS, CHECK_HISTORY_STATUS, CHAOS_STATUS):
             return text
         return super()._fill_text(text, width, indent)
 
@@ -162,6 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("--data", type=Path, default=Path("./data"), help="data directory (default ./data)")
     server_commands.add_commands(sub, _add_verbose, _HelpFormatter, EXIT_STATUS)
     add_ctl_command(sub, _add_verbose, _HelpFormatter, EXIT_STATUS)
+    add_chaos_command(sub, _add_verbose, _HelpFormatter)
     check = sub.add_parser(
         "check-history",
         help="check a history file (JSON lines, as `raftstore chaos` records) for linearizability",
@@ -196,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
             from .cluster_demo import run_cluster_demo
 
             return run_cluster_demo(args.data, args.keys)
+        elif args.command == "chaos":
+            return run_chaos_command(args)
         elif args.command == "check-history":
             return _check_history(args.file, args.time_limit)
         elif args.command in server_commands.COMMANDS:
