@@ -9,8 +9,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from .faults import KINDS, Fault
 from .run import BUGS, ChaosConfig, RunReport, run_chaos
 from .workload import WorkloadConfig
@@ -74,6 +72,8 @@ def add_chaos_command(sub: Any, add_verbose: Any, formatter: type[argparse.HelpF
 
 def run_chaos_command(args: argparse.Namespace) -> int:
     """run_chaos_command runs every seed, prints each run's summary and the totals; exit status above."""
+    from tqdm import tqdm  # only the chaos command pays for it
+
     seeds = list(range(1, args.seeds + 1)) if args.seeds else (args.seed or [1])
     out = args.out or Path("data/chaos") / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     workload = WorkloadConfig(clients=args.clients, keys=args.keys, timeout=args.timeout)
