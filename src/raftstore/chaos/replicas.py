@@ -11,6 +11,7 @@ converged (the caller restarts the stores, waits and compares again).
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +93,7 @@ def _overlaps(replicas: list[Replica]) -> list[str]:
     stores = {r.store for r in replicas}
     for store in sorted(stores):
         mine = sorted((r for r in replicas if r.store == store), key=lambda r: r.start_key)
-        for a, b in zip(mine, mine[1:]):
+        for a, b in itertools.pairwise(mine):
             if not a.end_key or a.end_key > b.start_key:
                 out.append(f"store {store}: regions {a.region} and {b.region} overlap")
     return out

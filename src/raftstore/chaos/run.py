@@ -89,12 +89,12 @@ class RunReport:
         faults = ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items())) or "none"
         ops = self.operations
         lines = [
-            f"seed {self.seed}, {self.nodes} stores{f', bug {self.bug}' if self.bug else ''}: {self.cycles} cycles "
-            f"in {self.seconds:.0f} s ({faults})",
-            f"  operations: {ops.get('operations', 0)} checked (ok {ops.get('ok', 0)}, fail {ops.get('fail', 0)}, "
-            f"unknown {ops.get('info', 0)}); writer: {ops.get('writer_acked', 0)} acknowledged unique writes",
-            f"  linearizability: {self.linearizability}; lost acknowledged writes: {self.lost_writes}; "
-            f"replicas: {self.replicas}",
+            (f"seed {self.seed}, {self.nodes} stores{f', bug {self.bug}' if self.bug else ''}: {self.cycles} cycles "
+            f"in {self.seconds:.0f} s ({faults})"),
+            (f"  operations: {ops.get('operations', 0)} checked (ok {ops.get('ok', 0)}, fail {ops.get('fail', 0)}, "
+            f"unknown {ops.get('info', 0)}); writer: {ops.get('writer_acked', 0)} acknowledged unique writes"),
+            (f"  linearizability: {self.linearizability}; lost acknowledged writes: {self.lost_writes}; "
+            f"replicas: {self.replicas}"),
             f"  history: {self.run_dir}/history.jsonl",
         ]
         if self.violations:
