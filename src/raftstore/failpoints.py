@@ -10,6 +10,8 @@ configured; with ENABLED set it is a dict lookup. Actions:
     panic      raise FailpointPanic (an Exception: the caller's error handling sees it)
     kill       SIGKILL the process at once (crash tests: nothing after the point runs, no cleanup)
     sleep(ms)  sleep that many milliseconds, then go on
+    return     fail_point returns True (fail-rs's return: the call site takes its failure branch,
+               `if failpoints.fail_point("name"): ...`; only the chaos bug-injection check uses it)
     off        do nothing (the same as not configured)
 
 Configure with `cfg(name, action)` / `remove(name)` / `teardown()`, or from the environment at import:
@@ -39,13 +41,15 @@ class FailpointPanic(Exception):
     """
 
 
-def fail_point(name: str) -> None:
-    """fail_point runs the action configured for name, if any (see the module docstring)."""
+def fail_point(name: str) -> bool:
+    """fail_point runs the action configured for name, if any (see the module docstring); True only
+    for "return"."""
     if not ENABLED:
-        return
+        return False
     action = _actions.get(name)
     if action is not None:
         _run(name, action)
+    return action == "return"
 
 
 def _run(name: str, action: str) -> None:
@@ -58,11 +62,11 @@ def _run(name: str, action: str) -> None:
 
 
 def _check(action: str) -> None:
-    if action in ("panic", "kill", "off"):
+    if action in ("panic", "kill", "return", "off"):
         return
     if action.startswith("sleep(") and action.endswith(")") and action[6:-1].isdigit():
         return
-    raise ValueError(f"unknown failpoint action {action!r} (panic, kill, sleep(ms), off)")
+    raise ValueError(f"unknown failpoint action {action!r} (panic, kill, sleep(ms), return, off)")
 
 
 def cfg(name: str, action: str) -> None:

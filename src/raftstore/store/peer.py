@@ -31,6 +31,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .. import failpoints
 from ..engine import keys
 from ..engine.base import KvEngine
 from ..proto.eraftpb_pb2 import (
@@ -296,6 +297,8 @@ class Peer:
         if not self.reads or self.reads[-1].issued:
             self._next_read_id += 1
             self.reads.append(ReadBatch(self._next_read_id.to_bytes(8, "big")))
+        if failpoints.fail_point("read_without_read_index"):  # a deliberate bug (chaos --bug stale-read)
+            self.reads[-1].issued, self.reads[-1].read_index = True, 0  # served at the applied index, no quorum
         self.reads[-1].reads.append((cmd, cb))
 
     # -- the round: propose, ready -------------------------------------------------------------------
