@@ -240,7 +240,7 @@ def _exit_code(err: Exception) -> int:
     if isinstance(err, DataDirError) and not isinstance(err, DataDirInUseError) or isinstance(err, ConfigError):
         return EXIT_USAGE
     if isinstance(err, CtlUsageError):
-        return EXIT_USAGE  # online ctl (--addr), not built yet
+        return EXIT_USAGE  # an offline-only ctl subcommand with --addr, or an online-only one with --data
     if isinstance(err, CheckerError):
         return EXIT_USAGE  # a history that cannot be read or parsed: check-history's status 2
     return EXIT_FAILURE

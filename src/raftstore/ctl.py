@@ -13,8 +13,13 @@ without validating them against each other, so that a damaged region can still b
     snapshots      the snapshot files under DIR/snap (--verify: sizes and CRC32s against their metas)
     scan           the user keys and values of a region's range
 
+`raftstore ctl --addr HOST:PORT SUBCOMMAND` works online, against a running store (through its Admin
+service, raftstore.server.ctl_online): regions, raft-state, apply-state and region-state as the store's
+peers hold them now, its status, and the changes add-peer, remove-peer, split, transfer-leader and
+consistency-check (any store will do: a change goes to the region's leader). log, store, snapshots and
+scan are offline only; the status and the changes online only (CtlUsageError otherwise).
+
 Keys print escaped: printable ASCII as is, `"` and `\\` backslashed, any other byte as \\xNN.
-`raftstore ctl --addr HOST:PORT ...` (online, against a running store) is not built yet: CtlUsageError.
 """
 
 from __future__ import annotations
@@ -80,8 +85,8 @@ class CtlError(Exception):
 
 
 class CtlUsageError(CtlError):
-    """CtlUsageError: ctl was asked for something it cannot do (online ctl --addr, not built yet). Nothing
-    was read or changed; the command exits 2."""
+    """CtlUsageError: ctl was asked for something it cannot do (an offline-only subcommand with --addr, an
+    online-only one with --data). Nothing was read or changed; the command exits 2."""
 
 
 # -- the command line --------------------------------------------------------------------------------
@@ -111,19 +116,25 @@ def add_ctl_command(
     """add_ctl_command adds `ctl` and its subcommands to the subparsers sub."""
     ctl = sub.add_parser(
         "ctl",
-        help="inspect a store's data directory, read-only: regions, states, log, snapshots, data",
-        description="Inspect the data directory of a store (TiKV's tikv-ctl). With --data the engines are "
-        "opened read-only: nothing under DIR is created or changed, a read-only directory will do, and the "
-        "records are shown as persisted, without validation, so that damage can be looked at. Keys print "
-        "escaped: printable ASCII as is, any other byte as \\xNN. --addr (online, against a running store) "
-        "is not available yet.",
+        help="inspect a store's data directory (read-only) or a running store; change regions online",
+        description="Inspect a store (TiKV's tikv-ctl). With --data (offline) the engines are opened read-only: "
+        "nothing under DIR is created or changed, a read-only directory will do, and the records are shown as "
+        "persisted, without validation, so that damage can be looked at. With --addr (online) ctl asks a running "
+        "store through its Admin service: the regions and states as its peers hold them now, its status, and "
+        "the changes add-peer, remove-peer, split, transfer-leader and consistency-check, which go to the "
+        "region's leader whichever store --addr names. log, store, snapshots and scan are offline only. Keys "
+        "print escaped: printable ASCII as is, any other byte as \\xNN.",
         epilog=epilog,
         formatter_class=formatter,
     )
     add_verbose(ctl, argparse.SUPPRESS)
     where = ctl.add_mutually_exclusive_group(required=True)
     where.add_argument("--data", type=Path, help="the data directory of a store (offline, read-only)")
-    where.add_argument("--addr", help="HOST:PORT of a running store (online: not available yet)")
+    where.add_argument("--addr", help="HOST:PORT of a running store (online)")
+    ctl.add_argument("--timeout", type=_positive_float, default=30.0, metavar="S",
+                     help="online: seconds a request may take, retries included (default 30)")
+    for name, what in (("ca-path", "the CA certificate"), ("cert-path", "ctl's certificate"), ("key-path", "its key")):
+        ctl.add_argument(f"--{name}", type=Path, metavar="FILE", help=f"online, mutual TLS: {what} (PEM)")
     commands = ctl.add_subparsers(dest="ctl_command", metavar="SUBCOMMAND", required=True)
     region_id = _int_at_least(1)
 
@@ -144,27 +155,67 @@ def add_ctl_command(
     command("raft-state", "print a region's RaftLocalState (hard state, last index)", as_json=True)
     command("apply-state", "print a region's RaftApplyState (applied, commit, truncated)", as_json=True)
     command("region-state", "print a region's RegionLocalState (state, region, epoch, peers)", as_json=True)
-    log = command("log", "print a region's log entries: index, term, type, size, what the command does")
+    log = command("log", "offline: print a region's log entries: index, term, type, size, what the command does")
     log.add_argument("--from", dest="low", type=_int_at_least(0), metavar="I", help="first index (default: first)")
     log.add_argument("--to", dest="high", type=_int_at_least(0), metavar="J", help="last index, included")
     log.add_argument("--limit", type=region_id, metavar="N", help="at most N entries")
-    command("store", "print the store's identity (cluster id, store id), if it has one", None, True)
-    snaps = command("snapshots", f"list the snapshot files under DIR/{SNAP_DIR}", None)
+    command("store", "offline: print the store's identity (cluster id, store id), if it has one", None, True)
+    snaps = command("snapshots", f"offline: list the snapshot files under DIR/{SNAP_DIR}", None)
     snaps.add_argument("--verify", action="store_true", help="check each file's size and CRC32 against the meta")
-    scan = command("scan", "print KEY<TAB>VALUE for the user data in a region's range, in key order")
+    scan = command("scan", "offline: print KEY<TAB>VALUE for the user data in a region's range, in key order")
     scan.add_argument("--limit", type=region_id, metavar="N", help="at most N pairs")
     scan.add_argument("--cf", choices=DATA_CFS, default=CF_DEFAULT, help="column family (default: default)")
+    command("status", "online: the store's id, address, region and leader counts, every region's role and "
+            "indexes (--region: one region's status), and the stores it knows", False, True)
+    store_id = _int_at_least(1)
+    add = command("add-peer", "online: add a voter (or with --learner a learner) of a region on a store; "
+                  "a learner catches up without voting, add-peer again without --learner promotes it")
+    add.add_argument("--store", type=store_id, required=True, metavar="SID", help="the store to add the peer on")
+    add.add_argument("--learner", action="store_true", help="add a learner instead of a voter")
+    remove = command("remove-peer", "online: remove a region's peer from a store (when it leads, leadership "
+                     "moves to another voter first)")
+    remove.add_argument("--store", type=store_id, required=True, metavar="SID", help="the store to remove it from")
+    split = command("split", "online: split the region holding KEY (or --region) at KEY: the new region covers "
+                    "[KEY, end), with new region and peer ids", False)
+    split.add_argument("--key", required=True, help="the split key (UTF-8 text)")
+    transfer = command("transfer-leader", "online: move a region's leadership to its voter on a store, and "
+                       "wait until it leads")
+    transfer.add_argument("--store", type=store_id, required=True, metavar="SID", help="the store to lead")
+    command("consistency-check", "online: hash a region (default: every region of the store) on all its "
+            "replicas at one applied index and compare; prints \"replicas identical\" only if every hash "
+            "matches at the same index, and exits 1 otherwise", False)
+
+
+# OFFLINE_ONLY, ONLINE_ONLY: the subcommands that need --data, and those that need --addr.
+OFFLINE_ONLY = ("log", "store", "snapshots", "scan")
+ONLINE_ONLY = ("status", "add-peer", "remove-peer", "split", "transfer-leader", "consistency-check")
 
 
 def run_ctl(args: argparse.Namespace) -> int:
-    """run_ctl runs the ctl subcommand of args and returns its exit status (0; failures raise)."""
+    """run_ctl runs the ctl subcommand of args and returns its exit status (failures raise)."""
+    command = args.ctl_command
     if args.addr is not None:
-        raise CtlUsageError(
-            f"ctl --addr {args.addr}: online ctl is not available yet; run ctl --data DIR on the store's directory"
-        )
+        if command in OFFLINE_ONLY:
+            raise CtlUsageError(f"ctl {command} reads a data directory: run it with --data DIR (offline)")
+        # gRPC is imported here: offline ctl does not pay for it.
+        from .server.ctl_online import run_online
+
+        return run_online(args)
+    if command in ONLINE_ONLY:
+        raise CtlUsageError(f"ctl {command} needs a running store: run it with --addr HOST:PORT (online)")
     with opened_engines(args.data, read_only=True) as engines:
-        _RUNNERS[args.ctl_command](engines, args)
+        _RUNNERS[command](engines, args)
     return 0
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
 
 
 # -- formatting --------------------------------------------------------------------------------------
@@ -194,8 +245,8 @@ def format_range(region: Region) -> str:
     return f"[{start}, {end})"
 
 
-def _print_message(msg: PbMessage, as_json: bool, what: str) -> None:
-    """_print_message prints msg as JSON (every field, defaults included, uint64s as strings: protobuf's
+def print_message(msg: PbMessage, as_json: bool, what: str) -> None:
+    """print_message prints msg as JSON (every field, defaults included, uint64s as strings: protobuf's
     mapping) or as protobuf text after a comment line naming `what` (text omits fields at their default)."""
     if as_json:
         print(json_format.MessageToJson(msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True))
@@ -253,23 +304,25 @@ def _missing(engines: Engines, region_id: int, what: str) -> CtlError:
 
 # -- subcommands -------------------------------------------------------------------------------------
 
-# _REGIONS_COLUMNS: the columns of `regions` after the region id: (header, row key, width).
-_REGIONS_COLUMNS = (
+# REGIONS_COLUMNS: the columns of `regions` after the region id: (header, row key, width); online, the raft
+# role (Leader, Follower, ...) comes first instead of the peer state.
+REGIONS_COLUMNS = (
     ("state", "state", 9), ("conf_ver", "conf_ver", 8), ("version", "version", 7), ("first", "first_index", 8),
     ("last", "last_index", 8), ("term", "term", 6), ("commit", "commit", 8), ("applied", "applied", 8),
     ("truncated", "truncated_index", 9),
 )
+ONLINE_COLUMNS = (("role", "role", 12), *REGIONS_COLUMNS[1:])
 
 
-def _region_row(engines: Engines, state: RegionLocalState) -> dict[str, Any]:
-    """_region_row is what `regions` shows of a region: its region state, raft state and apply state as
-    persisted (None where a state is missing)."""
-    region = state.region
-    raft, apply = _raft_state(engines, region.id), _apply_state(engines, region.id)
+def region_row(
+    region: Region, state: int, raft: RaftLocalState | None, apply: RaftApplyState | None
+) -> dict[str, Any]:
+    """region_row is what `regions` shows of a region: its peer state, epoch, range, peers and the indexes
+    of its raft and apply states (None where a state is missing)."""
     truncated = apply.truncated_state if apply is not None else None
     return {
         "id": region.id,
-        "state": PeerState.Name(state.state),
+        "state": PeerState.Name(state),  # type: ignore[arg-type]
         "start_key": region.start_key.hex(),
         "end_key": region.end_key.hex(),
         "conf_ver": region.region_epoch.conf_ver,
@@ -285,18 +338,29 @@ def _region_row(engines: Engines, state: RegionLocalState) -> dict[str, Any]:
     }
 
 
-def _regions(engines: Engines, args: argparse.Namespace) -> None:
-    states = _states(engines, args.region)
-    rows = [_region_row(engines, state) for state in states]
-    if args.json:
+def print_regions(
+    rows: list[dict[str, Any]], regions: list[Region], title: str, as_json: bool, columns: tuple[tuple[str, str, int], ...]
+) -> None:
+    """print_regions prints rows (region_row's, of regions) as JSON, or as a table under title."""
+    if as_json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"{plural(len(rows), 'region')} under {engines.path}")
+    print(title)
     width = max([len("region"), *(len(str(row["id"])) for row in rows)])
-    print(f"{'region':>{width}} " + " ".join(f"{head:>{w}}" for head, _, w in _REGIONS_COLUMNS) + "  range  peers")
-    for state, row in zip(states, rows):
-        cells = " ".join(f"{'-' if row[name] is None else row[name]:>{w}}" for _, name, w in _REGIONS_COLUMNS)
-        print(f"{row['id']:>{width}} {cells}  {format_range(state.region)}  {format_peers(state.region)}")
+    print(f"{'region':>{width}} " + " ".join(f"{head:>{w}}" for head, _, w in columns) + "  range  peers")
+    for region, row in zip(regions, rows):
+        cells = " ".join(f"{'-' if row[name] is None else row[name]:>{w}}" for _, name, w in columns)
+        print(f"{row['id']:>{width}} {cells}  {format_range(region)}  {format_peers(region)}")
+
+
+def _regions(engines: Engines, args: argparse.Namespace) -> None:
+    states = _states(engines, args.region)
+    rows = [
+        region_row(s.region, s.state, _raft_state(engines, s.region.id), _apply_state(engines, s.region.id))
+        for s in states
+    ]
+    title = f"{plural(len(rows), 'region')} under {engines.path}"
+    print_regions(rows, [s.region for s in states], title, args.json, REGIONS_COLUMNS)
 
 
 # _STATE_READERS: the per-region state subcommands -> (what, where it is kept, reader: None when missing).
@@ -312,7 +376,7 @@ def _state(engines: Engines, args: argparse.Namespace) -> None:
     state = read(engines, args.region)
     if state is None:
         raise _missing(engines, args.region, what)
-    _print_message(state, args.json, f"region {args.region}, {where}")
+    print_message(state, args.json, f"region {args.region}, {where}")
 
 
 def _entries(engines: Engines, region_id: int, low: int, high: int | None, limit: int | None) -> Iterator[Entry]:
@@ -419,7 +483,7 @@ def _store(engines: Engines, args: argparse.Namespace) -> None:
     if ident is None:
         print("null" if args.json else f"no store identity under {engines.path} (not bootstrapped as a store)")
         return
-    _print_message(ident, args.json, f"store identity under {engines.path}")
+    print_message(ident, args.json, f"store identity under {engines.path}")
 
 
 def _snapshots(engines: Engines, args: argparse.Namespace) -> None:

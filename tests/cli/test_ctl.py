@@ -443,14 +443,31 @@ def test_scan_of_an_uninitialized_region_is_one_line(tmp_path: Path) -> None:
 # -- the command line --------------------------------------------------------------------------------
 
 
-def test_online_ctl_is_not_available_yet(tmp_path: Path) -> None:
-    """ctl --addr: one line saying online ctl is not available, exit 2, nothing created."""
-    proc = run_cli("ctl", "--addr", "127.0.0.1:20161", "regions", cwd=tmp_path)
-    assert failure_line(proc, 2) == (
-        "raftstore: ctl --addr 127.0.0.1:20161: online ctl is not available yet; run ctl --data DIR on the "
-        "store's directory"
-    )
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--addr", "127.0.0.1:1", "log", "--region", "1"],
+         "raftstore: ctl log reads a data directory: run it with --data DIR (offline)"),
+        (["--addr", "127.0.0.1:1", "snapshots"],
+         "raftstore: ctl snapshots reads a data directory: run it with --data DIR (offline)"),
+        (["--data", "d", "split", "--key", "m"],
+         "raftstore: ctl split needs a running store: run it with --addr HOST:PORT (online)"),
+        (["--data", "d", "consistency-check"],
+         "raftstore: ctl consistency-check needs a running store: run it with --addr HOST:PORT (online)"),
+    ],
+)
+def test_offline_and_online_only_subcommands(tmp_path: Path, args: list[str], line: str) -> None:
+    """An offline-only subcommand with --addr, or an online-only one with --data: one line, exit 2, nothing
+    created (and no store contacted)."""
+    proc = run_cli("ctl", *args, cwd=tmp_path)
+    assert failure_line(proc, 2) == line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_online_ctl_without_a_store_is_one_line(tmp_path: Path) -> None:
+    """ctl --addr of an address nobody serves: one line naming it, exit 1, no gRPC error text."""
+    proc = run_cli("ctl", "--addr", "127.0.0.1:1", "--timeout", "2", "status", cwd=tmp_path)
+    assert failure_line(proc, 1).startswith("raftstore: cannot reach the store at 127.0.0.1:1")
 
 
 @pytest.mark.parametrize(
@@ -483,7 +500,7 @@ def test_help_lists_every_subcommand() -> None:
     proc = run_cli("ctl", "--help")
     assert proc.returncode == 0
     text = " ".join(proc.stdout.split())
-    for word in ["--data", "--addr", "read-only", *ctl._RUNNERS, "exit status"]:
+    for word in ["--data", "--addr", "read-only", "online", *ctl._RUNNERS, *ctl.ONLINE_ONLY, "exit status"]:
         assert word in text, word
 
 
