@@ -1,10 +1,16 @@
 """raftstore.server.transport: raft messages between stores over gRPC.
 
 `RaftTransport.send(msgs)` (called by the driver, twice per round) groups the messages by destination
-store and queues them on that store's connection; it never blocks. Each connection has one long-lived
-client stream (`raftstorepb.Raft/BatchRaft`, kvproto's tikvpb.BatchRaft) and one thread: every message
-queued since its last write goes out as ONE BatchRaftMessage (cut only at MAX_BATCH_BYTES), never one call
-per message. So a store holds one stream to each store it talks to, and that store one back.
+store and queues them on that store's connection. Each connection has one long-lived client stream
+(`raftstorepb.Raft/BatchRaft`, kvproto's tikvpb.BatchRaft) and one thread: every message queued since its
+last write goes out as ONE BatchRaftMessage (cut only at MAX_BATCH_BYTES), never one call per message. So a
+store holds one stream to each store it talks to, and that store one back.
+
+send returns once every connection's writer has taken what was queued (at most FLUSH_WAIT): a RocksDB
+write holds the GIL for its whole fsync, so a round's messages would otherwise wait for the round's own
+group commit (and the rest of the round) before the writer thread could run; taken first, they are on the
+wire while the sender persists (raft thesis 10.2.1). A writer still busy with its previous batch (or a
+stream being opened) only delays the round by FLUSH_WAIT.
 
 Raft tolerates loss: while a store cannot be reached (the stream failed, the connection is backing off)
 its messages are dropped and each (region, peer) they were for is reported unreachable to raft once per
@@ -31,11 +37,13 @@ from .resolve import StoreResolver
 from .rpc import CHANNEL_OPTIONS, raft_method
 from .snapshot import Report, send_snapshot
 
-__all__ = ["BACKOFF_MAX", "BACKOFF_MIN", "MAX_BATCH_BYTES", "RaftTransport"]
+__all__ = ["BACKOFF_MAX", "BACKOFF_MIN", "FLUSH_WAIT", "MAX_BATCH_BYTES", "RaftTransport"]
 
 logger = logging.getLogger("raftstore.server.transport")
 
 MAX_BATCH_BYTES = 8 * 1024 * 1024
+# FLUSH_WAIT: the longest send waits for the writers to take its messages (module docstring).
+FLUSH_WAIT = 0.001
 BACKOFF_MIN = 0.05
 BACKOFF_MAX = 2.0
 # _STABLE: a stream that stayed up this long resets the backoff.
@@ -72,9 +80,14 @@ class _Connection:
         with self._cond:
             if self._up and not self._closed:
                 self._queue.extend(msgs)
-                self._cond.notify()
+                self._cond.notify_all()
                 return
         self._drop(msgs)
+
+    def wait_taken(self, deadline: float) -> None:
+        """wait_taken returns once the writer took everything queued (or the stream is down), or at deadline."""
+        with self._cond:
+            self._cond.wait_for(lambda: not (self._queue and self._up) or self._closed, deadline - time.monotonic())
 
     def _drop(self, msgs: list[RaftMessage]) -> None:
         if msgs:
@@ -143,6 +156,7 @@ class _Connection:
                 if self._closed or failed.is_set():
                     return
                 msgs, self._queue = self._queue, []
+                self._cond.notify_all()  # wait_taken
             batch = BatchRaftMessage()
             size = 0
             for msg in msgs:
@@ -196,12 +210,17 @@ class RaftTransport:
                 self._send_snapshot(msg)
             else:
                 by_store.setdefault(msg.to_peer.store_id, []).append(msg)
+        pushed = []
         for store_id, group in by_store.items():
             conn = self._connection(store_id)
             if conn is None:
                 self._on_unreachable(_targets(group))
             else:
                 conn.push(group)
+                pushed.append(conn)
+        deadline = time.monotonic() + FLUSH_WAIT
+        for conn in pushed:
+            conn.wait_taken(deadline)
 
     def _send_snapshot(self, msg: RaftMessage) -> None:
         addr = self._resolver.address(msg.to_peer.store_id)
