@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from raftstore.raft import ConfState, MemStorage, Message, MessageType
+from raftstore.raft import ConfState, MemStorage, Message, MessageType, RawNode
 from raftstore.raft.testing import new_test_config, new_test_raft_with_config
 from raftstore.raft.testing.interface import Interface
 from raftstore.raft.util import NO_LIMIT
@@ -60,3 +60,76 @@ def test_follower_at_another_index_gets_its_own_entries() -> None:
     _, apps = _propose(NO_LIMIT, [b"a", b"b"], {2: 2, 3: 3})
     by_to = {m.to: [(e.index, e.data) for e in m.entries] for m in apps}
     assert by_to == {2: [(2, b"a"), (3, b"b")], 3: [(3, b"b")]}
+
+
+def _raw_leader(max_size_per_msg: int = NO_LIMIT) -> RawNode:
+    """_raw_leader: node 1 of [1, 2, 3] as leader (its empty entry at index 1), both followers replicating
+    from index 2, nothing left to send."""
+    storage = MemStorage.new_with_conf_state(ConfState(voters=[1, 2, 3]))
+    cfg = new_test_config(1, 10, 1)
+    cfg.max_size_per_msg = max_size_per_msg
+    node = RawNode(cfg, storage)
+    r = node.raft
+    r.become_candidate()
+    r.become_leader()
+    for id_ in (2, 3):
+        pr = r.prs.get(id_)
+        assert pr is not None
+        pr.matched = 1
+        pr.become_replicate()
+    r.read_messages()
+    return node
+
+
+def test_raw_node_proposal_becomes_first_followers_append_sharing_the_log_entries() -> None:
+    node = _raw_leader()
+    datas = [bytes([i]) * 8 for i in range(4)]
+    node.propose_batch(datas)
+    two, three = sorted(node.raft.read_messages(), key=lambda m: m.to)
+    log = node.raft.raft_log.unstable.entries[1:]
+    assert [(e.index, e.term, e.data) for e in log] == [(2 + i, 1, d) for i, d in enumerate(datas)]
+    fields = (1, MessageType.MsgAppend, 1, 1, 1, 0, b"")
+    for m, to in ((two, 2), (three, 3)):
+        assert (m.to, m.from_, m.msg_type, m.term, m.index, m.log_term, m.commit, m.context) == (to, *fields)
+        assert list(m.entries) == log
+    # The first follower's entries are the leader's log entries themselves (the proposal, sent on);
+    # the second follower's are a copy.
+    assert all(a is b for a, b in zip(two.entries, log, strict=True))
+    assert not any(a is b for a, b in zip(three.entries, log, strict=True))
+
+
+def test_caller_built_proposal_is_never_sent_on() -> None:
+    node = _raw_leader()
+    prop = Message(msg_type=MessageType.MsgPropose, from_=1)
+    prop.entries.add(data=b"x")
+    node.raft.step(prop)
+    apps = node.raft.read_messages()
+    assert [m.to for m in apps] == [2, 3] and all(m is not prop for m in apps)
+    assert (prop.msg_type, prop.to, [e.data for e in prop.entries]) == (MessageType.MsgPropose, 0, [b"x"])
+
+
+# Five entries of 8 B encode in 14 B each (70 B together); propose_batch's size bound for them is 230 B, so
+# from a 230 B budget on they are sent without sizing each, below it limited entry by entry.
+@pytest.mark.parametrize(
+    ("max_size", "sent"), [(0, 1), (30, 2), (69, 4), (70, 5), (229, 5), (230, 5), (NO_LIMIT, 5)]
+)
+def test_raw_node_proposal_is_limited_to_max_size_per_msg(max_size: int, sent: int) -> None:
+    node = _raw_leader(max_size)
+    datas = [bytes([i]) * 8 for i in range(5)]
+    node.propose_batch(datas)
+    apps = node.raft.read_messages()
+    assert sorted(m.to for m in apps) == [2, 3]
+    for m in apps:
+        assert [(e.index, e.data) for e in m.entries] == [(2 + i, datas[i]) for i in range(sent)]
+        assert sum(e.ByteSize() for e in m.entries) == 14 * sent
+
+
+def test_raw_node_proposal_cut_to_max_size_still_shares_and_keeps_the_log() -> None:
+    node = _raw_leader(30)
+    datas = [bytes([i]) * 8 for i in range(5)]
+    node.propose_batch(datas)
+    two, three = sorted(node.raft.read_messages(), key=lambda m: m.to)
+    log = node.raft.raft_log.unstable.entries[1:]
+    assert [(e.index, e.data) for e in log] == [(2 + i, d) for i, d in enumerate(datas)]
+    assert all(a is b for a, b in zip(two.entries, log[:2], strict=True))
+    assert list(three.entries) == log[:2] and not any(a is b for a, b in zip(three.entries, log[:2], strict=True))

@@ -311,6 +311,19 @@ class Raft:
         # _bcast_source: the MsgPropose being broadcast, if any: a MsgAppend carrying a run of its entries
         # is one CopyFrom of the whole proposal, stripped to that run.
         self._bcast_source: Message | None = None
+        # _own_proposal: the MsgPropose being stepped, when its creator hands it over for good (RawNode's
+        # propose methods build one per call and never read it again). Its entries are the leader's log
+        # entries (the same objects); the first MsgAppend carrying a run of them is that message itself,
+        # cut to the run, so that follower shares the leader's entry objects instead of a copy of each.
+        self._own_proposal: Message | None = None
+        # _own_size_bound: at least the encoded size of _own_proposal's entries together (NO_LIMIT: unknown).
+        self._own_size_bound = NO_LIMIT
+        # _bcast_owned: bcast_append may send _bcast_source itself (it is _own_proposal).
+        self._bcast_owned = False
+        # _bcast_unlimited_from: during bcast_append, the entries from this index to the last one fit in
+        # max_msg_size together (they are a run of _own_proposal, whose size bound fits): a MsgAppend
+        # of them is not limited entry by entry. NO_LIMIT otherwise.
+        self._bcast_unlimited_from = NO_LIMIT
 
         restore_conf(self.prs, self.raft_log.last_index(), conf_state)
         new_cs = self.post_conf_change()
@@ -556,15 +569,18 @@ class Raft:
         pr.become_snapshot(sindex)
         return True
 
-    def _prepare_send_entries(self, m: Message, pr: Progress, term: int, ents: Sequence[Entry]) -> None:
+    def _prepare_send_entries(self, m: Message, pr: Progress, term: int, ents: Sequence[Entry]) -> Message:
+        """_prepare_send_entries makes a MsgAppend of ents to m.to and returns it: m, or the proposal being
+        broadcast when it carries exactly ents and is raft's to send (see _put_entries)."""
         if ents:
-            self._put_entries(m, ents)
+            m = self._put_entries(m, ents)
         m.msg_type = _MsgAppend
         m.index = pr.next_idx - 1
         m.log_term = term
         m.commit = self.raft_log.committed
         if ents:
             pr.update_state(ents[-1].index)
+        return m
 
     def _try_batching(self, to: int, pr: Progress, ents: Sequence[Entry]) -> bool:
         """_try_batching appends ents to a MsgAppend to `to` already queued in msgs (if continuous);
@@ -609,7 +625,7 @@ class Raft:
             if term is not None and ents is not None:
                 if self.batch_append and self._try_batching(to, pr, ents):
                     return True
-                self._prepare_send_entries(m, pr, term, ents)
+                m = self._prepare_send_entries(m, pr, term, ents)
             elif isinstance(ents_err, LogTemporarilyUnavailableError):
                 # The storage fetches the entries asynchronously: on_entries_fetched retries.
                 return False
@@ -652,13 +668,15 @@ class Raft:
         cached = self._bcast_entries
         if cached is not None and cached[0] and cached[0][0].index == next_idx and next_idx >= log.unstable.offset:
             return cached[0]
-        return log.entries(next_idx, self.max_msg_size, GetEntriesContext.send_append(to, self.term, not allow_empty))
+        max_size = NO_LIMIT if next_idx >= self._bcast_unlimited_from else self.max_msg_size
+        return log.entries(next_idx, max_size, GetEntriesContext.send_append(to, self.term, not allow_empty))
 
-    def _put_entries(self, m: Message, ents: Sequence[Entry]) -> None:
-        """_put_entries puts copies of ents into m, a MsgAppend holding only `to` so far. During
-        bcast_append: as a copy of the MsgAppend already built for the same entries (the same objects: the
-        same next index, so the same index, log term and commit), or from the proposal being broadcast
-        when ents are a run of its entries; otherwise entry by entry."""
+    def _put_entries(self, m: Message, ents: Sequence[Entry]) -> Message:
+        """_put_entries puts ents into m, a MsgAppend holding only `to` so far, and returns the message
+        that carries them. During bcast_append: a copy of the MsgAppend already built for the same entries
+        (the same objects: the same next index, so the same index, log term and commit); else the proposal
+        being broadcast, cut to ents when they are a run of its entries: itself, taken over, when raft
+        owns it (_own_proposal), else one copy of it; otherwise a copy of each entry."""
         cached = self._bcast_entries
         if cached is not None:
             prev_ents, prev = cached
@@ -667,21 +685,37 @@ class Raft:
                 m.CopyFrom(prev)
                 m.to = to
                 m.term = 0  # _send stamps it
-                return
+                return m
+        m = self._entries_from_source(m, ents)
+        if cached is not None:
             self._bcast_entries = (ents if isinstance(ents, list) else list(ents), m)
+        return m
+
+    def _entries_from_source(self, m: Message, ents: Sequence[Entry]) -> Message:
+        """_entries_from_source: _put_entries without a MsgAppend to copy (see there)."""
         source = self._bcast_source
-        start = -1 if source is None or not source.entries else ents[0].index - source.entries[0].index
-        if 0 <= start and start + len(ents) <= len(source.entries) and all(map(is_, islice(source.entries, start, None), ents)):  # type: ignore[union-attr]
-            to = m.to
-            m.CopyFrom(source)
-            for field, _ in m.ListFields():
-                if field.name != "entries":
-                    m.ClearField(field.name)
-            del m.entries[start + len(ents) :]
-            del m.entries[:start]
-            m.to = to
-        else:
+        if source is None or not source.entries:
             m.entries.extend(ents)
+            return m
+        start = ents[0].index - source.entries[0].index
+        size = len(source.entries)
+        if start < 0 or start + len(ents) > size or not all(map(is_, islice(source.entries, start, None), ents)):
+            m.entries.extend(ents)
+            return m
+        to = m.to
+        if self._bcast_owned:
+            # Cutting the proposal to the run leaves the entries cut off intact (they live on in the log).
+            self._bcast_owned = False  # it can be sent once
+            m = source
+        else:
+            m.CopyFrom(source)
+        del m.entries[start + len(ents) :]
+        del m.entries[:start]
+        for field, _ in m.ListFields():
+            if field.name != "entries":
+                m.ClearField(field.name)
+        m.to = to
+        return m
 
     def bcast_append(self) -> None:
         """bcast_append sends an append to every peer (empty ones carry the commit index). Followers at
@@ -693,12 +727,26 @@ class Raft:
         self_id = self.id
         self._bcast_entries = ([], None)
         self._bcast_source = source
+        owned = self._bcast_owned = source is not None and source is self._own_proposal
+        if owned and self._own_size_bound <= self.max_msg_size:
+            self._bcast_unlimited_from = self.raft_log.last_index() - len(source.entries) + 1  # type: ignore[union-attr]
         try:
             for id_, pr in self.prs.iter():
                 if id_ != self_id:
                     self._maybe_send_append(id_, pr, True)
         finally:
             self._bcast_entries = self._bcast_source = None
+            self._bcast_owned = False
+            self._bcast_unlimited_from = NO_LIMIT
+
+    def _step_own_proposal(self, m: Message, size_bound: int) -> None:
+        """_step_own_proposal steps m, a MsgPropose whose creator hands it over for good (see
+        _own_proposal); size_bound is at least the encoded size of its entries together (NO_LIMIT: unknown)."""
+        self._own_proposal, self._own_size_bound = m, size_bound
+        try:
+            self.step(m)
+        finally:
+            self._own_proposal, self._own_size_bound = None, NO_LIMIT
 
     def ping(self) -> None:
         """ping broadcasts heartbeats if this node is the leader."""

@@ -51,11 +51,17 @@ from .errors import InvariantError, RaftError, StepLocalMsgError, StepPeerNotFou
 from .raft import Raft, SoftState, StateRole
 from .status import Status
 from .storage import GetEntriesFor
+from .util import NO_LIMIT
 
 if TYPE_CHECKING:
     from .config import Config
     from .read_only import ReadState
     from .storage import GetEntriesContext, Storage
+
+# _ENTRY_OVERHEAD_BOUND: the most an Entry's encoding adds to the bytes of its data and context: the tags and
+# varints of entry_type (2), term (11), index (11), the lengths of data and context (6 each, below 32 GiB)
+# and sync_log (2).
+_ENTRY_OVERHEAD_BOUND = 38
 
 __all__ = [
     "Peer",
@@ -365,18 +371,28 @@ class RawNode:
         m.msg_type = _MSG_HUP
         self.raft.step(m)
 
+    def _step_own_proposal(self, m: Message, size_bound: int = NO_LIMIT) -> None:
+        """_step_own_proposal steps m, a MsgPropose built by this RawNode and never read again, handing it
+        over to raft for good: a leader may send it on as a MsgAppend (Raft._own_proposal). size_bound is
+        at least the encoded size of its entries together (NO_LIMIT: unknown)."""
+        self.raft._step_own_proposal(m, size_bound)
+
     def propose(self, context: bytes, data: bytes) -> None:
         """propose: proposes one normal entry; raises ProposalDroppedError when it is dropped."""
         m = Message()
         m.msg_type = _MSG_PROPOSE
         m.from_ = self.raft.id
         m.entries.add(data=data, context=context)
-        self.raft.step(m)
+        self._step_own_proposal(m, len(data) + len(context) + _ENTRY_OVERHEAD_BOUND)
 
     def propose_batch(self, datas: Iterable[bytes], context: bytes = b"") -> None:
         """propose_batch: proposes one normal entry per item of datas in a single MsgPropose (all of them
         with the given context). Either all are appended or the whole batch is dropped with
         ProposalDroppedError. An empty batch does nothing."""
+        if not isinstance(datas, (list, tuple)):
+            datas = list(datas)
+        if not datas:
+            return
         m = Message()
         m.msg_type = _MSG_PROPOSE
         m.from_ = self.raft.id
@@ -387,9 +403,7 @@ class RawNode:
         else:
             for data in datas:
                 add(data=data)
-        if not m.entries:
-            return
-        self.raft.step(m)
+        self._step_own_proposal(m, sum(map(len, datas)) + len(datas) * (len(context) + _ENTRY_OVERHEAD_BOUND))
 
     def propose_entries(self, entries: Sequence[Entry]) -> None:
         """propose_entries: proposes copies of the given entries (any type) in a single MsgPropose."""
@@ -399,7 +413,7 @@ class RawNode:
         m.msg_type = _MSG_PROPOSE
         m.from_ = self.raft.id
         m.entries.extend(entries)
-        self.raft.step(m)
+        self._step_own_proposal(m)
 
     def ping(self) -> None:
         """ping: a leader broadcasts heartbeats to its followers; others do nothing."""
@@ -418,7 +432,7 @@ class RawNode:
         m = Message()
         m.msg_type = _MSG_PROPOSE
         m.entries.add(entry_type=entry_type, data=cc.SerializeToString(), context=context)
-        self.raft.step(m)
+        self._step_own_proposal(m)
 
     def apply_conf_change(self, cc: ConfChange | ConfChangeV2) -> ConfState:
         """apply_conf_change: applies a committed configuration change to this node and returns the new
