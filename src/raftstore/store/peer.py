@@ -345,6 +345,8 @@ class Peer:
         if raft.raft_log.last_index() != first + len(cmds) - 1:
             raise InvariantError(f"[region {self.region_id}] {len(cmds)} proposals did not land at {first}")
         term = self.term
+        if failpoints.fail_point("ack_write_before_commit"):  # a deliberate bug (chaos --bug early-ack)
+            cmds = [(cmd, _ack_early(cmd, ws, term, answers)) for cmd, ws in cmds]
         self.proposals.extend(Proposal(first + i, term, ws) for i, (_, ws) in enumerate(cmds))
 
     def _propose_conf_change(self, cmd: RaftCmdRequest, cb: Callback, answers: list[Answer]) -> None:
@@ -713,6 +715,18 @@ def _log_failure(result: CmdResult) -> None:
     """_log_failure answers a command the store proposed itself (CompactLog): only a failure is logged."""
     if result.error is not None:
         logger.info("store-proposed command failed: %s", result.error.message)
+
+
+def _ack_early(cmd: RaftCmdRequest, waiters: list[_Waiter], term: int, answers: list[Answer]) -> list[_Waiter]:
+    """_ack_early, the deliberate bug of failpoint ack_write_before_commit: the waiters of a command of
+    puts and deletes are answered done as soon as it is proposed, before any quorum has it; returns the
+    waiters left to answer after apply (none then)."""
+    if cmd.HasField("admin_request") or any(r.cmd_type not in (CmdType.Put, CmdType.Delete) for r in cmd.requests):
+        return waiters
+    resp = RaftCmdResponse()
+    resp.header.current_term = term
+    answers.extend((w.cb, CmdResult(resp)) for w in waiters)
+    return []
 
 
 def _slice(resp: RaftCmdResponse, w: _Waiter) -> RaftCmdResponse:
