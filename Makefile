@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test soak bench proto typecheck clean
+.PHONY: demo test soak bench proto typecheck clean chaos
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,21 @@ bench: $(BENCH_STAMP)
 	$(PY) bench/bench_snapshot.py
 	$(PY) bench/bench_store.py
 	$(PY) bench/bench_cluster.py
+
+# chaos (not part of test): seeds 1-3 x 120 fault cycles on 3 stores (216 SIGKILLs, 72 pauses, 72 partitions)
+# and seed 4 x 20 cycles on 5 stores, histories and reports under CHAOS_OUT; then the bug-injection check,
+# which must FAIL (exit 1) on a deliberately broken build (failpoint ack_write_before_commit).
+# See docs/reliability.md.
+CHAOS_STAMP := $(shell date -u +%Y%m%dT%H%M%SZ)
+CHAOS_OUT ?= ./data/chaos/$(CHAOS_STAMP)
+
+chaos: $(STAMP)
+	$(VENV)/bin/raftstore chaos --seeds 3 --cycles 120 --out $(CHAOS_OUT)/3-stores
+	$(VENV)/bin/raftstore chaos --nodes 5 --seed 4 --cycles 20 --out $(CHAOS_OUT)/5-stores
+	status=0; $(VENV)/bin/raftstore chaos --bug early-ack --faults partition-leader --cycles 4 \
+		--out $(CHAOS_OUT)/bug-early-ack || status=$$?; \
+	if [ $$status -eq 1 ]; then echo "bug-injection check: chaos caught the broken build (exit 1), as it must"; \
+	else echo "bug-injection check FAILED: chaos exited $$status on the broken build"; exit 1; fi
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

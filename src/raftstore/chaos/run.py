@@ -37,6 +37,7 @@ __all__ = ["BUGS", "ChaosConfig", "RunReport", "run_chaos"]
 
 # BUGS: --bug NAME -> the RAFTSTORE_FAILPOINTS every store starts with (see docs/reliability.md).
 BUGS = {
+    "early-ack": "ack_write_before_commit=return",
     "stale-read": "read_without_read_index=return",
 }
 # SETTLE: seconds the workload runs on after the cluster is healed.
