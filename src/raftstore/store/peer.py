@@ -54,7 +54,7 @@ from ..proto.raft_cmdpb_pb2 import (
     RaftCmdRequest,
     RaftCmdResponse,
 )
-from ..proto.raft_serverpb_pb2 import RaftMessage
+from ..proto.raft_serverpb_pb2 import ExtraMessageType, RaftMessage
 from ..raft.confchange.changer import Changer
 from ..raft.config import Config
 from ..raft.errors import ConfChangeError, InvariantError, ProposalDroppedError
@@ -167,6 +167,12 @@ class Peer:
         self.pending_destroy = False
         # consistency: the last consistency check applied here (ComputeHash, then VerifyHash).
         self.consistency: ConsistencyState | None = None
+        # leader_missing_since: the tick since which no leader was heard from (None: heard since the last
+        # stale check); check_stale_peers: whom a stale check asks, the region's peers at conf_ver
+        # check_stale_conf_ver or newer ones a MsgCheckStalePeerResponse named (TiKV's).
+        self.leader_missing_since: int | None = None
+        self.check_stale_conf_ver = 0
+        self.check_stale_peers: list[PeerMeta] = []
 
     # -- state --------------------------------------------------------------------------------------
 
@@ -521,6 +527,43 @@ class Peer:
         self.raft_log_size_hint += result.data_size
         if result.truncated_to is not None and result.truncated_from is not None:
             self._on_compacted(result.truncated_from, result.truncated_to, applied)
+
+    def check_stale_state(self, now: int, max_missing: int) -> list[RaftMessage]:
+        """check_stale_state: TiKV's check_stale_state and bcast_check_stale_peer_message, at tick `now`.
+        A leader, or a peer that heard from its leader since the last check, is valid; one that heard from
+        no leader for max_missing ticks sends MsgCheckStalePeer to the peers it knows of its region (and
+        again each max_missing ticks after)."""
+        if self.is_leader() or self.pending_destroy or self.storage.is_applying_snapshot():
+            self.leader_missing_since = None
+            return []
+        if self.leader_missing_since is None:
+            self.leader_missing_since = now
+            return []
+        if now - self.leader_missing_since < max_missing:
+            return []
+        self.leader_missing_since = now
+        region = self.region
+        if self.check_stale_conf_ver < region.region_epoch.conf_ver:
+            self.check_stale_conf_ver = region.region_epoch.conf_ver
+            self.check_stale_peers = list(region.peers)
+        logger.warning("[region %d] %d: no leader for %d ticks, asking %s whether it is still a member",
+                       self.region_id, self.peer_id, max_missing, [p.id for p in self.check_stale_peers])
+        me = self._me()
+        out = []
+        for p in self.check_stale_peers:
+            if p.id != self.peer_id:
+                rm = RaftMessage(region_id=self.region_id, from_peer=me, to_peer=p)
+                rm.region_epoch.CopyFrom(region.region_epoch)
+                rm.extra_msg.type = ExtraMessageType.MsgCheckStalePeer
+                out.append(rm)
+        return out
+
+    def on_check_stale_peer_response(self, conf_ver: int, peers: list[PeerMeta]) -> None:
+        """on_check_stale_peer_response: a tombstone of the region at conf_ver named its peers; a stale
+        check asks them from now on when they are newer than whom it asks."""
+        if self.check_stale_conf_ver < conf_ver:
+            self.check_stale_conf_ver = conf_ver
+            self.check_stale_peers = peers
 
     def on_hash_results(self, hashes: list[HashResult]) -> int:
         """on_hash_results: TiKV's on_hash_computed and verify_and_store_hash, for the consistency check

@@ -55,6 +55,7 @@ from ..proto.metapb_pb2 import Peer as PeerMeta
 from ..proto.metapb_pb2 import Region, RegionEpoch
 from ..proto.raft_cmdpb_pb2 import AdminCmdType, RaftCmdRequest, RaftCmdResponse
 from ..proto.raft_serverpb_pb2 import (
+    ExtraMessageType,
     PeerState,
     RaftMessage,
     RaftSnapshotData,
@@ -113,6 +114,11 @@ class StoreConfig:
     raft_log_gc_threshold: int = 50
     raft_log_gc_count_limit: int = 73_728
     raft_log_gc_size_limit: int = 72 * 1024 * 1024
+    # peer_stale_state_check_interval, max_leader_missing_duration (ticks): TiKV's check_stale_state.
+    # Every interval, a peer that heard from no leader for the duration asks the other peers of its region
+    # whether it is still a member (MsgCheckStalePeer), and again after each such duration.
+    peer_stale_state_check_interval: int = 100
+    max_leader_missing_duration: int = 1000
     seed: int = 0
 
 
@@ -255,6 +261,8 @@ class StoreCore:
         """tick advances every peer's logical clock by one tick; every raft_log_gc_tick_interval ticks the
         leaders run the log GC policy."""
         self._ticks += 1
+        if self._ticks % self.config.peer_stale_state_check_interval == 0:
+            self._check_stale_peers()
         gc_tick = self._ticks % self.config.raft_log_gc_tick_interval == 0
         dirty = self._dirty
         for region_id, peer in self.peers.items():
@@ -264,6 +272,32 @@ class StoreCore:
                 peer.on_raft_gc_log_tick()
                 if peer.has_waiting():
                     dirty[region_id] = None
+
+    def _check_stale_peers(self) -> None:
+        """_check_stale_peers: TiKV's on_check_peer_stale_state_tick, for every peer (asleep or not): one
+        that has heard from no leader for max_leader_missing_duration ticks asks its region's other peers
+        (MsgCheckStalePeer); a peer that no longer lists it answers with a gc message, which destroys it."""
+        for peer in self.peers.values():
+            self._outbox.extend(peer.check_stale_state(self._ticks, self.config.max_leader_missing_duration))
+
+    def _answer_stale_check(self, msg: RaftMessage) -> None:
+        """_answer_stale_check: a MsgCheckStalePeer for a region this store hosts no peer of (TiKV's StoreFsm
+        check_msg). Over a tombstone newer than the asker's epoch: a gc message when the tombstone's region
+        does not list the asker's store, else its peers (MsgCheckStalePeerResponse) for the asker to ask."""
+        state = self._region_state(msg.region_id)
+        if state is None or state.state != PeerState.Tombstone:
+            return
+        dead = state.region
+        if not is_epoch_stale(msg.region_epoch, dead.region_epoch):
+            return
+        if _find_peer(dead, msg.from_peer.store_id) is None:
+            self._send_gc(msg, dead.region_epoch)
+            return
+        resp = RaftMessage(region_id=msg.region_id, from_peer=msg.to_peer, to_peer=msg.from_peer)
+        resp.region_epoch.CopyFrom(dead.region_epoch)
+        resp.extra_msg.type = ExtraMessageType.MsgCheckStalePeerResponse
+        resp.extra_msg.check_peers.extend(dead.peers)
+        self._outbox.append(resp)
 
     def step(self, msg: RaftMessage) -> None:
         """step hands a raft message to its peer (the message is taken over), TiKV's on_raft_message.
@@ -283,12 +317,17 @@ class StoreCore:
             return
         peer = self.peers.get(msg.region_id)
         if peer is None:
-            if msg.is_tombstone:
+            if msg.HasField("extra_msg") and msg.extra_msg.type == ExtraMessageType.MsgCheckStalePeer:
+                self._answer_stale_check(msg)
+            if msg.is_tombstone or msg.HasField("extra_msg"):
                 return
             peer = self._maybe_create_peer(msg)
             if peer is None:
                 return
         elif self._check_msg(peer, msg):
+            return
+        if msg.HasField("extra_msg"):
+            self._step_extra(peer, msg)
             return
         if msg.message.msg_type == MessageType.MsgSnapshot and not self._check_snapshot(peer, msg):
             return
@@ -298,7 +337,17 @@ class StoreCore:
         except RaftError as err:
             logger.debug("[region %d] %d drops a message: %r", msg.region_id, peer.peer_id, err)
             return
+        if msg.from_peer.id == peer.raft_group.raft.leader_id:
+            peer.leader_missing_since = None
         self._dirty[msg.region_id] = None
+
+    def _step_extra(self, peer: Peer, msg: RaftMessage) -> None:
+        """_step_extra: an ExtraMessage of the peer's region (iface.md). MsgCheckStalePeerResponse gives a
+        stale peer newer peers of its region to ask (a MsgCheckStalePeer needs nothing here: _check_msg
+        told a non-member to gc)."""
+        kind = msg.extra_msg.type
+        if kind == ExtraMessageType.MsgCheckStalePeerResponse:
+            peer.on_check_stale_peer_response(msg.region_epoch.conf_ver, list(msg.extra_msg.check_peers))
 
     def report_snapshot(self, region_id: int, to_peer_id: int, status: SnapshotStatus) -> None:
         """report_snapshot: the transport's outcome of sending a MsgSnapshot (with its files) to
