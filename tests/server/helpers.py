@@ -48,15 +48,24 @@ class ProcCluster:
         self.config = root / "fast.toml"
         self.config.write_text(FAST_CONFIG)
         self.procs: dict[int, subprocess.Popen[str]] = {}
+        # joins: stores started with --join (store id -> the member's address) instead of --initial-cluster.
+        self.joins: dict[int, str] = {}
 
     @property
     def initial_cluster(self) -> str:
-        return ",".join(f"{sid}={addr}" for sid, addr in self.addrs.items())
+        return ",".join(f"{sid}={addr}" for sid, addr in self.addrs.items() if sid not in self.joins)
+
+    def add_joiner(self, sid: int, member: str) -> None:
+        """add_joiner adds store sid, started with --join member (start it with start(sid))."""
+        self.joins[sid] = member
+        self.addrs[sid] = f"127.0.0.1:{free_port()}"
+        self.ids.append(sid)
 
     def args(self, sid: int) -> list[str]:
         """args are store sid's command line (the same at every start)."""
+        where = ["--join", self.joins[sid]] if sid in self.joins else ["--initial-cluster", self.initial_cluster]
         args = ["server", "--store-id", str(sid), "--data", str(self.root / f"store-{sid}"),
-                "--addr", self.addrs[sid], "--initial-cluster", self.initial_cluster, "--config", str(self.config)]
+                "--addr", self.addrs[sid], *where, "--config", str(self.config)]
         if sid in self.status_addrs:
             args += ["--status-addr", self.status_addrs[sid]]
         return args

@@ -467,14 +467,16 @@ class JoinRequest(_message.Message):
     def __init__(self, cluster_id: _Optional[int] = ..., store: _Optional[_Union[_metapb_pb2.Store, _Mapping]] = ...) -> None: ...
 
 class JoinResponse(_message.Message):
-    __slots__ = ("error", "cluster_id", "stores")
+    __slots__ = ("error", "cluster_id", "stores", "conflict")
     ERROR_FIELD_NUMBER: _ClassVar[int]
     CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
     STORES_FIELD_NUMBER: _ClassVar[int]
+    CONFLICT_FIELD_NUMBER: _ClassVar[int]
     error: str
     cluster_id: int
     stores: _containers.RepeatedCompositeFieldContainer[_metapb_pb2.Store]
-    def __init__(self, error: _Optional[str] = ..., cluster_id: _Optional[int] = ..., stores: _Optional[_Iterable[_Union[_metapb_pb2.Store, _Mapping]]] = ...) -> None: ...
+    conflict: bool
+    def __init__(self, error: _Optional[str] = ..., cluster_id: _Optional[int] = ..., stores: _Optional[_Iterable[_Union[_metapb_pb2.Store, _Mapping]]] = ..., conflict: _Optional[bool] = ...) -> None: ...
 
 class GossipRequest(_message.Message):
     __slots__ = ("cluster_id", "from_store", "stores")

@@ -56,7 +56,10 @@ def add_commands(
     server.add_argument(
         "--initial-cluster", help="ID=HOST:PORT,... every initial store (the same on each of them)"
     )
-    server.add_argument("--join", help="HOST:PORT of a running store to join through (not supported yet)")
+    server.add_argument(
+        "--join", help="HOST:PORT of any store of a running cluster: a new store joins through it (learns every "
+        "store and announces itself); it starts with no region, add-peer moves regions onto it"
+    )
     server.add_argument("--config", type=Path, help="TOML config file")
 
     playground = sub.add_parser(

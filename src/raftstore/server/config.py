@@ -11,6 +11,11 @@ Flags win over the file. The file may hold every flag (same names: `store-id`, `
     raft-entry-max-size = 8388608
     [server]
     grpc-workers = 64                   # gRPC server threads (each open stream holds one)
+    gossip-interval-ms = 1000           # how often the store gossips the stores it knows
+    [security]                          # mutual TLS for both services: all three, or none
+    ca-path = "ca.pem"
+    cert-path = "store.pem"
+    key-path = "store.key"
 
 An unknown key, a value of the wrong type or an address that is not HOST:PORT is a ConfigError.
 """
@@ -25,6 +30,7 @@ from typing import Any
 
 from ..store.store_core import StoreConfig
 from .errors import ConfigError
+from .security import Security, load_security
 
 __all__ = ["ServerConfig", "load_config", "parse_addr", "parse_initial_cluster"]
 
@@ -43,7 +49,9 @@ class ServerConfig:
     cluster_id: int = 1
     tick_interval: float = 0.1
     grpc_workers: int = 64
+    gossip_interval: float = 1.0
     store: StoreConfig = field(default_factory=StoreConfig)
+    security: Security | None = None
 
 
 def parse_addr(text: str) -> tuple[str, int]:
@@ -72,6 +80,7 @@ def parse_initial_cluster(text: str) -> dict[int, str]:
 
 _STORE_FIELDS = {f.name.replace("_", "-"): f for f in dataclasses.fields(StoreConfig)}
 _TOP_KEYS = {"store-id", "data", "addr", "status-addr", "initial-cluster", "join", "cluster-id"}
+_SECURITY_KEYS = ("ca-path", "cert-path", "key-path")
 
 
 def _typed(where: str, value: Any, kind: type) -> Any:
@@ -101,7 +110,7 @@ def load_config(flags: dict[str, Any], config_file: Path | None = None) -> Serve
         if key not in _TOP_KEYS:
             raise ConfigError(f"config: unknown key {key!r}")
     for section in doc.keys() - top.keys():
-        if section not in ("raftstore", "server"):
+        if section not in ("raftstore", "server", "security"):
             raise ConfigError(f"config: unknown section [{section}]")
     merged = {**top, **{k: v for k, v in flags.items() if v is not None}}
     store_id = _typed("store-id", merged.get("store-id"), int) if "store-id" in merged else None
@@ -127,10 +136,15 @@ def load_config(flags: dict[str, Any], config_file: Path | None = None) -> Serve
         store_kwargs[f.name] = _typed(f"raftstore.{key}", value, int)
     server = dict(doc.get("server", {}))
     workers = _typed("server.grpc-workers", server.pop("grpc-workers", 64), int)
+    gossip_ms = _typed("server.gossip-interval-ms", server.pop("gossip-interval-ms", 1000), int)
     if server:
         raise ConfigError(f"config: unknown key server.{next(iter(server))}")
-    if tick_ms < 1 or workers < 4:
-        raise ConfigError("config: tick-interval-ms must be at least 1 and grpc-workers at least 4")
+    if tick_ms < 1 or workers < 4 or gossip_ms < 1:
+        raise ConfigError("config: tick-interval-ms and gossip-interval-ms must be at least 1, grpc-workers at least 4")
+    tls = dict(doc.get("security", {}))
+    for key in tls.keys() - set(_SECURITY_KEYS):
+        raise ConfigError(f"config: unknown key security.{key}")
+    paths = {k: _typed(f"security.{k}", tls[k], str) if k in tls else None for k in _SECURITY_KEYS}
     join = merged.get("join")
     return ServerConfig(
         store_id=store_id,
@@ -142,5 +156,7 @@ def load_config(flags: dict[str, Any], config_file: Path | None = None) -> Serve
         cluster_id=_typed("cluster-id", merged.get("cluster-id", 1), int),
         tick_interval=tick_ms / 1000,
         grpc_workers=workers,
+        gossip_interval=gossip_ms / 1000,
         store=StoreConfig(**store_kwargs),
+        security=load_security(paths["ca-path"], paths["cert-path"], paths["key-path"]),
     )

@@ -28,18 +28,20 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from concurrent import futures
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import start_http_server
 
 from ..engine.engines import Engines, open_engines
-from ..proto.metapb_pb2 import Peer, Region
+from ..proto.metapb_pb2 import Peer, Region, Store
 from ..proto.raft_serverpb_pb2 import BatchRaftMessage, Done
+from ..proto.raftstorepb_pb2 import GossipRequest, JoinRequest, JoinResponse
 from ..raft.raw_node import SnapshotStatus
 from ..store.bootstrap import (
     IdAllocator,
@@ -53,15 +55,32 @@ from ..store.store_core import StoreCore
 from .admin import AdminService
 from .config import ServerConfig, parse_addr
 from .driver import StoreDriver
-from .errors import AddressInUseError, ConfigError, DriverFailedError
+from .errors import (
+    AddressInUseError,
+    ConfigError,
+    DriverFailedError,
+    JoinError,
+    StoreConflictError,
+)
+from .gossip import Gossiper
 from .metrics import StoreMetrics
 from .resolve import StoreResolver
-from .rpc import ADMIN_SERVICE, KV_SERVICE, RAFT_SERVICE, SERVER_OPTIONS, open_channel
+from .rpc import (
+    ADMIN_SERVICE,
+    KV_SERVICE,
+    RAFT_SERVICE,
+    SERVER_OPTIONS,
+    open_channel,
+    raft_method,
+    unary_call,
+)
 from .service import KvService
 from .snapshot import receive_snapshot
 from .transport import RaftTransport
 
 __all__ = ["FIRST_REGION_ID", "Server", "initial_region"]
+
+M = TypeVar("M", bound=Message)
 
 logger = logging.getLogger("raftstore.server")
 
@@ -70,6 +89,8 @@ FIRST_REGION_ID = 1
 SNAP_DIR = "snap"
 # GRACE: seconds the gRPC server gives open calls to finish when stopping.
 GRACE = 1.0
+# JOIN_TIMEOUT: how long --join keeps trying to reach its member.
+JOIN_TIMEOUT = 5.0
 
 
 def initial_region(store_ids: list[int]) -> Region:
@@ -84,6 +105,18 @@ def _report_unreachable(targets: list[tuple[int, int]], core: StoreCore) -> None
     """_report_unreachable (driver thread) tells each region's raft that a message to a peer was lost."""
     for region_id, peer_id in targets:
         core.report_unreachable(region_id, peer_id)
+
+
+def _decode(cls: type[M], raw: bytes, context: grpc.ServicerContext) -> M:
+    try:
+        return cls.FromString(raw)
+    except DecodeError as err:
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed {cls.__name__}: {err}")
+        raise  # abort raised already
+
+
+def _rpc_reason(err: grpc.RpcError) -> str:
+    return f"{err.code().name}: {err.details()}" if isinstance(err, grpc.Call) else type(err).__name__
 
 
 def _probe(addr: str) -> None:
@@ -110,7 +143,8 @@ class Server:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.metrics = StoreMetrics()
-        self.resolver = StoreResolver(config.initial_cluster)
+        self.resolver = StoreResolver(config.initial_cluster, config.store_id, config.addr)
+        self._gossip = Gossiper(config.store_id, config.cluster_id, self.resolver, self._connect, config.gossip_interval)
         self.port = 0
         self.status_port = 0
         self._grpc: grpc.Server | None = None
@@ -137,6 +171,7 @@ class Server:
         assert self._grpc is not None and self._driver is not None
         self._driver.start()
         self._grpc.start()
+        self._gossip.start()
         for service in ("", KV_SERVICE, ADMIN_SERVICE):
             self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
         logger.info("store %d serving on %s", self.config.store_id, self.config.addr)
@@ -162,10 +197,19 @@ class Server:
     def _open(self) -> None:
         cfg = self.config
         engines = self._engines = open_engines(cfg.data)
-        if load_store_ident(engines) is None and not cfg.initial_cluster:
-            if cfg.join is not None:
-                raise ConfigError("--join is not supported yet: start every store with --initial-cluster")
-            raise ConfigError(f"{cfg.data} is not bootstrapped: give --initial-cluster to bootstrap it")
+        bootstrapped = load_store_ident(engines) is not None
+        if not bootstrapped and not cfg.initial_cluster:
+            if cfg.join is None:
+                raise ConfigError(f"{cfg.data} is not bootstrapped: give --initial-cluster or --join to bootstrap it")
+            self._join(cfg.join)
+            bootstrap_store(engines, cfg.cluster_id, cfg.store_id)
+        elif cfg.join is not None:
+            try:
+                self._join(cfg.join)
+            except StoreConflictError:
+                raise
+            except JoinError as err:  # a restart: the cluster knows this store; gossip will find it
+                logger.warning("store %d: %s; going on (the other stores know this one)", cfg.store_id, err)
         if cfg.initial_cluster:
             bootstrap_store(engines, cfg.cluster_id, cfg.store_id)
             bootstrap_initial_regions(engines, [initial_region(list(cfg.initial_cluster))])
@@ -186,6 +230,8 @@ class Server:
             {
                 "BatchRaft": grpc.stream_unary_rpc_method_handler(self._batch_raft),
                 "Snapshot": grpc.stream_stream_rpc_method_handler(receive),
+                "Join": grpc.unary_unary_rpc_method_handler(self._on_join),
+                "Gossip": grpc.unary_unary_rpc_method_handler(self._on_gossip),
             },
         )
         assert self._grpc is not None
@@ -193,7 +239,49 @@ class Server:
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._grpc)
 
     def _connect(self, addr: str) -> grpc.Channel:
-        return open_channel(addr)
+        return open_channel(addr, self.config.security)
+
+    def _join(self, member: str) -> None:
+        """_join announces this store to member (Raft/Join) and learns the stores it knows; JoinError when it
+        cannot be reached within JOIN_TIMEOUT or refuses (StoreConflictError: this id is known elsewhere)."""
+        cfg = self.config
+        req = JoinRequest(cluster_id=cfg.cluster_id, store=Store(id=cfg.store_id, address=cfg.addr))
+        deadline = time.monotonic() + JOIN_TIMEOUT
+        with self._connect(member) as channel:
+            while True:
+                try:
+                    resp: JoinResponse = unary_call(channel, raft_method("Join"), req, JoinResponse, 2.0)
+                    break
+                except grpc.RpcError as err:
+                    if time.monotonic() >= deadline:
+                        raise JoinError(f"--join {member}: cannot reach it: {_rpc_reason(err)}") from None
+                    time.sleep(0.2)
+        if resp.conflict:
+            raise StoreConflictError(f"--join {member} refused: {resp.error}")
+        if resp.error:
+            raise JoinError(f"--join {member} refused: {resp.error}")
+        self._gossip.learn(resp.stores, f"--join {member}")
+        logger.info("store %d joined through %s", cfg.store_id, member)
+
+    def _on_join(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
+        """_on_join (Raft/Join): admit the joining store (refused on a conflict or another cluster id) and
+        answer every store known here; the news is gossiped at once."""
+        req = _decode(JoinRequest, raw, context)
+        resp = JoinResponse(cluster_id=self.config.cluster_id)
+        if req.cluster_id != self.config.cluster_id:
+            resp.error = f"cluster id {req.cluster_id} is not this cluster's ({self.config.cluster_id})"
+        else:
+            try:
+                if self.resolver.admit(req.store):
+                    logger.info("store %d at %s joins", req.store.id, req.store.address)
+                    self._gossip.poke()
+            except StoreConflictError as err:
+                resp.error, resp.conflict = str(err), True
+        resp.stores.extend(self.resolver.stores())
+        return bytes(resp.SerializeToString())
+
+    def _on_gossip(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
+        return bytes(self._gossip.answer(_decode(GossipRequest, raw, context)).SerializeToString())
 
     def _on_unreachable(self, targets: list[tuple[int, int]]) -> None:
         if self._driver is not None:
@@ -224,6 +312,7 @@ class Server:
     def stop(self) -> None:
         """stop shuts down what start started, in reverse order; safe to call more than once."""
         self._health.enter_graceful_shutdown()
+        self._gossip.stop()
         if self._kv is not None:
             self._kv.closing.set()
         if self._grpc is not None:
