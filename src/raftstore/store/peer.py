@@ -165,6 +165,10 @@ class Peer:
         # pending_destroy: the peer is to be destroyed (removed by a conf change, a gc message, or a
         # message to a newer peer of its region); the store does it at its next collect.
         self.pending_destroy = False
+        # hib_votes: a leader's hibernation poll, the peers that agreed (None: no poll); hib_agreed: the
+        # (term, leader) whose hibernate request this follower agreed to (hibernate.py).
+        self.hib_votes: set[int] | None = None
+        self.hib_agreed: tuple[int, int] | None = None
         # consistency: the last consistency check applied here (ComputeHash, then VerifyHash).
         self.consistency: ConsistencyState | None = None
         # leader_missing_since: the tick since which no leader was heard from (None: heard since the last

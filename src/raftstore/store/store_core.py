@@ -76,6 +76,14 @@ from .cmd import (
     other_error,
     region_not_found,
 )
+from .hibernate import (
+    Hibernation,
+    extra_message,
+    follower_may_agree,
+    follower_may_sleep,
+    leader_idle,
+    probe_message,
+)
 from .peer import Answer, Peer, is_initial_msg
 from .peer_storage import load_region_states
 from .snap.status import CheckApplyingSnapStatus
@@ -102,7 +110,11 @@ class StoreConfig:
     Raft log GC (a leader's policy, see Peer.on_raft_gc_log_tick), TiKV's defaults for a 96 MiB region:
     run every `raft_log_gc_tick_interval` ticks; compact what every follower has once
     `raft_log_gc_threshold` entries are; compact anyway past `raft_log_gc_count_limit` entries or
-    `raft_log_gc_size_limit` bytes of applied commands."""
+    `raft_log_gc_size_limit` bytes of applied commands.
+
+    Hibernation (hibernate.py): with `hibernate_regions`, an idle region stops ticking on every store
+    once all its peers agree; a store probes every `hibernate_probe_ticks` ticks the stores that lead its
+    sleeping followers, and wakes those followers when one stops answering."""
 
     election_tick: int = 10
     heartbeat_tick: int = 2
@@ -120,6 +132,8 @@ class StoreConfig:
     peer_stale_state_check_interval: int = 100
     max_leader_missing_duration: int = 1000
     seed: int = 0
+    hibernate_regions: bool = True
+    hibernate_probe_ticks: int = 10
 
 
 @dataclass(slots=True)
@@ -185,6 +199,10 @@ class StoreCore:
         self._outbox: list[RaftMessage] = []
         self._round: WriteRound | ApplyRound | None = None
         self._ticks = 0
+        # _hib: which regions are ticked (all of them unless hibernate_regions); ticked_peers: how many
+        # peers the last tick visited.
+        self._hib = Hibernation()
+        self.ticked_peers = 0
         # consistency_mismatches: consistency checks whose VerifyHash did not match, since start.
         self.consistency_mismatches = 0
         if regions is None:
@@ -201,6 +219,7 @@ class StoreCore:
         if peer.storage.is_initialized():
             self._route(peer.region)
         self._dirty[peer.region_id] = None
+        self._hib.wake(peer.region_id)
 
     def _route(self, region: Region) -> None:
         """_route (re)indexes region's range in the router."""
@@ -258,20 +277,131 @@ class StoreCore:
     # -- inputs --------------------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """tick advances every peer's logical clock by one tick; every raft_log_gc_tick_interval ticks the
-        leaders run the log GC policy."""
+        """tick advances the logical clock of every awake peer by one tick (a hibernated region is not
+        visited: the cost is O(awake regions)); every raft_log_gc_tick_interval ticks the leaders run the
+        log GC policy; with hibernate_regions, idle regions go to sleep and the probes go out."""
         self._ticks += 1
         if self._ticks % self.config.peer_stale_state_check_interval == 0:
             self._check_stale_peers()
-        gc_tick = self._ticks % self.config.raft_log_gc_tick_interval == 0
+        cfg = self.config
+        gc_tick = self._ticks % cfg.raft_log_gc_tick_interval == 0
         dirty = self._dirty
-        for region_id, peer in self.peers.items():
+        peers = self.peers
+        sleepy: list[Peer] = []
+        awake = self._hib.awake
+        for region_id in awake:
+            peer = peers[region_id]
             if peer.raft_group.tick():
                 dirty[region_id] = None
             if gc_tick and peer.is_leader():
                 peer.on_raft_gc_log_tick()
                 if peer.has_waiting():
                     dirty[region_id] = None
+            if cfg.hibernate_regions and self._check_hibernate(peer):
+                sleepy.append(peer)
+        self.ticked_peers = len(awake)
+        for peer in sleepy:
+            leader = None if peer.is_leader() else peer.leader()
+            self._hib.sleep(peer.region_id, None if leader is None else leader.store_id, self._ticks)
+        if cfg.hibernate_regions and self._ticks % cfg.hibernate_probe_ticks == 0:
+            self._probe()
+
+    def _check_hibernate(self, peer: Peer) -> bool:
+        """_check_hibernate: after a tick, whether the peer may stop ticking (hibernate.py). A leader
+        checks once per election timeout (its check-quorum tick just passed): the first idle check
+        starts a poll, each later one asks the peers that have not agreed again, until all have."""
+        raft = peer.raft_group.raft
+        if not peer.is_leader():
+            return follower_may_sleep(peer, self._sleep_ticks)
+        if raft.election_elapsed != 0:
+            return False
+        if not leader_idle(peer):
+            peer.hib_votes = None
+            return False
+        if peer.hib_votes is None:
+            peer.hib_votes = set()
+        others = [p for p in peer.region.peers if p.id != peer.peer_id]
+        if all(p.id in peer.hib_votes for p in others):
+            return True
+        self._outbox.extend(extra_message(peer, p, ExtraMessageType.MsgHibernateRequest) for p in others)
+        return False
+
+    @property
+    def _sleep_ticks(self) -> int:
+        """_sleep_ticks: how long a follower that agreed goes without its leader's heartbeat before it
+        sleeps: two heartbeats missed, below the election timeout."""
+        cfg = self.config
+        return max(1, min(2 * cfg.heartbeat_tick + 1, cfg.election_tick - 2))
+
+    def _probe(self) -> None:
+        """_probe wakes the sleeping followers of the stores that stopped answering probes, and probes
+        the stores that lead the others (hibernate.py)."""
+        hib = self._hib
+        for store_id in hib.down_stores(self._ticks, self.config.hibernate_probe_ticks):
+            logger.info("store %d: store %d does not answer, waking the regions it leads", self.store_id, store_id)
+            for region_id in list(hib.sleepers[store_id]):
+                self._wake(region_id)
+        me = self.store_id
+        self._outbox.extend(probe_message(me, s, ExtraMessageType.MsgHibernateRequest) for s in hib.sleepers)
+
+    def _wake(self, region_id: int) -> None:
+        """_wake ticks a sleeping region again; its poll or agreement is over."""
+        if self._hib.wake(region_id):
+            peer = self.peers[region_id]
+            peer.hib_votes = None
+            peer.hib_agreed = None
+
+    def _step_probe(self, msg: RaftMessage) -> None:
+        """_step_probe: a store-level probe (region 0) is answered; an answer keeps the probed store's
+        sleeping followers asleep."""
+        kind = msg.extra_msg.type
+        if kind == ExtraMessageType.MsgHibernateRequest:
+            self._outbox.append(probe_message(self.store_id, msg.from_peer.store_id, ExtraMessageType.MsgHibernateResponse))
+        elif kind == ExtraMessageType.MsgHibernateResponse:
+            self._hib.on_answer(msg.from_peer.store_id, self._ticks)
+
+    def _step_extra(self, peer: Peer, msg: RaftMessage) -> None:
+        """_step_extra: an ExtraMessage of the peer's region (iface.md): hibernation's requests, answers
+        and wake-ups."""
+        kind, from_peer = msg.extra_msg.type, msg.from_peer
+        if kind == ExtraMessageType.MsgHibernateRequest:
+            if self.config.hibernate_regions and follower_may_agree(peer, from_peer.id):
+                peer.hib_agreed = (peer.term, from_peer.id)
+                self._outbox.append(extra_message(peer, from_peer, ExtraMessageType.MsgHibernateResponse))
+        elif kind == ExtraMessageType.MsgHibernateResponse:
+            if peer.is_leader() and peer.hib_votes is not None:
+                peer.hib_votes.add(from_peer.id)
+        elif kind == ExtraMessageType.MsgCheckStalePeerResponse:
+            peer.on_check_stale_peer_response(msg.region_epoch.conf_ver, list(msg.extra_msg.check_peers))
+        elif kind == ExtraMessageType.MsgRegionWakeUp:
+            self._wake(peer.region_id)
+            if peer.is_leader():
+                peer.raft_group.ping()
+                self._dirty[peer.region_id] = None
+
+    def _wake_for_command(self, peer: Peer) -> None:
+        """_wake_for_command: a command wakes its region and ends the leader's poll (what the followers
+        agreed to is past); a sleeping follower also wakes the other peers (MsgRegionWakeUp)."""
+        peer.hib_votes = None
+        if not self._hib.asleep(peer.region_id):
+            return
+        if not peer.is_leader():
+            others = [p for p in peer.region.peers if p.id != peer.peer_id]
+            self._outbox.extend(extra_message(peer, p, ExtraMessageType.MsgRegionWakeUp) for p in others)
+        self._wake(peer.region_id)
+
+    def _wake_on_message(self, peer: Peer, msg: RaftMessage) -> None:
+        """_wake_on_message: a raft message wakes a sleeping region, except the current-term answers to a
+        sleeping leader's last heartbeats and appends; any message but its leader's heartbeat ends a
+        follower's agreement to hibernate."""
+        m = msg.message
+        if m.msg_type != MessageType.MsgHeartbeat:
+            peer.hib_agreed = None
+        if not self._hib.asleep(peer.region_id):
+            return
+        if m.term == peer.term and m.msg_type in (MessageType.MsgHeartbeatResponse, MessageType.MsgAppendResponse):
+            return
+        self._wake(peer.region_id)
 
     def _check_stale_peers(self) -> None:
         """_check_stale_peers: TiKV's on_check_peer_stale_state_tick, for every peer (asleep or not): one
@@ -312,6 +442,9 @@ class StoreCore:
         if msg.to_peer.store_id != self.store_id:
             logger.warning("store %d: dropping a message for store %d", self.store_id, msg.to_peer.store_id)
             return
+        if msg.region_id == 0 and msg.HasField("extra_msg"):
+            self._step_probe(msg)
+            return
         if not msg.HasField("region_epoch"):
             logger.warning("store %d: dropping a message without epoch for region %d", self.store_id, msg.region_id)
             return
@@ -329,6 +462,7 @@ class StoreCore:
         if msg.HasField("extra_msg"):
             self._step_extra(peer, msg)
             return
+        self._wake_on_message(peer, msg)
         if msg.message.msg_type == MessageType.MsgSnapshot and not self._check_snapshot(peer, msg):
             return
         peer.insert_peer_cache(msg.from_peer)
@@ -341,14 +475,6 @@ class StoreCore:
             peer.leader_missing_since = None
         self._dirty[msg.region_id] = None
 
-    def _step_extra(self, peer: Peer, msg: RaftMessage) -> None:
-        """_step_extra: an ExtraMessage of the peer's region (iface.md). MsgCheckStalePeerResponse gives a
-        stale peer newer peers of its region to ask (a MsgCheckStalePeer needs nothing here: _check_msg
-        told a non-member to gc)."""
-        kind = msg.extra_msg.type
-        if kind == ExtraMessageType.MsgCheckStalePeerResponse:
-            peer.on_check_stale_peer_response(msg.region_epoch.conf_ver, list(msg.extra_msg.check_peers))
-
     def report_snapshot(self, region_id: int, to_peer_id: int, status: SnapshotStatus) -> None:
         """report_snapshot: the transport's outcome of sending a MsgSnapshot (with its files) to
         to_peer_id; raft resumes replicating to it (FINISH) or sends a snapshot again (FAILURE)."""
@@ -357,6 +483,7 @@ class StoreCore:
             return
         peer.raft_group.report_snapshot(to_peer_id, status)
         self._dirty[region_id] = None
+        self._wake(region_id)
 
     def report_unreachable(self, region_id: int, to_peer_id: int) -> None:
         """report_unreachable: the transport could not deliver a message of the region to to_peer_id; its
@@ -367,6 +494,7 @@ class StoreCore:
             return
         peer.raft_group.report_unreachable(to_peer_id)
         self._dirty[region_id] = None
+        self._wake(region_id)
 
     def _check_msg(self, peer: Peer, msg: RaftMessage) -> bool:
         """_check_msg: TiKV's PeerFsm check_msg and handle_gc_peer_msg; True when msg is consumed."""
@@ -461,6 +589,7 @@ class StoreCore:
         peer = self.peers.get(region_id)
         if peer is None:
             return region_not_found(region_id)
+        self._wake_for_command(peer)
         kind = cmd_kind(cmd)
         if not isinstance(kind, CmdKind):
             return kind
@@ -565,6 +694,7 @@ class StoreCore:
         peer.fail_all(self._answers)
         peer.committed = []
         del self.peers[peer.region_id]
+        self._hib.forget(peer.region_id)
         self._unroute(peer.region_id)
         wr.tasks.append(task)
         wr.peers.append(peer)
