@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -160,23 +163,29 @@ def test_batch_holding_many_ops_round_trips(tmp_path: Path) -> None:
 
 class _RecordingDb:
     """_RecordingDb stands in for a RocksEngine's rocksdict database: it records the arguments of every write()
-    and then performs it on the real database; everything else goes to the real one."""
+    and flush_wal() and then performs it on the real database; everything else goes to the real one."""
 
     def __init__(self, db: rocksdict.Rdict) -> None:
         self.db = db
         self.writes: list[tuple[rocksdict.WriteBatch, rocksdict.WriteOptions | None]] = []
+        self.wal_flushes: list[bool] = []
 
     def write(self, batch: rocksdict.WriteBatch, options: rocksdict.WriteOptions | None = None) -> None:
         self.writes.append((batch, options))
         self.db.write(batch, options)
+
+    def flush_wal(self, sync: bool) -> None:
+        self.wal_flushes.append(sync)
+        self.db.flush_wal(sync)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.db, name)
 
 
 @pytest.mark.parametrize("sync", [True, False])
-def test_write_hands_rocksdb_the_sync_option_asked_for(tmp_path: Path, sync: bool) -> None:
-    # EngineStats counts the argument; this checks the WriteOptions RocksDB actually gets.
+def test_write_hands_rocksdb_the_sync_asked_for(tmp_path: Path, sync: bool) -> None:
+    # EngineStats counts the argument; this checks what RocksDB actually gets: the write, then for a synced
+    # one the WAL flushed and synced (flush_wal(True), which releases the GIL for the fsync).
     with RocksEngine(tmp_path / "db", ALL_CFS) as engine:
         real = engine._db
         recorder = _RecordingDb(real)
@@ -188,7 +197,8 @@ def test_write_hands_rocksdb_the_sync_option_asked_for(tmp_path: Path, sync: boo
         finally:
             engine._db = real
         ((_, write_options),) = recorder.writes
-        assert write_options is not None and write_options.sync is sync
+        assert write_options is not None and write_options.sync is False
+        assert recorder.wal_flushes == ([True] if sync else [])
         assert engine.get(CF_WRITE, b"k") == b"v"
         assert engine.stats.synced_writes == int(sync)
 
@@ -333,3 +343,36 @@ def test_rocksdict_writes_its_config_even_when_read_only(tmp_path: Path) -> None
     db = rocksdict.Rdict(str(path), rocksdict.Options(raw_mode=True), access_type=rocksdict.AccessType.read_only())
     db.close()
     assert config.exists()
+
+
+def test_synced_write_lets_other_threads_run(tmp_path: Path) -> None:
+    """A synced write releases the GIL for its fsync (a store's gRPC threads keep receiving meanwhile):
+    with a switch interval too long to force a switch, another thread still runs during 50 synced writes."""
+    ticks = [0]
+    done = threading.Event()
+
+    def ticker() -> None:
+        while not done.is_set():
+            ticks[0] += 1
+            time.sleep(0.0001)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(100.0)  # before the ticker starts: a thread reads it when it starts waiting
+    thread = threading.Thread(target=ticker)
+    try:
+        with RocksEngine(tmp_path / "db") as engine:
+            thread.start()
+            time.sleep(0.01)
+            before = ticks[0]
+            for i in range(50):
+                batch = engine.write_batch()
+                batch.put(CF_DEFAULT, b"k%d" % i, b"v")
+                engine.write(batch, sync=True)
+            during = ticks[0] - before
+            assert engine.stats.synced_writes == 50
+    finally:
+        done.set()
+        if thread.is_alive():
+            thread.join()
+        sys.setswitchinterval(interval)
+    assert during >= 10

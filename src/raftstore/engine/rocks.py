@@ -567,8 +567,6 @@ class RocksEngine(EngineCommon):
                 self._cfs[name] = self._db.get_column_family(name)
             self._handles[name] = self._db.get_column_family_handle(name)
         self._wo = rocksdict.WriteOptions()
-        self._wo_sync = rocksdict.WriteOptions()
-        self._wo_sync.sync = True
         self._lock = threading.Lock()
         self._closed = False
         self._snapshots: weakref.WeakSet[RocksSnapshot] = weakref.WeakSet()
@@ -646,7 +644,12 @@ class RocksEngine(EngineCommon):
                 raise self._write_refused("write")
             wb = batch._rocks_batch()
             try:
-                self._db.write(wb, self._wo_sync if sync else self._wo)
+                # A synced write is the write, then the WAL synced: rocksdict holds the GIL through a
+                # synced write but not through flush_wal, so other threads run during the fsync. Until
+                # flush_wal returns, get() may see the write (snapshot() takes the lock: it does not).
+                self._db.write(wb, self._wo)
+                if sync:
+                    self._db.flush_wal(True)
             except Exception as exc:
                 raise self._failed_write(exc, "write") from exc
             finally:

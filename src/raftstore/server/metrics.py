@@ -37,3 +37,13 @@ class StoreMetrics:
         self.regions = Gauge("raftstore_regions", "regions this store hosts", registry=r)
         self.leaders = Gauge("raftstore_leaders", "regions this store leads", registry=r)
         self.apply_lag = Gauge("raftstore_apply_lag", "committed but not yet applied entries, all regions", registry=r)
+        self.snapshots = Counter(
+            "raftstore_snapshots", "snapshots sent or received whole (with their files)", ["direction"], registry=r
+        )
+        self.snapshot_bytes = Counter(
+            "raftstore_snapshot_bytes", "snapshot file bytes sent or received", ["direction"], registry=r
+        )
+        self.entry_cache_hit_ratio = Gauge(
+            "raftstore_entry_cache_hit_ratio",
+            "share of raft log reads served from the entry caches (all regions, since start)", registry=r
+        )

@@ -218,13 +218,13 @@ class Server:
         core, _ = open_store(engines, cfg.cluster_id, cfg.store_id, mgr, cfg.store)
         self._snap_io = SnapIO(engines, mgr)
         self._transport = RaftTransport(
-            cfg.store_id, self.resolver, self._on_unreachable, self.metrics, mgr, self._on_snapshot
+            cfg.store_id, self.resolver, self._on_unreachable, self.metrics, mgr, self._on_snapshot, self._connect
         )
         self._driver = StoreDriver(core, engines, self._transport.send, cfg.tick_interval, self.metrics, self._snap_io)
         kv = self._kv = KvService(self._driver, self.resolver, self.metrics)
         admin = AdminService(self._driver, self.resolver, IdAllocator(engines, cfg.store_id), self._connect,
                              cfg.cluster_id, cfg.addr)
-        receive = partial(receive_snapshot, mgr, lambda msg: self._driver.step_messages([msg]))  # type: ignore[union-attr]
+        receive = partial(receive_snapshot, mgr, lambda msg: self._driver.step_messages([msg]), self.metrics)  # type: ignore[union-attr]
         raft = grpc.method_handlers_generic_handler(
             RAFT_SERVICE,
             {

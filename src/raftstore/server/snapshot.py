@@ -24,7 +24,8 @@ from ..raft.raw_node import SnapshotStatus
 from ..store.errors import StoreError
 from ..store.snap.manager import SnapManager
 from ..store.snap.transfer import FileChunk, SnapHeader, SnapReceiver, SnapSender
-from .rpc import CHANNEL_OPTIONS, raft_method
+from .metrics import StoreMetrics
+from .rpc import Connect, raft_method
 
 __all__ = ["send_snapshot", "receive_snapshot", "SNAPSHOT_TIMEOUT"]
 
@@ -37,13 +38,16 @@ SNAPSHOT_TIMEOUT = 600.0
 Report = Callable[[int, int, SnapshotStatus], None]
 
 
-def send_snapshot(mgr: SnapManager, addr: str, msg: RaftMessage, report: Report) -> None:
-    """send_snapshot sends msg (a MsgSnapshot) and its files to the store at addr (module docstring)."""
+def send_snapshot(
+    mgr: SnapManager, addr: str, msg: RaftMessage, report: Report, connect: Connect, metrics: StoreMetrics
+) -> None:
+    """send_snapshot sends msg (a MsgSnapshot) and its files to the store at addr (module docstring);
+    metrics count the snapshots sent whole and the chunk bytes sent."""
     status = SnapshotStatus.FAILURE
     requests: queue.Queue[SnapshotRequest | None] = queue.Queue()
     requests.put(SnapshotRequest(message=msg))
     try:
-        with SnapSender(mgr, msg.message.snapshot) as sender, grpc.insecure_channel(addr, options=CHANNEL_OPTIONS) as ch:
+        with SnapSender(mgr, msg.message.snapshot) as sender, connect(addr) as ch:
             stream = ch.stream_stream(
                 raft_method("Snapshot"),
                 request_serializer=SnapshotRequest.SerializeToString,
@@ -52,11 +56,13 @@ def send_snapshot(mgr: SnapManager, addr: str, msg: RaftMessage, report: Report)
             responses = stream(iter(requests.get, None), timeout=SNAPSHOT_TIMEOUT)
             resume = next(responses).resume
             for chunk in sender.chunks(list(resume)):
+                metrics.snapshot_bytes.labels("sent").inc(len(chunk.data))
                 requests.put(SnapshotRequest(chunk=SnapshotFileChunk(
                     file=chunk.file, offset=chunk.offset, data=chunk.data, checksum=chunk.checksum)))
             requests.put(None)
             if any(r.done for r in responses):
                 status = SnapshotStatus.FINISH
+                metrics.snapshots.labels("sent").inc()
     except (StoreError, grpc.RpcError, StopIteration) as err:
         logger.info("snapshot of region %d to store %d failed: %s", msg.region_id, msg.to_peer.store_id, err)
     finally:
@@ -73,10 +79,15 @@ def _decode(raw: bytes, context: grpc.ServicerContext) -> SnapshotRequest:
 
 
 def receive_snapshot(
-    mgr: SnapManager, step: Callable[[RaftMessage], None], requests: Iterator[bytes], context: grpc.ServicerContext
+    mgr: SnapManager,
+    step: Callable[[RaftMessage], None],
+    metrics: StoreMetrics,
+    requests: Iterator[bytes],
+    context: grpc.ServicerContext,
 ) -> Iterator[bytes]:
     """receive_snapshot is the server side of a Snapshot stream (module docstring); a snapshot that
-    fails to arrive whole ends the call with FAILED_PRECONDITION and steps nothing."""
+    fails to arrive whole ends the call with FAILED_PRECONDITION and steps nothing. metrics count the
+    snapshots received whole and the chunk bytes received."""
     first = next(requests, None)
     if first is None:
         return
@@ -87,8 +98,10 @@ def receive_snapshot(
             for raw in requests:
                 c = _decode(raw, context).chunk
                 receiver.feed(FileChunk(c.file, c.offset, c.data, c.checksum))
+                metrics.snapshot_bytes.labels("received").inc(len(c.data))
             receiver.finish()
     except StoreError as err:
         context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"snapshot of region {msg.region_id}: {err}")
     step(msg)
+    metrics.snapshots.labels("received").inc()
     yield SnapshotResponse(done=True).SerializeToString()

@@ -34,7 +34,7 @@ from ..raft.raw_node import SnapshotStatus
 from ..store.snap.manager import SnapManager
 from .metrics import StoreMetrics
 from .resolve import StoreResolver
-from .rpc import CHANNEL_OPTIONS, raft_method
+from .rpc import Connect, open_channel, raft_method
 from .snapshot import Report, send_snapshot
 
 __all__ = ["BACKOFF_MAX", "BACKOFF_MIN", "FLUSH_WAIT", "MAX_BATCH_BYTES", "RaftTransport"]
@@ -63,8 +63,11 @@ class _Connection:
     Invariant: `_queue` holds messages only while `_up` (a stream is open or being opened); otherwise
     push drops and reports them."""
 
-    def __init__(self, store_id: int, resolver: StoreResolver, on_unreachable: Unreachable, metrics: StoreMetrics):
+    def __init__(
+        self, store_id: int, resolver: StoreResolver, on_unreachable: Unreachable, metrics: StoreMetrics, connect: Connect
+    ):
         self.store_id = store_id
+        self._connect = connect
         self._resolver = resolver
         self._on_unreachable = on_unreachable
         self._metrics = metrics
@@ -126,7 +129,7 @@ class _Connection:
     def _stream(self, addr: str) -> None:
         """_stream runs one BatchRaft stream until it fails or the connection closes."""
         if self._channel is None:
-            self._channel = grpc.insecure_channel(addr, options=CHANNEL_OPTIONS)
+            self._channel = self._connect(addr)
         call = self._channel.stream_unary(
             raft_method("BatchRaft"),
             request_serializer=BatchRaftMessage.SerializeToString,
@@ -192,8 +195,10 @@ class RaftTransport:
         metrics: StoreMetrics,
         snap_mgr: SnapManager,
         on_snapshot: Report,
+        connect: Connect = open_channel,
     ):
         self.store_id = store_id
+        self._connect = connect
         self._resolver = resolver
         self._on_unreachable = on_unreachable
         self._metrics = metrics
@@ -229,7 +234,7 @@ class RaftTransport:
             return
         threading.Thread(
             target=send_snapshot,
-            args=(self._snap_mgr, addr, msg, self._on_snapshot),
+            args=(self._snap_mgr, addr, msg, self._on_snapshot, self._connect, self._metrics),
             name=f"snapshot-{msg.region_id}-to-{msg.to_peer.store_id}",
             daemon=True,
         ).start()
@@ -240,7 +245,9 @@ class RaftTransport:
                 return None
             conn = self._conns.get(store_id)
             if conn is None:
-                conn = self._conns[store_id] = _Connection(store_id, self._resolver, self._on_unreachable, self._metrics)
+                conn = self._conns[store_id] = _Connection(
+                    store_id, self._resolver, self._on_unreachable, self._metrics, self._connect
+                )
             return conn
 
     def close(self) -> None:
