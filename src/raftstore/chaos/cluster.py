@@ -19,12 +19,14 @@ from pathlib import Path
 
 import grpc
 
-from ..proto.raftstorepb_pb2 import GetRegionRequest, GetRegionResponse
+from ..proto.raftstorepb_pb2 import GetRegionRequest, GetRegionResponse, PeerChangeKind
+from ..server.admin_client import AdminClient
+from ..server.errors import AdminError
 from ..server.playground import HOST, START_TIMEOUT, _stop, wait_serving
 from ..server.rpc import CHANNEL_OPTIONS, kv_method
 from .proxy import ProxyNet
 
-__all__ = ["CHAOS_CONFIG", "StoreProcs"]
+__all__ = ["CHAOS_CONFIG", "PinnedStores", "StoreProcs"]
 
 # CHAOS_CONFIG: 50 ms ticks (elections in 0.5-1 s) and log GC that compacts past a store down for a
 # second or two, so that restarted stores often catch up through snapshots.
@@ -35,6 +37,15 @@ raft-log-gc-tick-interval = 4
 raft-log-gc-threshold = 50
 raft-log-gc-count-limit = 200
 """
+
+
+class PinnedStores(dict[int, str]):
+    """PinnedStores: a client's store id -> address map, fixed to the real addresses (update ignored). A
+    store answers with the addresses of its --initial-cluster, which for the other stores are proxies:
+    followed, link cuts would hit client traffic too."""
+
+    def update(self, *args: object, **kwargs: object) -> None:
+        pass
 
 
 def _kernel_port() -> int:
@@ -155,6 +166,29 @@ class StoreProcs:
                     return int(got.leader.store_id)
             time.sleep(0.05)
         return None
+
+    def admin(self, timeout: float = 5.0) -> AdminClient:
+        """admin is an Admin client through a running store, pinned to the stores' real addresses."""
+        running = self.running() or self.ids
+        client = AdminClient(self.addrs[running[0]], timeout=timeout)
+        client._stores = PinnedStores(self.addrs)  # not the proxies its stores know the others by
+        return client
+
+    def replicate_all(self) -> list[str]:
+        """replicate_all adds a voter on every store a region lacks (a conf change cycle may have left one
+        out); returns the failures."""
+        failures = []
+        with self.admin(timeout=15.0) as admin:
+            for status in admin.list_regions():
+                region = status.region
+                present = {p.store_id for p in region.peers}
+                for sid in self.ids:
+                    if sid not in present:
+                        try:
+                            admin.change_peer(region.id, PeerChangeKind.ADD_VOTER, sid)
+                        except AdminError as err:
+                            failures.append(f"region {region.id}: cannot add back store {sid}: {err}")
+        return failures
 
     def stop_all(self) -> None:
         """stop_all stops every store gracefully (SIGCONT first for paused ones; SIGKILL after a timeout)."""

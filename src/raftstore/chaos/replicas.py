@@ -1,17 +1,22 @@
-"""raftstore.chaos.replicas: are the replicas identical? Compared offline, after the stores stopped.
+"""raftstore.chaos.replicas: are the replicas identical? Checked online, then offline.
 
-The online consistency check (ComputeHash / VerifyHash through the admin service) is not reachable from
-the harness yet, so the run stops every store gracefully and opens each data directory with the
+Online (`online_check`): the consistency check of the Admin service for every region (ComputeHash through
+raft, every replica hashes the region at that index, VerifyHash compares): a replica whose hash differs
+from the leader's at the same index is a violation; a check that cannot complete (a replica not at the
+index in time) is retried, and left "unverified" after CHECK_TRIES.
+
+Offline (`check_replicas`): every store stopped gracefully, each data directory opened with the
 read-only engines (as `raftstore demo` does): for every region in state Normal, its applied index, its
 epoch and a SHA-256 of its data (every data CF, its key range, in key order). Replicas of a region that
 reached the same applied index must hold the same data; replicas at different applied indexes have not
-converged (the caller restarts the stores, waits and compares again).
+converged (the stores run again, idle, and are compared again).
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +25,18 @@ from ..engine import keys
 from ..engine.base import DATA_CFS
 from ..engine.engines import Engines
 from ..proto.raft_serverpb_pb2 import PeerState
+from ..proto.raftstorepb_pb2 import ConsistencyVerdict
 from ..raft.util import INVALID_ID
+from ..server.errors import AdminError
 from ..store import PeerStorage, load_region_states
+from .cluster import StoreProcs
 
-__all__ = ["Replica", "compare_replicas", "store_replicas"]
+__all__ = ["CONVERGE_TRIES", "Replica", "check_replicas", "compare_replicas", "online_check", "store_replicas"]
+
+CHECK_TRIES = 3
+
+# CONVERGE_TRIES: how many times check_replicas stops the stores and compares them.
+CONVERGE_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -97,3 +110,51 @@ def _overlaps(replicas: list[Replica]) -> list[str]:
             if not a.end_key or a.end_key > b.start_key:
                 out.append(f"store {store}: regions {a.region} and {b.region} overlap")
     return out
+
+
+def check_replicas(procs: StoreProcs) -> tuple[str, list[str]]:
+    """check_replicas stops every store and compares the replicas: ("identical", []), ("DIFFER",
+    differences) or ("did not converge", lagging). Lagging replicas get CONVERGE_TRIES - 1 more chances:
+    the stores run again for 2 s (idle: heartbeats carry the commit index), then stop."""
+    lagging: list[str] = []
+    for attempt in range(CONVERGE_TRIES):
+        if attempt:
+            procs.start_all()
+            time.sleep(2.0)
+        time.sleep(1.0)
+        procs.stop_all()
+        differences, lagging = compare_replicas(store_replicas({sid: procs.data(sid) for sid in procs.ids}))
+        if differences:
+            return "DIFFER", [f"replicas differ: {d}" for d in differences]
+        if not lagging:
+            return "identical", []
+    return "did not converge", [f"replicas did not converge: {line}" for line in lagging]
+
+
+def online_check(procs: StoreProcs) -> tuple[int, list[str], list[str]]:
+    """online_check runs the Admin consistency check on every region: (regions verified identical,
+    violations, regions left unverified)."""
+    verified, violations, unverified = 0, [], []
+    with procs.admin(timeout=10.0) as admin:
+        regions = [status.region.id for status in admin.list_regions()]
+        for region_id in regions:
+            last = "no answer"
+            for _ in range(CHECK_TRIES):
+                try:
+                    resp = admin.consistency_check(region_id)
+                except AdminError as err:
+                    last = str(err)
+                    continue
+                bad = [r for r in resp.replicas if r.state.verdict == ConsistencyVerdict.MISMATCH
+                       or (r.state.present and r.state.index == resp.index and r.state.hash != resp.hash)]
+                if bad:
+                    violations.append(f"online consistency check of region {region_id} at index {resp.index}: "
+                                      f"stores {[r.store_id for r in bad]} differ from the leader")
+                    break
+                if resp.identical:
+                    verified += 1
+                    break
+                last = "; ".join(f"store {r.store_id}: {r.error}" for r in resp.replicas if r.error) or "not identical"
+            else:
+                unverified.append(f"region {region_id}: {last}")
+    return verified, violations, unverified

@@ -10,8 +10,10 @@
    - every key is read once more, and the whole history is checked for linearizability
      (raftstore.checker); on a violation, the failing window is shrunk (shrink.py) and written down;
    - every acknowledged write of the unique-key writer is present with its value;
-   - the replicas are identical (replicas.py: stores stopped, data compared offline; if the replicas
-     have not converged to the same applied index, the stores run again for a while, up to CONVERGE_TRIES).
+   - the replicas are identical (replicas.py): the Admin consistency check of every region online, then
+     the stores stopped and their data compared offline (if the replicas have not converged to the same
+     applied index, the stores run again for a while). Regions a conf-change cycle left without a peer
+     on some store get it back first.
 5. Write RUN_DIR/history.jsonl, RUN_DIR/report.json (and RUN_DIR/window.jsonl on a violation).
 
 A `bug` (BUGS) starts every store with a failpoint that breaks it on purpose (the bug-injection check).
@@ -27,9 +29,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..checker import check_history, format_history
+from ..proto.raftstorepb_pb2 import PeerChangeKind
+from ..server.errors import AdminError
 from .cluster import StoreProcs
-from .faults import KINDS, Fault, Schedule
-from .replicas import compare_replicas, store_replicas
+from .faults import ADMIN, KINDS, Fault, Schedule
+from .replicas import check_replicas, online_check
 from .shrink import shrink
 from .workload import Workload, WorkloadConfig
 
@@ -42,8 +46,6 @@ BUGS = {
 }
 # SETTLE: seconds the workload runs on after the cluster is healed.
 SETTLE = 2.0
-# CONVERGE_TRIES: how many times the stores are run again for replicas that lag.
-CONVERGE_TRIES = 3
 CHECK_TIME_LIMIT = 120.0
 
 
@@ -75,7 +77,9 @@ class RunReport:
     linearizability: str = "not checked"
     lost_writes: int = 0
     replicas: str = "not compared"
+    online_check: str = "not run"
     violations: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     window: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -95,9 +99,10 @@ class RunReport:
             (f"  operations: {ops.get('operations', 0)} checked (ok {ops.get('ok', 0)}, fail {ops.get('fail', 0)}, "
             f"unknown {ops.get('info', 0)}); writer: {ops.get('writer_acked', 0)} acknowledged unique writes"),
             (f"  linearizability: {self.linearizability}; lost acknowledged writes: {self.lost_writes}; "
-            f"replicas: {self.replicas}"),
+            f"replicas: online {self.online_check}, offline {self.replicas}"),
             f"  history: {self.run_dir}/history.jsonl",
         ]
+        lines += [f"  note: {n}" for n in self.notes]
         if self.violations:
             lines.append(f"  VIOLATIONS ({len(self.violations)}):")
             lines += [f"    - {v}" for v in self.violations]
@@ -122,10 +127,12 @@ def run_chaos(cfg: ChaosConfig, progress: Callable[[Fault], None] | None = None)
         try:
             _cycles(cfg, procs, report, progress, started)
             procs.recover()
+            report.notes += procs.replicate_all()
             time.sleep(SETTLE)
         finally:
             workload.stop()
         _check_data(workload, report)
+        _check_online(procs, report)
         _check_replicas(procs, report)
     finally:
         procs.close()
@@ -137,11 +144,12 @@ def run_chaos(cfg: ChaosConfig, progress: Callable[[Fault], None] | None = None)
 
 def _cycles(cfg: ChaosConfig, procs: StoreProcs, report: RunReport,
             progress: Callable[[Fault], None] | None, started: float) -> None:
-    schedule = Schedule(cfg.seed, procs.ids, cfg.kinds)
+    schedule = Schedule(cfg.seed, procs.ids, cfg.kinds, (*(f"k{i}" for i in range(cfg.workload.keys)), "w-"))
     counts: Counter[str] = Counter()
     while (report.cycles < cfg.cycles) if cfg.duration is None else (time.monotonic() - started < cfg.duration):
         fault = schedule.next_fault(procs.leader(timeout=0.5))
-        _inject(procs, fault)
+        if not _inject(procs, fault):
+            counts["admin-refused"] += 1
         counts[fault.kind] += 1
         report.cycles += 1
         for sid, status in procs.exited().items():
@@ -152,9 +160,13 @@ def _cycles(cfg: ChaosConfig, procs: StoreProcs, report: RunReport,
     report.faults = dict(counts)
 
 
-def _inject(procs: StoreProcs, fault: Fault) -> None:
-    """_inject applies fault, holds it, undoes it, and waits its gap."""
-    if fault.kind == "kill":
+def _inject(procs: StoreProcs, fault: Fault) -> bool:
+    """_inject applies fault, holds it, undoes it, and waits its gap; False when an admin change was
+    refused or timed out (that is no violation: the cluster may be busy or without a leader)."""
+    done = True
+    if fault.kind in ADMIN:
+        done = _admin(procs, fault)
+    elif fault.kind == "kill":
         assert fault.store is not None
         procs.kill(fault.store)
         time.sleep(fault.hold)
@@ -169,6 +181,26 @@ def _inject(procs: StoreProcs, fault: Fault) -> None:
         time.sleep(fault.hold)
         procs.net.heal(fault.links)
     time.sleep(fault.gap)
+    return done
+
+
+def _admin(procs: StoreProcs, fault: Fault) -> bool:
+    """_admin runs an admin fault through the Admin service of a running store (see faults.py)."""
+    assert fault.store is not None
+    try:
+        with procs.admin() as admin:
+            region = admin.locate(fault.key.encode())
+            if fault.kind == "transfer-leader":
+                admin.transfer_leader(region.id, fault.store)
+            elif fault.kind == "split":
+                admin.split(fault.key.encode(), region.id)
+            else:
+                admin.change_peer(region.id, PeerChangeKind.REMOVE, fault.store)
+                time.sleep(fault.hold)
+                admin.change_peer(region.id, PeerChangeKind.ADD_VOTER, fault.store)
+    except AdminError:
+        return False
+    return True
 
 
 def _check_data(workload: Workload, report: RunReport) -> None:
@@ -181,23 +213,20 @@ def _check_data(workload: Workload, report: RunReport) -> None:
         report.violations.append(f"acknowledged write lost: {key} = {value!r}, found {found!r}")
 
 
+def _check_online(procs: StoreProcs, report: RunReport) -> None:
+    try:
+        verified, violations, unverified = online_check(procs)
+    except AdminError as err:
+        report.notes.append(f"online consistency check not run: {err}")
+        return
+    report.online_check = f"{verified} regions identical" + (f", {len(unverified)} unverified" if unverified else "")
+    report.violations += violations
+    report.notes += [f"online consistency check unverified: {u}" for u in unverified]
+
+
 def _check_replicas(procs: StoreProcs, report: RunReport) -> None:
-    for attempt in range(CONVERGE_TRIES):
-        time.sleep(1.0)  # idle: heartbeats carry the last commit index to every follower
-        procs.stop_all()
-        differences, lagging = compare_replicas(store_replicas({sid: procs.data(sid) for sid in procs.ids}))
-        if differences:
-            report.violations += [f"replicas differ: {d}" for d in differences]
-            report.replicas = "DIFFER"
-            return
-        if not lagging:
-            report.replicas = "identical"
-            return
-        if attempt < CONVERGE_TRIES - 1:
-            procs.start_all()
-            time.sleep(2.0)
-    report.replicas = "did not converge"
-    report.violations += [f"replicas did not converge: {line}" for line in lagging]
+    report.replicas, problems = check_replicas(procs)
+    report.violations += problems
 
 
 def _check_history(workload: Workload, run_dir: Path, report: RunReport) -> None:

@@ -20,7 +20,7 @@ so that "every acknowledged write is present" is checked exactly at the end (`lo
 
 Client addresses: a store answers GetRegion with the addresses of its --initial-cluster, which for the
 other stores are proxies (cluster.py). The client would then follow those proxies, and link cuts would
-hit client traffic too; each Client here is pinned to the stores' real addresses (_PinnedStores).
+hit client traffic too; each Client here is pinned to the stores' real addresses (PinnedStores).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from ..checker.history import Operation
 from ..client import Client, ClientError, RequestTimeoutError
+from .cluster import PinnedStores
 
 __all__ = ["Workload", "WorkloadConfig"]
 
@@ -46,13 +47,6 @@ class WorkloadConfig:
     clients: int = 6
     keys: int = 4
     timeout: float = 1.0
-
-
-class _PinnedStores(dict[int, str]):
-    """_PinnedStores: the client's store id -> address map, fixed to the real addresses (update ignored)."""
-
-    def update(self, *args: object, **kwargs: object) -> None:
-        pass
 
 
 @dataclass
@@ -88,7 +82,7 @@ class Workload:
     def _new_client(self, rng: random.Random, timeout: float) -> Client:
         order = rng.sample(sorted(self.addrs), len(self.addrs))
         client = Client([self.addrs[s] for s in order], timeout=timeout)
-        client._stores = _PinnedStores(self.addrs)  # see the module docstring
+        client._stores = PinnedStores(self.addrs)  # see the module docstring
         return client
 
     def now(self) -> float:
@@ -218,7 +212,7 @@ class Workload:
         could not be read."""
         unread = []
         with Client(list(self.addrs.values()), timeout=timeout) as client:
-            client._stores = _PinnedStores(self.addrs)
+            client._stores = PinnedStores(self.addrs)
             for key in self.keys:
                 for _ in range(attempts):
                     invoke = self.now()
@@ -237,7 +231,7 @@ class Workload:
         """lost_writes: the writer's acknowledged keys whose value is not what was acknowledged
         (key -> (acknowledged value, value found or None))."""
         with Client(list(self.addrs.values()), timeout=timeout) as client:
-            client._stores = _PinnedStores(self.addrs)
+            client._stores = PinnedStores(self.addrs)
             found = {k.decode(): v.decode() for k, v in client.scan(b"w-", b"w.")}
         return {k: (v, found.get(k)) for k, v in self.acked.items() if found.get(k) != v}
 
