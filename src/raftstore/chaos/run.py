@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ..checker import check_history, format_history
 from ..proto.raftstorepb_pb2 import PeerChangeKind
-from ..server.errors import AdminError
+from ..server.errors import AdminError, ServerError
 from .cluster import StoreProcs
 from .faults import ADMIN, KINDS, Fault, Schedule
 from .replicas import check_replicas, online_check
@@ -119,10 +119,10 @@ def run_chaos(cfg: ChaosConfig, progress: Callable[[Fault], None] | None = None)
     report = RunReport(cfg.seed, cfg.nodes, cfg.bug, str(run_dir))
     failpoints = BUGS[cfg.bug] if cfg.bug else ""
     procs = StoreProcs(run_dir, cfg.nodes, {sid: failpoints for sid in range(1, cfg.nodes + 1)})
+    workload = Workload(procs.addrs, cfg.workload, cfg.seed)
     try:
         procs.start_all()
         procs.leader(timeout=30)
-        workload = Workload(procs.addrs, cfg.workload, cfg.seed)
         workload.start()
         try:
             _cycles(cfg, procs, report, progress, started)
@@ -134,6 +134,8 @@ def run_chaos(cfg: ChaosConfig, progress: Callable[[Fault], None] | None = None)
         _check_data(workload, report)
         _check_online(procs, report)
         _check_replicas(procs, report)
+    except ServerError as err:  # a store that cannot start again: the run stops here, its history is checked
+        report.violations.append(f"run aborted: {err} (logs: {run_dir}/store-N.log)")
     finally:
         procs.close()
     _check_history(workload, run_dir, report)
