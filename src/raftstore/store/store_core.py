@@ -268,6 +268,10 @@ class StoreCore:
     def peer(self, region_id: int) -> Peer | None:
         return self.peers.get(region_id)
 
+    def hibernated(self, region_id: int) -> bool:
+        """hibernated: the store hosts the region and does not tick it (hibernate.py)."""
+        return region_id in self.peers and self._hib.asleep(region_id)
+
     def consistency_state(self, region_id: int) -> ConsistencyState | None:
         """consistency_state is this store's last consistency check of the region (None: none applied
         since the peer started, or no peer here)."""
