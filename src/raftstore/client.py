@@ -34,14 +34,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 
 from .proto.errorpb_pb2 import Error
 from .proto.metapb_pb2 import Region
 from .proto.raftstorepb_pb2 import BatchCommandsRequest, BatchCommandsResponse, Context
+from .server.errors import ConfigError
 from .server.limits import MAX_GRPC_MESSAGE, check_key, check_pairs, check_value
-from .server.rpc import CHANNEL_OPTIONS, kv_method
+from .server.rpc import kv_method, open_channel
+from .server.security import Security, load_security
 
 __all__ = ["Client", "ClientError", "RequestTimeoutError"]
 
@@ -92,9 +95,9 @@ class _StoreStream:
     Invariant: a _Call is in `_pending` from its queuing until answered or failed; `_queue` holds those
     not yet handed to gRPC (`sent` False). Once `broken` is set the stream takes no more calls."""
 
-    def __init__(self, addr: str) -> None:
+    def __init__(self, addr: str, security: Security | None) -> None:
         self.addr = addr
-        self._channel = grpc.insecure_channel(addr, options=CHANNEL_OPTIONS)
+        self._channel = open_channel(addr, security)
         self._cond = threading.Condition()
         self._connect_lock = threading.Lock()
         self._opened = False
@@ -215,15 +218,28 @@ class Client:
     """Client: a thread-safe client of a raftstore cluster (module docstring; API.md).
 
     `addrs`: "host:port" strings, or one comma-separated string, of any stores of the cluster;
-    `timeout` bounds each call, retries included."""
+    `timeout` bounds each call, retries included. With `ca_path`, `cert_path` and `key_path` (PEM files:
+    the cluster's CA, this client's certificate and key; all three or none) it talks mutual TLS."""
 
-    def __init__(self, addrs: Sequence[str] | str, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        addrs: Sequence[str] | str,
+        *,
+        timeout: float = 5.0,
+        ca_path: str | Path | None = None,
+        cert_path: str | Path | None = None,
+        key_path: str | Path | None = None,
+    ) -> None:
         seeds = [a.strip() for a in (addrs.split(",") if isinstance(addrs, str) else addrs) if a.strip()]
         if not seeds:
             raise ClientError("no store address given")
         if timeout <= 0:
             raise ClientError(f"timeout must be positive, got {timeout}")
         self.timeout = timeout
+        try:
+            self._security = load_security(ca_path, cert_path, key_path)
+        except ConfigError as err:
+            raise ClientError(str(err)) from None
         self._seeds = seeds
         self._lock = threading.Lock()
         self._streams: dict[str, _StoreStream] = {}
@@ -452,7 +468,7 @@ class Client:
             old = self._streams.get(addr)
             if old is not None and old.broken is None:
                 return old
-            stream = self._streams[addr] = _StoreStream(addr)
+            stream = self._streams[addr] = _StoreStream(addr, self._security)
         if old is not None:
             old.close()
         return stream

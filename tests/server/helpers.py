@@ -22,6 +22,7 @@ from google.protobuf.message import Message
 from raftstore.proto.raftstorepb_pb2 import GetRegionRequest, GetRegionResponse
 from raftstore.server.playground import wait_serving
 from raftstore.server.rpc import CHANNEL_OPTIONS, kv_method
+from raftstore.server.security import Security
 
 # FAST_CONFIG: ticks of 50 ms, so that an election takes about half a second.
 FAST_CONFIG = """\
@@ -40,13 +41,18 @@ def free_port() -> int:
 class ProcCluster:
     """ProcCluster: `count` store processes sharing an initial cluster, data under root/store-ID."""
 
-    def __init__(self, root: Path, count: int = 3, *, status: bool = False) -> None:
+    def __init__(
+        self, root: Path, count: int = 3, *, status: bool = False, extra_config: str = "",
+        security: Security | None = None,
+    ) -> None:
         self.root = root
         self.ids = list(range(1, count + 1))
         self.addrs = {sid: f"127.0.0.1:{free_port()}" for sid in self.ids}
         self.status_addrs = {sid: f"127.0.0.1:{free_port()}" for sid in self.ids} if status else {}
         self.config = root / "fast.toml"
-        self.config.write_text(FAST_CONFIG)
+        self.config.write_text(FAST_CONFIG + extra_config)
+        # security: what the tests' own health checks use (the stores' is in extra_config's [security]).
+        self.security = security
         self.procs: dict[int, subprocess.Popen[str]] = {}
         # joins: stores started with --join (store id -> the member's address) instead of --initial-cluster.
         self.joins: dict[int, str] = {}
@@ -78,13 +84,13 @@ class ProcCluster:
         )
         log.close()
         if wait:
-            wait_serving(self.addrs[sid], time.monotonic() + 30, self.procs[sid])
+            wait_serving(self.addrs[sid], time.monotonic() + 30, self.procs[sid], self.security)
 
     def start_all(self) -> None:
         for sid in self.ids:
             self.start(sid, wait=False)
         for sid in self.ids:
-            wait_serving(self.addrs[sid], time.monotonic() + 30, self.procs[sid])
+            wait_serving(self.addrs[sid], time.monotonic() + 30, self.procs[sid], self.security)
 
     def kill(self, sid: int) -> None:
         proc = self.procs.pop(sid)

@@ -91,6 +91,7 @@ def add_commands(
     add_verbose(kv, argparse.SUPPRESS)
     kv.add_argument("--addr", required=True, help="HOST:PORT[,HOST:PORT...] of stores of the cluster")
     kv.add_argument("--timeout", type=float, default=5.0, help="seconds per request (default 5)")
+    add_tls_flags(kv, "the client's")
     ops = kv.add_subparsers(dest="op", metavar="OP", required=True)
     ops.add_parser("get", help="print KEY's value").add_argument("key")
     put = ops.add_parser("put", help="set KEY to VALUE")
@@ -106,6 +107,13 @@ def add_commands(
     cas.add_argument("expected", nargs="?")
     cas.add_argument("new")
     cas.add_argument("--missing", action="store_true", help="swap only if KEY is missing")
+
+
+def add_tls_flags(parser: argparse.ArgumentParser, whose: str) -> None:
+    """add_tls_flags adds --ca-path, --cert-path, --key-path (mutual TLS; all three or none)."""
+    for name, what in (("ca-path", "the cluster's CA certificate"), ("cert-path", f"{whose} certificate"),
+                       ("key-path", f"{whose} private key")):
+        parser.add_argument(f"--{name}", type=Path, metavar="FILE", help=f"mutual TLS: {what} (PEM)")
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -152,7 +160,8 @@ def _text(data: bytes) -> str:
 def _kv(args: argparse.Namespace) -> int:
     from ..client import Client
 
-    with Client(args.addr, timeout=args.timeout) as client:
+    tls = {"ca_path": args.ca_path, "cert_path": args.cert_path, "key_path": args.key_path}
+    with Client(args.addr, timeout=args.timeout, **tls) as client:
         op = args.op
         if op == "get":
             value = client.get(args.key.encode())

@@ -16,11 +16,14 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from .errors import ServerError
+from .rpc import open_channel
+from .security import Security
 
 __all__ = ["STOP_TIMEOUT", "free_ports", "run_playground", "wait_serving"]
 
@@ -46,10 +49,12 @@ def free_ports(count: int, base: int) -> list[int]:
     return ports
 
 
-def wait_serving(addr: str, deadline: float, alive: subprocess.Popen[bytes] | None = None) -> None:
+def wait_serving(
+    addr: str, deadline: float, alive: subprocess.Popen[Any] | None = None, security: Security | None = None
+) -> None:
     """wait_serving returns once the store at addr answers the health check SERVING (ServerError when the
-    deadline passes or the process `alive` exits first)."""
-    with grpc.insecure_channel(addr) as channel:
+    deadline passes or the process `alive` exits first); security: the TLS settings to ask it with."""
+    with open_channel(addr, security) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             if alive is not None and alive.poll() is not None:

@@ -181,7 +181,10 @@ class Server:
         _probe(cfg.addr)
         self._grpc = grpc.server(futures.ThreadPoolExecutor(cfg.grpc_workers), options=SERVER_OPTIONS)
         try:
-            self.port = self._grpc.add_insecure_port(cfg.addr)
+            if cfg.security is not None:
+                self.port = self._grpc.add_secure_port(cfg.addr, cfg.security.server_credentials())
+            else:
+                self.port = self._grpc.add_insecure_port(cfg.addr)
         except RuntimeError as err:
             raise AddressInUseError(f"cannot listen on {cfg.addr}: {err}") from None
         if self.port == 0 and not cfg.addr.endswith(":0"):
