@@ -1,6 +1,6 @@
 """raftstore.chaos.crashpoints: kill a store at every failpoint of the source in turn, restart it, check.
 
-For each failpoint name found in the source (`fail_point("NAME")` calls, `source_failpoints`), a fresh
+For each failpoint name found in the source (the literal `fail_point(...)` calls, `source_failpoints`), a fresh
 3-store cluster runs; one store is started with RAFTSTORE_FAILPOINTS="NAME=kill" and a workload that
 reaches the point is driven (SCENARIOS):
 
@@ -66,7 +66,7 @@ _SRC = Path(__file__).resolve().parents[1]
 
 
 def source_failpoints(root: Path = _SRC) -> list[str]:
-    """source_failpoints: the names of every `fail_point("NAME")` call under root (the raftstore package),
+    """source_failpoints: the names of every literal `fail_point(...)` call under root (the raftstore package),
     failpoints.py's own examples aside, sorted."""
     names: set[str] = set()
     for path in root.rglob("*.py"):
