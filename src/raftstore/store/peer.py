@@ -81,6 +81,7 @@ from .cmd import (
     undetermined_result,
     verify_hash_cmd,
 )
+from .lease import Lease
 from .peer_storage import PeerStorage
 from .write import WriteTask
 
@@ -124,6 +125,8 @@ class ReadBatch:
     reads: list[tuple[RaftCmdRequest, Callback]] = field(default_factory=list)
     issued: bool = False
     read_index: int | None = None
+    # issued_at: the clock when raft was asked (its heartbeats leave after): a confirmation renews the lease.
+    issued_at: float = 0.0
 
 
 class Peer:
@@ -169,6 +172,8 @@ class Peer:
         # (term, leader) whose hibernate request this follower agreed to (hibernate.py).
         self.hib_votes: set[int] | None = None
         self.hib_agreed: tuple[int, int] | None = None
+        # lease: the leader lease of lease reads (lease.py), None unless cfg.lease_read.
+        self.lease = Lease(cfg.max_lease) if cfg.lease_read else None
         # consistency: the last consistency check applied here (ComputeHash, then VerifyHash).
         self.consistency: ConsistencyState | None = None
         # leader_missing_since: the tick since which no leader was heard from (None: heard since the last
@@ -313,10 +318,13 @@ class Peer:
 
     # -- the round: propose, ready -------------------------------------------------------------------
 
-    def propose_waiting(self, answers: list[Answer]) -> None:
+    def propose_waiting(self, answers: list[Answer], now: float = 0.0) -> None:
         """propose_waiting proposes this round's writes as merged commands (as few entries as fit
         raft_entry_max_size) in one MsgPropose, and asks raft for a read index for the round's reads
-        once the leader has committed an entry of its term (raft drops a read index before that)."""
+        once the leader has committed an entry of its term (raft drops a read index before that).
+        `now` (StoreCore.clock) marks the appends and the read index for the lease."""
+        raft = self.raft_group.raft
+        last = raft.raft_log.last_index()
         if self._writes:
             writes, self._writes = self._writes, []
             self._propose(self._merge(writes), answers)
@@ -327,10 +335,11 @@ class Peer:
                     self._propose_conf_change(cmd, cb, answers)
                 else:
                     self._propose([(cmd, [_Waiter(cb, 0, None)])], answers)
-        raft = self.raft_group.raft
+        if self.lease is not None and raft.raft_log.last_index() > last and self.is_leader():
+            self.lease.mark(raft.raft_log.last_index(), now)
         if self.reads and not self.reads[-1].issued and self.is_leader() and raft.commit_to_current_term():
             batch = self.reads[-1]
-            batch.issued = True
+            batch.issued, batch.issued_at = True, now
             self.raft_group.read_index(batch.ctx)
 
     def _propose(self, cmds: list[tuple[RaftCmdRequest, list[_Waiter]]], answers: list[Answer]) -> None:
@@ -442,20 +451,28 @@ class Peer:
         self.storage.schedule_log_gc(task)
         self.gc_pending = False
 
-    def handle_ready(self, messages: list[RaftMessage], answers: list[Answer]) -> WriteTask:
+    def handle_ready(self, messages: list[RaftMessage], answers: list[Answer], now: float = 0.0) -> WriteTask:
         """handle_ready takes the peer's Ready: messages a leader may send before persisting go to
         `messages`, entries and hard state are staged into the returned WriteTask (whose `messages` are
         those raft allows only after it is durable), read states are recorded and committed entries kept
-        for this round's apply. The Ready is advanced asynchronously: on_persisted reports it durable."""
+        for this round's apply. The Ready is advanced asynchronously: on_persisted reports it durable.
+        With lease reads, a change of role ends the lease (a new leader marks its first entry at `now`)
+        and what a quorum acknowledged renews it (lease.py)."""
         rg = self.raft_group
         rd = rg.ready()
         if rd.ss is not None and rd.ss.raft_state != StateRole.LEADER:
             self._fail_reads(answers)
+        if rd.ss is not None and self.lease is not None:
+            self.lease.expire()
+            if self.is_leader():
+                self.lease.mark(rg.raft.raft_log.last_index(), now)
         messages.extend(self.wrap_messages(rd.take_messages()))
         task = WriteTask(self.region_id, self.peer_id, rd.number)
         self.storage.handle_raft_ready(rd, task)
         if rd.read_states:
             self._on_read_states(rd.take_read_states())
+        if self.lease is not None and self.lease.marks and self._may_renew_lease():
+            self.lease.on_committed(rg.raft.raft_log.committed)
         self.committed.extend(rd.take_committed_entries())
         task.messages.extend(self.wrap_messages(rd.take_persisted_messages()))
         rg.advance_append_async(rd)
@@ -494,6 +511,24 @@ class Peer:
             batch = by_ctx.get(bytes(state.request_ctx))
             if batch is not None:
                 batch.read_index = state.index
+                if self.lease is not None and self._may_renew_lease():
+                    self.lease.renew(batch.issued_at)
+
+    def _may_renew_lease(self) -> bool:
+        """_may_renew_lease: a leader with no leader transfer under way (the transferee's campaign goes
+        through the followers' leases)."""
+        return self.is_leader() and self.raft_group.raft.lead_transferee is None
+
+    def lease_read(self, kv: KvEngine, cmd: RaftCmdRequest, now: float) -> CmdResult | None:
+        """lease_read serves a checked read at once, without a raft round, when this leader's lease
+        holds at `now` (lease reads on), no transfer is under way and it has applied an entry of its
+        term (so everything an earlier leader committed); None: it goes through ReadIndex."""
+        lease = self.lease
+        if lease is None or not lease.valid(now) or not self._may_renew_lease():
+            return None
+        if self.storage.term(self.storage.applied_index()) != self.term:
+            return None
+        return self._exec_read(kv, cmd)
 
     def _fail_reads(self, answers: list[Answer]) -> None:
         """_fail_reads answers every waiting read when the peer stops leading: its read index requests

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -114,7 +115,11 @@ class StoreConfig:
 
     Hibernation (hibernate.py): with `hibernate_regions`, an idle region stops ticking on every store
     once all its peers agree; a store probes every `hibernate_probe_ticks` ticks the stores that lead its
-    sleeping followers, and wakes those followers when one stops answering."""
+    sleeping followers, and wakes those followers when one stops answering.
+
+    Lease reads (lease.py), off by default: with `lease_read`, a leader serves a read at once while its
+    lease holds, for `max_lease` base ticks of the driver's clock (StoreCore.clock) from the last round a
+    quorum acknowledged; max_lease must be below election_tick."""
 
     election_tick: int = 10
     heartbeat_tick: int = 2
@@ -134,6 +139,12 @@ class StoreConfig:
     seed: int = 0
     hibernate_regions: bool = True
     hibernate_probe_ticks: int = 10
+    lease_read: bool = False
+    max_lease: float = 8.0
+
+    def __post_init__(self) -> None:
+        if self.lease_read and not 0 < self.max_lease < self.election_tick:
+            raise ValueError(f"max_lease {self.max_lease} must lie in (0, election_tick {self.election_tick})")
 
 
 @dataclass(slots=True)
@@ -203,6 +214,11 @@ class StoreCore:
         # peers the last tick visited.
         self._hib = Hibernation()
         self.ticked_peers = 0
+        # clock: the driver's monotonic time in base ticks, read for lease reads (lease.py). By default
+        # the count of ticks, which stops with the driver: a driver serving lease reads supplies its
+        # monotonic clock (a fake one in tests). lease_reads: reads served by the lease since start.
+        self.clock: Callable[[], float] = self._tick_clock
+        self.lease_reads = 0
         # consistency_mismatches: consistency checks whose VerifyHash did not match, since start.
         self.consistency_mismatches = 0
         if regions is None:
@@ -213,6 +229,9 @@ class StoreCore:
                 logger.warning("store %d: region %d lists no peer here; not loaded", store_id, state.region.id)
                 continue
             self._add_peer(Peer(store_id, engines, state.region, me.id, self.config))
+
+    def _tick_clock(self) -> float:
+        return float(self._ticks)
 
     def _add_peer(self, peer: Peer) -> None:
         self.peers[peer.region_id] = peer
@@ -602,12 +621,19 @@ class StoreCore:
             return error
         self._dirty[region_id] = None
         if kind is CmdKind.READ:
-            peer.add_read(cmd, cb)
+            result = peer.lease_read(self.engines.kv, cmd, self.clock()) if peer.lease is not None else None
+            if result is None:
+                peer.add_read(cmd, cb)
+            else:
+                self.lease_reads += 1
+                self._answers.append((cb, result))
             return None
         if kind is CmdKind.WRITE:
             return peer.add_write(cmd, cb)
         admin = cmd.admin_request
         if admin.cmd_type == AdminCmdType.TransferLeader:
+            if peer.lease is not None:
+                peer.lease.expire()
             peer.raft_group.transfer_leader(admin.transfer_leader.peer.id)
             resp = RaftCmdResponse()
             resp.header.current_term = peer.term
@@ -638,6 +664,7 @@ class StoreCore:
         wr = WriteRound([], self._outbox)
         self._outbox = []
         answers = self._answers
+        now = self.clock()
         for region_id in dirty:
             peer = self.peers.get(region_id)
             if peer is None or not self._ready_to_handle(peer, wr):
@@ -646,8 +673,8 @@ class StoreCore:
                 request = peer.storage.take_gen_snap_request()
                 if request is not None:
                     wr.gen_requests.append(request)
-            peer.propose_waiting(answers)
-            task = peer.handle_ready(wr.messages, answers) if peer.raft_group.has_ready() else None
+            peer.propose_waiting(answers, now)
+            task = peer.handle_ready(wr.messages, answers, now) if peer.raft_group.has_ready() else None
             if peer.gc_pending:
                 task = task or WriteTask(region_id, peer.peer_id, 0)
                 peer.stage_log_gc(task)
