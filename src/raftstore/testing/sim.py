@@ -10,9 +10,10 @@ store per step. Per step:
 
 1. faults and admin operations: crash a store (at once, or at one of its round's failpoints, in the
    middle of a round), restart it (a crash drops the engines' unsynced writes, the store is rebuilt from
-   what is durable), partition or heal the network, and the admin operations of ADMIN_OPS (today: leader
-   transfer; log compaction comes from the GC policy SimParams.gc names, up to compacting past a
-   lagging follower, which a snapshot then catches up);
+   what is durable), partition or heal the network, and the admin operations of ADMIN_OPS: leader
+   transfer, conf change, split (BatchSplit at a key inside a region, fresh ids from Simulation.new_id),
+   log compaction (past lagging followers, which snapshots then catch up; the GC policy
+   SimParams.gc names compacts too) and a consistency check (ComputeHash / VerifyHash);
 2. clients: each runs one operation at a time (put, get, delete, cas, scan), retrying an attempt refused
    with a region error (a region error means "not applied", raftstore.store.cmd's rule); an attempt
    answered UndeterminedResult (proposed, outcome unknown) or that gets no answer (its store crashed, or
@@ -29,10 +30,13 @@ Checked after every step (SimulationFailure otherwise):
 - state machine safety: every store applies the same entry at an index (so an applied, and thus every
   acknowledged, write is never replaced or lost from the log);
 - replicas at the same applied index of a region hold the same data (also across restarts: a restarted
-  store's durable applied index and data must agree with what was seen at that index).
+  store's durable applied index and data must agree with what was seen at that index);
+- no consistency check found a mismatch (StoreCore.consistency_mismatches).
 
 At the end the network heals, every store restarts, every region converges (all replicas applied the
-same last index), a final read of every key goes through the clients, and: replicas hold identical data;
+same last index), a final read of every key goes through the clients, and: a consistency check of every
+region verifies on all its members (the same hash at the same index, every data CF); replicas hold
+identical data;
 no acknowledged write is lost (each key's final value comes from a write not followed entirely by an
 acknowledged write of that key); the history (raftstore.checker's JSON-lines format, logical time) is
 linearizable (raftstore.checker.check_history). A scan is recorded as one get per key it covered, all
@@ -70,7 +74,7 @@ from ..proto.raft_serverpb_pb2 import RaftMessage
 from ..raft import ConfChangeType, SnapshotStatus
 from ..raft.errors import CompactedError
 from ..store.bootstrap import bootstrap_initial_regions, bootstrap_store
-from ..store.cmd import CmdResult
+from ..store.cmd import CmdResult, compute_hash_cmd
 from ..store.driver import SnapIO, open_store, run_round, snapshot_messages
 from ..store.errors import StoreError
 from ..store.peer import Peer
@@ -185,6 +189,8 @@ class SimReport:
     digest: int
     # undetermined: attempts answered UndeterminedResult (each ended its operation as info).
     undetermined: int
+    # regions: how many regions there are at the end (more than at the start after splits).
+    regions: int = 0
     history: list[Operation] = field(repr=False, default_factory=list)
 
 
@@ -284,18 +290,17 @@ class _Network:
 
 
 # AdminOp: an admin operation the simulation may inject; returns a description for the event log, or
-# None when it did nothing. ADMIN_OPS lists them (name, weight); add conf changes and splits here.
+# None when it did nothing. ADMIN_OPS lists them (name, weight).
 AdminOp = Callable[["Simulation"], str | None]
 
 
 def transfer_leader(sim: Simulation) -> str | None:
     """transfer_leader asks a region's leader to hand its leadership to a random other peer."""
-    region_id = sim.rng.choice(sorted(sim.region_ids()))
-    leader = sim.leader_peer(region_id)
-    if leader is None:
+    found = sim.leader_region()
+    if found is None:
         return None
-    core = sim.cores[leader.store_id]
-    region = core.peers[region_id].region
+    leader, region = found
+    region_id, core = region.id, sim.cores[leader.store_id]
     targets = [p for p in region.peers if p.id != leader.id]
     if not targets:
         return None
@@ -310,11 +315,10 @@ def transfer_leader(sim: Simulation) -> str | None:
 def change_peer(sim: Simulation) -> str | None:
     """change_peer proposes a ChangePeer at a region's leader: with a voter on every store, remove one
     that is not the leader; else add a voter, with a new peer id, on a store without one."""
-    region_id = sim.rng.choice(sorted(sim.region_ids()))
-    leader = sim.leader_peer(region_id)
-    if leader is None:
+    found = sim.leader_region()
+    if found is None:
         return None
-    region = sim.cores[leader.store_id].peers[region_id].region
+    leader, region = found
     on = {p.store_id for p in region.peers}
     cmd = new_cmd(region, leader)
     cmd.admin_request.cmd_type = AdminCmdType.ChangePeer
@@ -325,14 +329,69 @@ def change_peer(sim: Simulation) -> str | None:
         cp.peer.CopyFrom(victim)
     else:
         sid = sim.rng.choice([s for s in sim.store_ids if s not in on])
-        sim.next_peer_id += 1
-        cp.change_type, what = ConfChangeType.AddNode, f"add peer {sim.next_peer_id} (store {sid})"
-        cp.peer.CopyFrom(PeerMeta(id=sim.next_peer_id, store_id=sid))
+        peer_id = sim.new_id()
+        cp.change_type, what = ConfChangeType.AddNode, f"add peer {peer_id} (store {sid})"
+        cp.peer.CopyFrom(PeerMeta(id=peer_id, store_id=sid))
     sim.cores[leader.store_id].propose(cmd, lambda result: None)
-    return f"region {region_id}: {what}"
+    return f"region {region.id}: {what}"
 
 
-ADMIN_OPS: list[tuple[str, int, AdminOp]] = [("transfer_leader", 1, transfer_leader), ("change_peer", 1, change_peer)]
+def split_region(sim: Simulation) -> str | None:
+    """split_region proposes a BatchSplit at a region's leader, at a simulated key strictly inside the
+    region, the new region's id and peer ids fresh from the simulation's id counter (new_id)."""
+    found = sim.leader_region()
+    if found is None:
+        return None
+    leader, region = found
+    inside = [k for k in map(key_of, range(sim.params.keys)) if k > region.start_key and (not region.end_key or k < region.end_key)]
+    if not inside:
+        return None
+    key = sim.rng.choice(inside)
+    cmd = new_cmd(region, leader)
+    cmd.admin_request.cmd_type = AdminCmdType.BatchSplit
+    req = cmd.admin_request.splits.requests.add(split_key=key, new_region_id=sim.new_id())
+    req.new_peer_ids.extend(sim.new_id() for _ in region.peers)
+    sim.cores[leader.store_id].propose(cmd, lambda result: None)
+    return f"split region {region.id} at {key!r}: new region {req.new_region_id}"
+
+
+def compact_log(sim: Simulation) -> str | None:
+    """compact_log proposes a CompactLog at a region's leader up to just below its applied index, past any
+    lagging follower (which then catches up by snapshot)."""
+    found = sim.leader_region()
+    if found is None:
+        return None
+    leader, region = found
+    storage = sim.cores[leader.store_id].peers[region.id].storage
+    index = storage.applied_index() - 1
+    if index <= storage.first_index():
+        return None
+    cmd = new_cmd(region, leader)
+    cmd.admin_request.cmd_type = AdminCmdType.CompactLog
+    cmd.admin_request.compact_log.compact_index = index
+    cmd.admin_request.compact_log.compact_term = storage.term(index)
+    sim.cores[leader.store_id].propose(cmd, lambda result: None)
+    return f"compact the log of region {region.id} to {index}"
+
+
+def check_consistency(sim: Simulation) -> str | None:
+    """check_consistency proposes a ComputeHash at a region's leader: every replica hashes the region at
+    that index and compares with the leader's VerifyHash (a mismatch fails the step's checks)."""
+    found = sim.leader_region()
+    if found is None:
+        return None
+    leader, region = found
+    sim.cores[leader.store_id].propose(compute_hash_cmd(region, leader), lambda result: None)
+    return f"consistency check of region {region.id}"
+
+
+ADMIN_OPS: list[tuple[str, int, AdminOp]] = [
+    ("transfer_leader", 1, transfer_leader),
+    ("change_peer", 1, change_peer),
+    ("split", 1, split_region),
+    ("compact_log", 1, compact_log),
+    ("consistency_check", 1, check_consistency),
+]
 
 
 def new_cmd(region: Region, peer: PeerMeta, requests: list[Request] | None = None) -> RaftCmdRequest:
@@ -382,7 +441,8 @@ def replay_command(seed: int, steps: int) -> str:
 
 class Simulation:
     """Simulation: one seeded run (module docstring). `run()` returns a SimReport or raises
-    SimulationFailure; a Simulation runs once."""
+    SimulationFailure; a Simulation runs once. `admin_ops` replaces ADMIN_OPS (a seed found before an
+    operation was added replays its run with the operations of then)."""
 
     def __init__(
         self,
@@ -390,8 +450,11 @@ class Simulation:
         steps: int,
         params: SimParams | None = None,
         make_engines: Callable[[int], Engines] | None = None,
+        admin_ops: list[tuple[str, int, AdminOp]] | None = None,
     ) -> None:
         self.seed = seed
+        # admin_kinds: the admin operations injected (ADMIN_OPS; a seed found with fewer replays with those).
+        self.admin_kinds = admin_ops if admin_ops is not None else ADMIN_OPS
         self.steps = steps
         self.rng = random.Random(seed)
         self.params = params if params is not None else SimParams.draw(self.rng)
@@ -413,7 +476,7 @@ class Simulation:
         # _written: per key, the values of the last 3 put and cas operations recorded (what a cas expects).
         self._written: dict[str, deque[str]] = {}
         self.hints: dict[int, int] = {}
-        # next_peer_id: the last peer id handed to a new peer (above every initial peer id).
+        # next_peer_id: the last id new_id handed out (above every initial peer and region id).
         self.next_peer_id = 10_000
         self.events: deque[str] = deque(maxlen=40)
         self._digest = 0
@@ -536,7 +599,8 @@ class Simulation:
                 self.net.groups = None
                 self.log("partition healed")
         if rng.random() < p.p_admin:
-            _, _, admin_op = rng.choices(ADMIN_OPS, [w for _, w, _ in ADMIN_OPS])[0]
+            ops = self.admin_kinds
+            _, _, admin_op = rng.choices(ops, [w for _, w, _ in ops])[0]
             done = admin_op(self)
             if done is not None:
                 self.admin_ops += 1
@@ -742,6 +806,21 @@ class Simulation:
     def region_ids(self) -> set[int]:
         return {rid for core in self.cores.values() for rid in core.peers} or {1}
 
+    def new_id(self) -> int:
+        """new_id: a new region or peer id, above every id handed out before (PD's allocator). The stores'
+        IdAllocators are not used: their ids grow per store only ((store << 40) | n), and a peer re-added
+        to a store with an id below its tombstone's is never created there (maybe_create_peer's rule)."""
+        self.next_peer_id += 1
+        return self.next_peer_id
+
+    def leader_region(self) -> tuple[PeerMeta, Region] | None:
+        """leader_region: a random region's leader and the region as that leader has it (None: no leader)."""
+        region_id = self.rng.choice(sorted(self.region_ids()))
+        leader = self.leader_peer(region_id)
+        if leader is None:
+            return None
+        return leader, self.cores[leader.store_id].peers[region_id].region
+
     def leader_peer(self, region_id: int) -> PeerMeta | None:
         """leader_peer: the peer leading the region in the highest term among the running stores."""
         return leader_among(self.cores.values(), region_id)
@@ -764,6 +843,8 @@ class Simulation:
 
     def _check_step(self) -> None:
         for sid, core in self.cores.items():
+            if core.consistency_mismatches:
+                self.fail(f"store {sid}: {core.consistency_mismatches} consistency check mismatches")
             self._check_ranges(sid, core)
             for region_id, peer in core.peers.items():
                 if peer.is_leader():
@@ -835,6 +916,7 @@ class Simulation:
             if last is None or last.client != final.id or last.key != key_of(i).decode() or last.outcome != "ok":
                 self.fail(f"the final read of {key_of(i)!r} was not answered")
         self._settle(self._converged, "every region converged (same applied index on every store)")
+        self._check_hashes()
         self._check_end()
 
     def _settle(self, cond: Callable[[], bool], what: str) -> None:
@@ -867,6 +949,38 @@ class Simulation:
             if len(states) != 1 or len({a for a, _ in states} | {c for _, c in states}) != 1:
                 return False
         return True
+
+    def _check_hashes(self) -> None:
+        """_check_hashes: a consistency check of every region (ComputeHash through its leader, proposed
+        again if refused) must end with every member's hash at the same index, each verified against the
+        leader's (a mismatch fails _check_step on the way)."""
+        boxes: dict[int, list[CmdResult]] = {}
+
+        def propose(region_id: int) -> None:
+            leader = self.leader_peer(region_id)
+            if leader is not None:
+                box = boxes[region_id] = []
+                region = self.cores[leader.store_id].peers[region_id].region
+                self.cores[leader.store_id].propose(compute_hash_cmd(region, leader), box.append)
+
+        def done() -> bool:
+            for rid in self.region_ids():
+                box = boxes.get(rid)
+                if box is None or (box and box[0].error is not None):
+                    propose(rid)
+                    return False
+                states = {p.consistency for p in self.members(rid)}
+                if not box or len(states) != 1 or None in states or next(iter(states)).verified is None:  # type: ignore[union-attr]
+                    return False
+            return True
+
+        for rid in sorted(self.region_ids()):
+            propose(rid)
+        self._settle(done, "a verified consistency check of every region")
+        for rid in sorted(self.region_ids()):
+            state = self.members(rid)[0].consistency
+            if state is None or state.verified is not True:
+                self.fail(f"region {rid}: consistency check ended with {state}")
 
     def _check_end(self) -> None:
         final: dict[str, str] = {}
@@ -916,7 +1030,7 @@ class Simulation:
             self.seed, self.now, len(self.ops), sum(o.outcome == "ok" for o in self.ops),
             sum(o.outcome == "info" for o in self.ops), self.crashes, self.restarts, self.partitions,
             self.admin_ops, self.snapshots, self.net.delivered, self.net.dropped, self.net.duplicated, max_term,
-            self._digest, self.undetermined, self.history(),
+            self._digest, self.undetermined, regions=len(self.region_ids()), history=self.history(),
         )
 
 
