@@ -33,6 +33,8 @@ logger = logging.getLogger("raftstore.server")
 
 # Task: work for the driver thread; it gets the core.
 Task = Callable[[StoreCore], None]
+# OBSERVE_INTERVAL: seconds between two updates of the gauges (a pass over every region).
+OBSERVE_INTERVAL = 1.0
 
 
 class StoreDriver:
@@ -62,6 +64,9 @@ class StoreDriver:
         self.failure: BaseException | None = None
         self.stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"store-{core.store_id}-driver", daemon=True)
+        # The core's clock (lease reads) is this process's monotonic clock in base ticks: it moves on
+        # while the process is stopped, so a leader resumed past its lease does not serve from it.
+        core.clock = lambda: time.monotonic() / tick_interval
 
     def start(self) -> None:
         self._thread.start()
@@ -104,6 +109,7 @@ class StoreDriver:
     def _loop(self) -> None:
         core = self.core
         next_tick = time.monotonic() + self._tick_interval
+        next_observe = 0.0
         busy = True  # a round left work: run the next one without waiting
         while True:
             with self._cond:
@@ -124,6 +130,8 @@ class StoreDriver:
             if now >= next_tick:
                 core.tick()
                 next_tick = max(next_tick + self._tick_interval, now)
+            if now >= next_observe:
+                next_observe = now + OBSERVE_INTERVAL
                 self._observe()
             busy = self._round()
 
@@ -141,7 +149,7 @@ class StoreDriver:
         return True
 
     def _observe(self) -> None:
-        """_observe updates the gauges (on a tick: cheap for a few regions)."""
+        """_observe updates the gauges, every OBSERVE_INTERVAL: it visits every region, hibernated ones too."""
         peers = self.core.peers.values()
         self._metrics.regions.set(len(peers))
         self._metrics.leaders.set(sum(1 for p in peers if p.is_leader()))
