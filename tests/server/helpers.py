@@ -43,7 +43,7 @@ class ProcCluster:
 
     def __init__(
         self, root: Path, count: int = 3, *, status: bool = False, extra_config: str = "",
-        security: Security | None = None,
+        security: Security | None = None, extra_args: tuple[str, ...] = (),
     ) -> None:
         self.root = root
         self.ids = list(range(1, count + 1))
@@ -53,6 +53,7 @@ class ProcCluster:
         self.config.write_text(FAST_CONFIG + extra_config)
         # security: what the tests' own health checks use (the stores' is in extra_config's [security]).
         self.security = security
+        self.extra_args = list(extra_args)
         self.procs: dict[int, subprocess.Popen[str]] = {}
         # joins: stores started with --join (store id -> the member's address) instead of --initial-cluster.
         self.joins: dict[int, str] = {}
@@ -74,6 +75,7 @@ class ProcCluster:
                 "--addr", self.addrs[sid], *where, "--config", str(self.config)]
         if sid in self.status_addrs:
             args += ["--status-addr", self.status_addrs[sid]]
+        args += self.extra_args
         return args
 
     def start(self, sid: int, wait: bool = True) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from ..cli.helpers import failure_line, run_cli
@@ -14,10 +15,10 @@ from .helpers import free_port
 def test_playground_runs_and_kv_talks_to_it(tmp_path: Path) -> None:
     """The playground prints its addresses, serves kv get/put/delete/scan/cas through any store, and
     SIGINT stops every store it started (exit 0)."""
-    base = free_port()
+    base, status_base = free_port(), free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "raftstore", "playground", "--nodes", "3", "--data", str(tmp_path / "pg"),
-         "--base-port", str(base)],
+         "--base-port", str(base), "--status-port", str(status_base)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -25,6 +26,12 @@ def test_playground_runs_and_kv_talks_to_it(tmp_path: Path) -> None:
         assert proc.stdout.readline() == "addresses:\n"
         addrs = [proc.stdout.readline().strip() for _ in range(3)]
         assert all(a.startswith("127.0.0.1:") and int(a.split(":")[1]) >= base for a in addrs)
+        assert proc.stdout.readline() == "status addresses:\n"
+        status = [proc.stdout.readline().strip() for _ in range(3)]
+        assert all(a.startswith("127.0.0.1:") and int(a.split(":")[1]) >= status_base for a in status)
+        assert len(set(addrs + status)) == 6
+        metrics = urllib.request.urlopen(f"http://{status[0]}/metrics", timeout=5).read().decode()
+        assert "raftstore_regions 1.0" in metrics
         one, any_ = addrs[0], ",".join(addrs)
         steps = [
             (["--addr", one, "put", "k1", "v1"], 0, "OK\n"),

@@ -120,8 +120,9 @@ def test_startup_errors_are_one_line(tmp_path: Path) -> None:
 
 def test_a_follower_behind_the_compacted_log_catches_up_by_snapshot(tmp_path: Path) -> None:
     """Store 3 is down while the leader writes far past its log GC count limit; restarted, it catches up
-    by a snapshot sent over gRPC: then it is needed for a quorum, and every write is there."""
-    with ProcCluster(tmp_path, 3) as cluster:
+    by a snapshot sent over gRPC: then it is needed for a quorum, and every write is there; /metrics
+    count the snapshot and its bytes on both ends."""
+    with ProcCluster(tmp_path, 3, status=True) as cluster:
         cluster.config.write_text(
             "[raftstore]\ntick-interval-ms = 50\nraft-log-gc-count-limit = 60\nraft-log-gc-tick-interval = 2\n"
         )
@@ -142,4 +143,10 @@ def test_a_follower_behind_the_compacted_log_catches_up_by_snapshot(tmp_path: Pa
             client.put(b"after", b"snapshot")
             assert client.get(b"after") == b"snapshot"
             assert len(client.scan(b"snap-", b"snap.")) == 250
+        received = cluster.metrics(3)
+        sent = cluster.metrics(cluster.leader_store())
+        assert received['raftstore_snapshots_total{direction="received"}'] >= 1
+        assert received['raftstore_snapshot_bytes_total{direction="received"}'] > 0
+        assert sent['raftstore_snapshots_total{direction="sent"}'] >= 1
+        assert sent['raftstore_snapshot_bytes_total{direction="sent"}'] > 0
         assert "Traceback" not in cluster.log(3)

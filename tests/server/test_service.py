@@ -195,3 +195,8 @@ def test_health_and_metrics(cluster: ProcCluster) -> None:
     assert values["raftstore_fsyncs_total"] > 0
     assert values["raftstore_leaders"] == 1
     assert 0 < values["raftstore_raft_batches_sent_total"] < values["raftstore_raft_messages_sent_total"]
+    deadline = time.monotonic() + 5  # the hit ratio is refreshed every second
+    while cluster.metrics(cluster.leader_store())["raftstore_entry_cache_hit_ratio"] == 0:
+        assert time.monotonic() < deadline, "no entry cache hit counted"
+        time.sleep(0.2)
+    assert cluster.metrics(cluster.leader_store())["raftstore_entry_cache_hit_ratio"] <= 1

@@ -61,12 +61,17 @@ def add_commands(
         "store and announces itself); it starts with no region, add-peer moves regions onto it"
     )
     server.add_argument("--config", type=Path, help="TOML config file")
+    server.add_argument(
+        "--log-format", choices=("text", "json"), default="text",
+        help="log lines as text or JSON objects, each with the store, region and peer (default text)",
+    )
 
     playground = sub.add_parser(
         "playground",
         help="run a local cluster of N store processes until Ctrl-C",
         description="Start N stores on 127.0.0.1 (ports at or after --base-port, data and logs under --data), "
-        "print 'addresses:' and one host:port per line once all serve, and run until SIGINT/SIGTERM, which "
+        "print 'addresses:' and one host:port per line once all serve, then 'status addresses:' and each store's "
+        "/metrics host:port (ports at or after --status-port), and run until SIGINT/SIGTERM, which "
         "stops them all.",
         epilog=epilog,
         formatter_class=formatter,
@@ -77,6 +82,10 @@ def add_commands(
         "--data", type=Path, default=Path("./data/playground"), help="data directory (default ./data/playground)"
     )
     playground.add_argument("--base-port", type=_port, default=20161, help="first client port (default 20161)")
+    playground.add_argument(
+        "--status-port", type=_port, default=20181,
+        help="first status port: each store serves Prometheus /metrics on one (default 20181)",
+    )
     playground.add_argument("--config", type=Path, help="TOML config file for every store")
 
     kv = sub.add_parser(
@@ -125,13 +134,14 @@ def run_command(args: argparse.Namespace) -> int:
     if args.command == "playground":
         from .playground import run_playground
 
-        run_playground(args.nodes, args.data, args.base_port, args.config)
+        run_playground(args.nodes, args.data, args.base_port, args.config, args.status_port)
         return 0
     return _kv(args)
 
 
 def _server(args: argparse.Namespace) -> None:
     from .config import load_config
+    from .logs import configure_logging
     from .server import Server
 
     flags = {
@@ -142,7 +152,9 @@ def _server(args: argparse.Namespace) -> None:
         "initial-cluster": args.initial_cluster,
         "join": args.join,
     }
-    server = Server(load_config(flags, args.config))
+    config = load_config(flags, args.config)
+    configure_logging(args.log_format, config.store_id)
+    server = Server(config)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

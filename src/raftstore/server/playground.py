@@ -1,8 +1,10 @@
 """raftstore.server.playground: `raftstore playground`, a local cluster of store processes (tiup playground).
 
 It starts N `raftstore server` processes on 127.0.0.1 (store ids 1..N, client ports at or after
---base-port, the first free ones; data under DIR/store-ID, logs in DIR/store-ID.log), waits until
-every store answers the gRPC health check, prints `addresses:` and one host:port per line, and runs until
+--base-port, the first free ones, and status ports serving Prometheus /metrics at or after --status-port;
+data under DIR/store-ID, logs in DIR/store-ID.log), waits until every store answers the gRPC health
+check, prints `addresses:` and one host:port per line, then `status addresses:` and each store's status
+host:port (in the same order), and runs until
 SIGINT or SIGTERM, which stop every store (SIGTERM, then SIGKILL after STOP_TIMEOUT). A store that exits on
 its own stops the playground too (exit 1, its log named).
 """
@@ -82,20 +84,25 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
             p.wait()
 
 
-def run_playground(nodes: int, data: Path, base_port: int, config: Path | None = None) -> None:
+def run_playground(
+    nodes: int, data: Path, base_port: int, config: Path | None = None, status_port: int = 20181
+) -> None:
     """run_playground runs the playground (module docstring) until SIGINT / SIGTERM."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     ports = free_ports(nodes, base_port)
     addrs = {sid: f"{HOST}:{port}" for sid, port in enumerate(ports, start=1)}
+    taken = set(ports)
+    spare = [p for p in free_ports(nodes + len(taken), status_port) if p not in taken][:nodes]
+    status = {sid: f"{HOST}:{port}" for sid, port in enumerate(spare, start=1)}
     cluster = ",".join(f"{sid}={addr}" for sid, addr in addrs.items())
     data.mkdir(parents=True, exist_ok=True)
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for sid, addr in addrs.items():
             cmd = [sys.executable, "-m", "raftstore", "server", "--store-id", str(sid), "--addr", addr,
-                   "--data", str(data / f"store-{sid}"), "--initial-cluster", cluster]
+                   "--data", str(data / f"store-{sid}"), "--initial-cluster", cluster, "--status-addr", status[sid]]
             if config is not None:
                 cmd += ["--config", str(config)]
             with open(data / f"store-{sid}.log", "ab") as log:
@@ -103,7 +110,7 @@ def run_playground(nodes: int, data: Path, base_port: int, config: Path | None =
         deadline = time.monotonic() + START_TIMEOUT
         for proc, addr in zip(procs, addrs.values()):
             wait_serving(addr, deadline, proc)
-        print("addresses:", *addrs.values(), sep="\n", flush=True)
+        print("addresses:", *addrs.values(), "status addresses:", *status.values(), sep="\n", flush=True)
         while not stop.wait(0.2):
             for sid, proc in enumerate(procs, start=1):
                 if proc.poll() is not None:

@@ -89,6 +89,8 @@ FIRST_REGION_ID = 1
 SNAP_DIR = "snap"
 # GRACE: seconds the gRPC server gives open calls to finish when stopping.
 GRACE = 1.0
+# STATS_INTERVAL: how often the gauges the driver's tick does not update are refreshed (entry cache hit ratio).
+STATS_INTERVAL = 1.0
 # JOIN_TIMEOUT: how long --join keeps trying to reach its member.
 JOIN_TIMEOUT = 5.0
 
@@ -155,6 +157,8 @@ class Server:
         self._transport: RaftTransport | None = None
         self._kv: KvService | None = None
         self._snap_io: SnapIO | None = None
+        self._stopping = threading.Event()
+        self._stats = threading.Thread(target=self._stats_loop, name=f"store-{config.store_id}-stats", daemon=True)
 
     @property
     def failure(self) -> BaseException | None:
@@ -172,6 +176,7 @@ class Server:
         self._driver.start()
         self._grpc.start()
         self._gossip.start()
+        self._stats.start()
         for service in ("", KV_SERVICE, ADMIN_SERVICE):
             self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
         logger.info("store %d serving on %s", self.config.store_id, self.config.addr)
@@ -286,6 +291,20 @@ class Server:
     def _on_gossip(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
         return bytes(self._gossip.answer(_decode(GossipRequest, raw, context)).SerializeToString())
 
+    def _stats_loop(self) -> None:
+        while not self._stopping.wait(STATS_INTERVAL):
+            if self._driver is not None:
+                self._driver.submit(self._observe)
+
+    def _observe(self, core: StoreCore) -> None:
+        """_observe (driver thread) refreshes the entry cache hit ratio (reads served from the caches, of all
+        regions, since start)."""
+        hits = misses = 0
+        for peer in core.peers.values():
+            hit, miss, _ = peer.storage.cache_stats()
+            hits, misses = hits + hit, misses + miss
+        self.metrics.entry_cache_hit_ratio.set(hits / (hits + misses) if hits + misses else 0.0)
+
     def _on_unreachable(self, targets: list[tuple[int, int]]) -> None:
         if self._driver is not None:
             self._driver.submit(partial(_report_unreachable, targets))
@@ -315,6 +334,7 @@ class Server:
     def stop(self) -> None:
         """stop shuts down what start started, in reverse order; safe to call more than once."""
         self._health.enter_graceful_shutdown()
+        self._stopping.set()
         self._gossip.stop()
         if self._kv is not None:
             self._kv.closing.set()
