@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -23,7 +24,9 @@ from raftstore.proto.raftstorepb_pb2 import (
 )
 from raftstore.server.admin_client import AdminClient
 from raftstore.server.errors import AdminError
+from raftstore.raft import ProgressState
 from raftstore.server.rpc import admin_method
+from raftstore.testing import Cluster
 
 from .helpers import ProcCluster
 
@@ -126,3 +129,19 @@ def test_split_transfer_and_check_through_any_store(cluster: ProcCluster) -> Non
             assert all(r.state.verdict == ConsistencyVerdict.MATCHED for r in check.replicas)
         with pytest.raises(AdminError, match="not inside region"):
             admin.split(b"adm-m", region_id=right.id)
+
+
+def test_report_unreachable_makes_the_leader_probe(tmp_path: Path) -> None:
+    """StoreCore.report_unreachable (what the transport's lost messages turn into): the leader's progress of
+    that peer leaves REPLICATE for PROBE; an unknown region is ignored."""
+    with Cluster(3, path=tmp_path) as cluster:
+        cluster.start()
+        cluster.must_put(b"k", b"v")
+        leader = cluster.wait_leader()
+        follower = next(sid for sid in (1, 2, 3) if sid != leader.store_id)
+        core = cluster.cores[leader.store_id]
+        progress = core.peers[1].raft_group.raft.prs.get(follower)
+        assert progress is not None and progress.state == ProgressState.REPLICATE
+        core.report_unreachable(1, follower)
+        core.report_unreachable(404, follower)
+        assert progress.state == ProgressState.PROBE
