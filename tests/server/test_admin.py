@@ -22,9 +22,9 @@ from raftstore.proto.raftstorepb_pb2 import (
     TransferLeaderRequest,
     TransferLeaderResponse,
 )
+from raftstore.raft import ProgressState
 from raftstore.server.admin_client import AdminClient
 from raftstore.server.errors import AdminError
-from raftstore.raft import ProgressState
 from raftstore.server.rpc import admin_method
 from raftstore.testing import Cluster
 
