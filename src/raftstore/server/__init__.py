@@ -3,7 +3,9 @@
 config.py (ServerConfig: flags and TOML) -> server.py (Server: engines, core, threaded driver, gRPC,
 metrics) -> the `raftstore server` command (commands.py); driver.py (StoreDriver: the thread that runs
 the rounds), transport.py (raft message streams between stores), service.py (the KV service),
-resolve.py (store addresses), limits.py (size limits shared with the client), playground.py
+admin.py (the Admin service) and admin_client.py (its client), ctl_online.py (`raftstore ctl --addr`),
+resolve.py and gossip.py (store addresses: static, joined, gossiped), security.py (mutual TLS),
+logs.py (structured logs), limits.py (size limits shared with the client), playground.py
 (`raftstore playground`).
 
 Only the errors are imported with the package (the client and the command line import parts of it);

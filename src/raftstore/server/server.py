@@ -9,10 +9,18 @@
                                  #   after its round, connections closed, engines closed
 
 Bootstrap (TiKV's, with the initial cluster in place of PD): on a data directory without a store
-identity, --initial-cluster is required; the store writes its StoreIdent and region 1 covering every
-key with one voter on each initial store (peer id = store id), in one group commit. On a bootstrapped
+identity, --initial-cluster or --join is required. With --initial-cluster the store writes its StoreIdent
+and region 1 covering every key with one voter on each initial store (peer id = store id), in one group
+commit. With --join the store first asks the member (Raft/Join) to admit it, learns the stores it knows,
+and writes its StoreIdent alone: it hosts no region until add-peer puts one on it. On a bootstrapped
 directory the same flags write nothing (bootstrap_store and bootstrap_initial_regions are idempotent),
-so a restart with the same command line neither bootstraps again nor refuses.
+so a restart with the same command line neither bootstraps again nor refuses (a --join that cannot reach
+its member then only logs a warning: the cluster knows the store already).
+
+Services: raftstorepb.Kv (server.service), raftstorepb.Admin (server.admin), raftstorepb.Raft
+(BatchRaft and Snapshot streams from other stores, Join, Gossip: handled here), gRPC health. With a
+[security] section every one of them is served over mutual TLS only, and the store connects to the other
+stores the same way (`_connect`).
 
 Startup goes through the store's `open_store` (identity check, recovery of an interrupted snapshot
 apply); snapshot files live in DIR/snap (a SnapManager); snapshots are generated and applied inline
@@ -20,7 +28,8 @@ by the driver (SnapIO) and travel on Snapshot streams (server.snapshot).
 
 Threads: the driver (rounds and ticks, the only one touching the core), one per raft connection and one
 per snapshot being sent, the gRPC server's pool (each open stream holds one), one reader per
-BatchCommands stream, the /metrics server.
+BatchCommands stream, the /metrics server, the gossiper (server.gossip), and the stats thread (hands the
+driver a task every STATS_INTERVAL that refreshes the gauges the tick does not: the entry cache hit ratio).
 """
 
 from __future__ import annotations

@@ -287,6 +287,11 @@ class StoreCore:
     def peer(self, region_id: int) -> Peer | None:
         return self.peers.get(region_id)
 
+    @property
+    def ticks(self) -> int:
+        """ticks: how many times tick() ran."""
+        return self._ticks
+
     def hibernated(self, region_id: int) -> bool:
         """hibernated: the store hosts the region and does not tick it (hibernate.py)."""
         return region_id in self.peers and self._hib.asleep(region_id)
