@@ -38,6 +38,10 @@ def test_flags_and_file(tmp_path: Path) -> None:
         ({}, "[raftstore]\nelection-tick = 'ten'\n", "expected int"),
         ({}, "[nope]\n", "unknown section [nope]"),
         ({}, "cluster-id = \n", "c.toml"),
+        ({}, "[server]\ngossip-interval-ms = 0\n", "gossip-interval-ms must be at least 1"),
+        ({}, "[security]\nca-path = 'ca.pem'\n", "missing cert-path, key-path"),
+        ({}, "[security]\ncert = 'x'\n", "unknown key security.cert"),
+        ({}, "[security]\nca-path = '/nonexistent/ca'\ncert-path = 'c'\nkey-path = 'k'\n", "cannot read ca-path"),
     ],
 )
 def test_invalid(tmp_path: Path, flags: dict[str, object], toml: str, message: str) -> None:
@@ -45,6 +49,20 @@ def test_invalid(tmp_path: Path, flags: dict[str, object], toml: str, message: s
     f.write_text(toml)
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         load_config({**BASE, **flags}, f)
+
+
+def test_gossip_interval_and_security(tmp_path: Path) -> None:
+    """[server] gossip-interval-ms and the three [security] files (read at load: their bytes)."""
+    for name in ("ca.pem", "s.pem", "s.key"):
+        (tmp_path / name).write_bytes(name.encode())
+    f = tmp_path / "c.toml"
+    f.write_text(f"[server]\ngossip-interval-ms = 250\n[security]\nca-path = '{tmp_path / 'ca.pem'}'\n"
+                 f"cert-path = '{tmp_path / 's.pem'}'\nkey-path = '{tmp_path / 's.key'}'\n")
+    cfg = load_config(BASE, f)
+    assert cfg.gossip_interval == 0.25
+    assert cfg.security is not None and (cfg.security.ca, cfg.security.cert, cfg.security.key) == (
+        b"ca.pem", b"s.pem", b"s.key")
+    assert load_config(BASE).security is None
 
 
 def test_initial_cluster_spaces_and_missing_file(tmp_path: Path) -> None:

@@ -376,11 +376,8 @@ class AdminService:
             resp.status.CopyFrom(got)
 
     def _store_status(self, req: StoreStatusRequest, resp: StoreStatusResponse, deadline: float) -> None:
-        def read(core: StoreCore) -> list[RegionStatus]:
-            resp.consistency_mismatches = core.consistency_mismatches
-            return _all_regions(core)
-
-        regions = self._on_driver(read, deadline)
+        regions, mismatches = self._on_driver(lambda core: (_all_regions(core), core.consistency_mismatches), deadline)
+        resp.consistency_mismatches = mismatches
         resp.store_id = self._driver.core.store_id
         resp.address = self._addr
         resp.cluster_id = self._cluster_id
