@@ -122,3 +122,19 @@ def _record_response(m: RaftMessage, into: list[RaftMessage]) -> bool:
     if m.HasField("extra_msg") and m.extra_msg.type == ExtraMessageType.MsgCheckStalePeerResponse:
         into.append(m)
     return False
+
+
+def test_peers_that_hear_their_leader_send_no_check(tmp_path: Path) -> None:
+    # A busy region (a write every few steps: its leader never hibernates) for 200 steps, over 6 times
+    # max_leader_missing_duration.
+    with Cluster(3, path=tmp_path, config=_config(30)) as cluster:
+        cluster.start()
+        cluster.wait_leader()
+        recorder = Recorder()
+        cluster.transport.add_filter(recorder)
+        start = cluster.steps
+        while cluster.steps - start < 200:
+            cluster.must_put(b"k", b"v%d" % cluster.steps)
+            cluster.run_steps(3)
+        assert recorder.checks == []
+        assert all(cluster.peer_on_store(s) is not None for s in cluster.store_ids)

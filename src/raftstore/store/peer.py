@@ -585,8 +585,8 @@ class Peer:
         if self.check_stale_conf_ver < region.region_epoch.conf_ver:
             self.check_stale_conf_ver = region.region_epoch.conf_ver
             self.check_stale_peers = list(region.peers)
-        logger.warning("[region %d] %d: no leader for %d ticks, asking %s whether it is still a member",
-                       self.region_id, self.peer_id, max_missing, [p.id for p in self.check_stale_peers])
+        logger.info("[region %d] %d: no leader for %d ticks, asking %s whether it is still a member",
+                    self.region_id, self.peer_id, max_missing, [p.id for p in self.check_stale_peers])
         me = self._me()
         out = []
         for p in self.check_stale_peers:
