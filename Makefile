@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test soak bench proto typecheck clean chaos
+.PHONY: demo test soak bench proto typecheck clean chaos crashpoints
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ chaos: $(STAMP)
 		--out $(CHAOS_OUT)/bug-early-ack || status=$$?; \
 	if [ $$status -eq 1 ]; then echo "bug-injection check: chaos caught the broken build (exit 1), as it must"; \
 	else echo "bug-injection check FAILED: chaos exited $$status on the broken build"; exit 1; fi
+
+# crashpoints: a store killed at every failpoint of the source in turn, restarted, invariants checked.
+crashpoints: $(STAMP)
+	$(VENV)/bin/raftstore chaos --crash-points --out ./data/crashpoints/$(CHAOS_STAMP)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

@@ -7,7 +7,7 @@ reaches the point is driven (SCENARIOS):
 | scenario     | armed store                | what drives it                                                   |
 |--------------|----------------------------|------------------------------------------------------------------|
 | writes       | the leader                 | unique-key puts (rounds, group commits, apply batches, log GC)   |
-| snapshot     | a follower, down meanwhile | puts past the log GC limit while it is down, then it restarts    |
+| snapshot     | a follower, down meanwhile | puts until the leader's log is truncated past it, then it restarts |
 |              |                            | and catches up through a snapshot                                |
 | split        | a follower                 | puts, then a split through the Admin service                     |
 | conf-change  | a follower                 | puts, then removing and adding back the third store's peer       |
@@ -34,7 +34,7 @@ from ..proto.raftstorepb_pb2 import PeerChangeKind
 from ..server.admin_client import AdminClient
 from ..server.errors import AdminError
 from .cluster import StoreProcs
-from .replicas import check_replicas
+from .replicas import check_replicas, store_replicas
 from .run import BUGS
 
 __all__ = ["BUG_FAILPOINTS", "SCENARIOS", "CrashResult", "explore", "source_failpoints"]
@@ -149,8 +149,7 @@ def _explore_one(name: str, run_dir: Path) -> CrashResult:
         armed = leader if scenario == "writes" else follower
         procs.kill(armed)
         if scenario == "snapshot":
-            writer.put_many(400)  # past the log GC count limit: the follower needs a snapshot
-            time.sleep(1.0)
+            _compact_past(procs, writer, armed, leader)
         procs.failpoints[armed] = f"{name}=kill"
         procs.start(armed, wait=False)
         result.reached = _drive(procs, writer, armed, scenario, leader)
@@ -171,6 +170,22 @@ def _explore_one(name: str, run_dir: Path) -> CrashResult:
         procs.close()
     result.seconds = time.monotonic() - started
     return result
+
+
+def _compact_past(procs: StoreProcs, writer: _Writer, down: int, leader: int) -> None:
+    """_compact_past writes until the leader's log is truncated past the stopped store's applied index
+    (so that it can only catch up through a snapshot), or gives up after REACH_TIMEOUT."""
+    [replica] = [r for r in store_replicas({down: procs.data(down)}) if r.start_key == b""]
+    deadline = time.monotonic() + REACH_TIMEOUT
+    with procs.admin() as admin:
+        while time.monotonic() < deadline:
+            writer.put_many(200)
+            time.sleep(0.5)  # a few log GC ticks
+            try:
+                if admin.region_status(replica.region, procs.addrs[leader]).truncated_index > replica.applied:
+                    return
+            except AdminError:
+                continue
 
 
 def _drive(procs: StoreProcs, writer: _Writer, armed: int, scenario: str, leader: int) -> bool:
