@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ def test_store_status_counts_regions_and_knows_every_store(cluster: ProcCluster)
         assert (got.store_id, got.address, got.cluster_id) == (sid, addr, 1)
         assert {s.id: s.address for s in got.stores} == cluster.addrs
         assert got.region_count == len(got.regions) >= 1
+        assert got.hibernated_count == sum(1 for r in got.regions if r.hibernated)
         region1 = next(r for r in got.regions if r.region.id == 1)
         assert region1.peer.store_id == sid
         assert region1.role == ("Leader" if sid == leader else "Follower")
@@ -58,7 +60,13 @@ def test_a_follower_answers_not_leader_with_the_hint(cluster: ProcCluster, metho
     """A change sent to a store that does not lead the region is NotLeader with the leader, and changes nothing."""
     leader = cluster.leader_store()
     follower = next(sid for sid in cluster.ids if sid != leader)
-    before = admin_call(cluster.addrs[follower], "RegionStatus", RegionStatusRequest(region_id=1), RegionStatusResponse)
+    deadline = time.monotonic() + 10
+    while True:  # a follower learns its leader from the leader's first message
+        before = admin_call(cluster.addrs[follower], "RegionStatus", RegionStatusRequest(region_id=1),
+                            RegionStatusResponse)
+        if before.status.leader.store_id == leader or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     if method == "TransferLeader":
         got = admin_call(cluster.addrs[follower], method, TransferLeaderRequest(region_id=1, store_id=follower),
                          TransferLeaderResponse)
@@ -145,3 +153,16 @@ def test_report_unreachable_makes_the_leader_probe(tmp_path: Path) -> None:
         core.report_unreachable(1, follower)
         core.report_unreachable(404, follower)
         assert progress.state == ProgressState.PROBE
+
+
+def test_idle_regions_are_reported_hibernated(cluster: ProcCluster) -> None:
+    """Once idle, a region hibernates (StoreCore.hibernated): StoreStatus and /metrics say so."""
+    deadline = time.monotonic() + 15
+    while True:
+        got = admin_call(cluster.addrs[1], "StoreStatus", StoreStatusRequest(), StoreStatusResponse)
+        metric = cluster.metrics(1)["raftstore_hibernated_regions"]
+        if got.hibernated_count >= 1 and metric >= 1:
+            break
+        assert time.monotonic() < deadline, (got.hibernated_count, metric)
+        time.sleep(0.2)
+    assert got.hibernated_count == sum(1 for r in got.regions if r.hibernated)

@@ -105,6 +105,7 @@ def region_status(core: StoreCore, peer: Peer) -> RegionStatus:
         applied=storage.applied_index(),
         last_index=storage.last_index(),
         truncated_index=storage.truncated_index(),
+        hibernated=core.hibernated(peer.region_id),
     )
     status.region.CopyFrom(peer.region)
     status.peer.CopyFrom(peer.meta_peer(peer.peer_id) or PeerMeta(id=peer.peer_id, store_id=core.store_id))
@@ -383,7 +384,7 @@ class AdminService:
         resp.cluster_id = self._cluster_id
         resp.region_count = len(regions)
         resp.leader_count = sum(1 for r in regions if r.role == "Leader")
-        resp.hibernated_count = -1  # the core does not report hibernation (yet)
+        resp.hibernated_count = sum(1 for r in regions if r.hibernated)
         resp.regions.extend(regions)
         resp.stores.extend(self._resolver.stores())
 

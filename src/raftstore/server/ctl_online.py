@@ -88,9 +88,8 @@ def _status(admin: AdminClient, args: argparse.Namespace) -> int:
     if args.json:
         print_message(st, True, "")
         return 0
-    hibernated = "not reported" if st.hibernated_count < 0 else str(st.hibernated_count)
     print(f"store {st.store_id} at {st.address} (cluster {st.cluster_id}): {plural(st.region_count, 'region')}, "
-          f"{plural(st.leader_count, 'leader')}, hibernated {hibernated}, consistency mismatches "
+          f"{plural(st.leader_count, 'leader')}, {st.hibernated_count} hibernated, consistency mismatches "
           f"{st.consistency_mismatches}")
     print("stores: " + " ".join(f"{s.id}={s.address}" for s in st.stores))
     print_regions(_rows(list(st.regions)), [s.region for s in st.regions], "regions:", False, ONLINE_COLUMNS)

@@ -45,5 +45,6 @@ class StoreMetrics:
         )
         self.entry_cache_hit_ratio = Gauge(
             "raftstore_entry_cache_hit_ratio",
-            "share of raft log reads served from the entry caches (all regions, since start)", registry=r
+            "share of raft log reads served from the entry caches (regions awake now, since start)", registry=r
         )
+        self.hibernated = Gauge("raftstore_hibernated_regions", "regions this store hosts and does not tick", registry=r)

@@ -29,7 +29,8 @@ by the driver (SnapIO) and travel on Snapshot streams (server.snapshot).
 Threads: the driver (rounds and ticks, the only one touching the core), one per raft connection and one
 per snapshot being sent, the gRPC server's pool (each open stream holds one), one reader per
 BatchCommands stream, the /metrics server, the gossiper (server.gossip), and the stats thread (hands the
-driver a task every STATS_INTERVAL that refreshes the gauges the tick does not: the entry cache hit ratio).
+driver a task every STATS_INTERVAL that refreshes the gauges the driver does not: hibernated regions, the
+entry cache hit ratio).
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ FIRST_REGION_ID = 1
 SNAP_DIR = "snap"
 # GRACE: seconds the gRPC server gives open calls to finish when stopping.
 GRACE = 1.0
-# STATS_INTERVAL: how often the gauges the driver's tick does not update are refreshed (entry cache hit ratio).
+# STATS_INTERVAL: how often the gauges the driver does not update are refreshed (hibernated regions, entry
+# cache hit ratio).
 STATS_INTERVAL = 1.0
 # JOIN_TIMEOUT: how long --join keeps trying to reach its member.
 JOIN_TIMEOUT = 5.0
@@ -306,12 +308,17 @@ class Server:
                 self._driver.submit(self._observe)
 
     def _observe(self, core: StoreCore) -> None:
-        """_observe (driver thread) refreshes the entry cache hit ratio (reads served from the caches, of all
-        regions, since start)."""
-        hits = misses = 0
-        for peer in core.peers.values():
+        """_observe (driver thread) refreshes the hibernated region count and the entry cache hit ratio: the
+        reads served from the caches of the regions awake now, since start (a hibernated region's cache is
+        not looked at: an idle region holds none, and asking would build one)."""
+        hits = misses = hibernated = 0
+        for region_id, peer in core.peers.items():
+            if core.hibernated(region_id):
+                hibernated += 1
+                continue
             hit, miss, _ = peer.storage.cache_stats()
             hits, misses = hits + hit, misses + miss
+        self.metrics.hibernated.set(hibernated)
         self.metrics.entry_cache_hit_ratio.set(hits / (hits + misses) if hits + misses else 0.0)
 
     def _on_unreachable(self, targets: list[tuple[int, int]]) -> None:
