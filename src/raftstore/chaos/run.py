@@ -154,12 +154,12 @@ def _cycles(cfg: ChaosConfig, procs: StoreProcs, report: RunReport,
             counts["admin-refused"] += 1
         counts[fault.kind] += 1
         report.cycles += 1
+        report.faults = dict(counts)
         for sid, status in procs.exited().items():
             report.violations.append(f"store {sid} exited on its own with status {status} (see {procs.log(sid)})")
             procs.start(sid)
         if progress is not None:
             progress(fault)
-    report.faults = dict(counts)
 
 
 def _inject(procs: StoreProcs, fault: Fault) -> bool:
