@@ -43,8 +43,9 @@ import shutil
 import tempfile
 import threading
 import weakref
+from collections import deque
 from collections.abc import Iterator, Sequence
-from itertools import chain, islice
+from itertools import chain, islice, starmap
 from typing import Any
 
 import rocksdict
@@ -230,10 +231,15 @@ class RocksWriteBatch:
         is refused, none is staged."""
         handle = self._handle(cf)
         wb = self._wb if self._wb is not None else self._rocks_batch()
-        put = wb.put
         try:
-            for key, value in items:
-                put(key, value, handle)
+            # The items go in by one C-level loop, into the batch's default CF set to cf's for the loop
+            # (every other operation names its CF); unset after, so the batch holds no handle (which
+            # would keep the DB open).
+            wb.set_default_column_family(handle)
+            try:
+                deque(starmap(wb.put, items), maxlen=0)
+            finally:
+                wb.set_default_column_family(None)
         except Exception as exc:
             self._wb = None  # it may hold the items before the refused one: rebuilt from _ops when needed
             raise wrap_rocks_error(exc, "put") from exc
