@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 import grpc
 
 from ..proto.eraftpb_pb2 import MessageType
-from ..proto.raft_serverpb_pb2 import BatchRaftMessage, Done, RaftMessage
+from ..proto.raft_serverpb_pb2 import Done, RaftMessage
 from ..raft.raw_node import SnapshotStatus
 from ..store.snap.manager import SnapManager
 from .metrics import StoreMetrics
@@ -132,7 +132,7 @@ class _Connection:
             self._channel = self._connect(addr)
         call = self._channel.stream_unary(
             raft_method("BatchRaft"),
-            request_serializer=BatchRaftMessage.SerializeToString,
+            request_serializer=None,  # _batches yields encoded BatchRaftMessages (see _frame)
             response_deserializer=Done.FromString,
         )
         failed = threading.Event()
@@ -151,8 +151,8 @@ class _Connection:
             failed.set()
             self._cond.notify_all()
 
-    def _batches(self, failed: threading.Event) -> Iterator[BatchRaftMessage]:
-        """_batches yields one BatchRaftMessage of everything queued, each time something is."""
+    def _batches(self, failed: threading.Event) -> Iterator[bytes]:
+        """_batches yields one encoded BatchRaftMessage of everything queued, each time something is."""
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._queue or self._closed or failed.is_set())
@@ -160,20 +160,35 @@ class _Connection:
                     return
                 msgs, self._queue = self._queue, []
                 self._cond.notify_all()  # wait_taken
-            batch = BatchRaftMessage()
+            frames: list[bytes] = []
             size = 0
             for msg in msgs:
-                if size and size + msg.ByteSize() > MAX_BATCH_BYTES:
-                    yield self._sent(batch)
-                    batch, size = BatchRaftMessage(), 0
-                batch.msgs.append(msg)
-                size += msg.ByteSize()
-            yield self._sent(batch)
+                frame = _frame(msg)
+                if frames and size + len(frame) > MAX_BATCH_BYTES:
+                    yield self._sent(frames)
+                    frames, size = [], 0
+                frames.append(frame)
+                size += len(frame)
+            yield self._sent(frames)
 
-    def _sent(self, batch: BatchRaftMessage) -> BatchRaftMessage:
+    def _sent(self, frames: list[bytes]) -> bytes:
         self._metrics.batches_sent.inc()
-        self._metrics.messages_sent.inc(len(batch.msgs))
-        return batch
+        self._metrics.messages_sent.inc(len(frames))
+        return b"".join(frames)
+
+
+def _frame(msg: RaftMessage) -> bytes:
+    """_frame is msg encoded as one element of BatchRaftMessage.msgs (field 1, length-delimited): the
+    frames of a batch joined are the encoded BatchRaftMessage. Appending msg to a BatchRaftMessage instead
+    would deep-copy it (every entry of a MsgAppend) before the batch is encoded."""
+    data = msg.SerializeToString()
+    n = len(data)
+    head = bytearray(b"\x0a")
+    while n >= 0x80:
+        head.append(n & 0x7F | 0x80)
+        n >>= 7
+    head.append(n)
+    return bytes(head) + data
 
 
 def _describe(err: BaseException) -> str:
