@@ -106,10 +106,9 @@ def _region_error(kind: str, error: Error) -> Response:
     return resp
 
 
-def _header(core: StoreCore, ctx: Context, key: bytes) -> RaftRequestHeader | Error:
-    """_header addresses a command: the Context's region (its epoch, this store's peer unless the Context
-    names one), or with no region in the Context the region this store hosts for key."""
-    header = RaftRequestHeader()
+def _address(core: StoreCore, ctx: Context, key: bytes, header: RaftRequestHeader) -> Error | None:
+    """_address fills a command's header: the Context's region (its epoch, this store's peer unless the
+    Context names one), or with no region in the Context the region this store hosts for key."""
     if ctx.region_id:
         peer = core.peer(ctx.region_id)
         if peer is None:
@@ -124,9 +123,8 @@ def _header(core: StoreCore, ctx: Context, key: bytes) -> RaftRequestHeader | Er
         peer = core.peers[region.id]
         header.region_id = region.id
         header.region_epoch.CopyFrom(region.region_epoch)
-    me = peer.meta_peer(peer.peer_id)
-    header.peer.CopyFrom(ctx.peer if ctx.HasField("peer") and ctx.peer.id else me)
-    return header
+    header.peer.CopyFrom(ctx.peer if ctx.HasField("peer") and ctx.peer.id else peer.meta_peer(peer.peer_id))
+    return None
 
 
 def _write(kind: str, result: CmdResult) -> Response:
@@ -221,7 +219,8 @@ class KvService:
     def __init__(self, driver: StoreDriver, resolver: StoreResolver, metrics: StoreMetrics) -> None:
         self._driver = driver
         self._resolver = resolver
-        self._metrics = metrics
+        # _commands: the raftstore_commands counter of each kind (labels() is a lookup of its own).
+        self._commands = {kind: metrics.proposals.labels(kind) for kind, _ in UNARY_METHODS.values() if kind != "get_region"}
         # closing: set when the server stops; unary calls still waiting give up (outcome unknown).
         self.closing = threading.Event()
 
@@ -249,7 +248,7 @@ class KvService:
         if why is not None:
             deliver(_refused(kind, why))
             return None
-        self._metrics.proposals.labels(kind).inc()
+        self._commands[kind].inc()
         if kind == "scan":
             convert: Callable[[CmdResult], Response] = partial(_scan, req)
         elif kind == "get":
@@ -407,11 +406,9 @@ def _propose(
     core: StoreCore,
 ) -> None:
     """_propose (driver thread) addresses cmd and proposes it; its answer is delivered as a thunk."""
-    header = _header(core, ctx, key)
-    if isinstance(header, Error):
-        error = header
+    error = _address(core, ctx, key, cmd.header)
+    if error is not None:
         deliver(lambda: _region_error(kind, error))
         return
-    cmd.header.CopyFrom(header)
     core.propose(cmd, lambda result: deliver(partial(convert, result)))
 
