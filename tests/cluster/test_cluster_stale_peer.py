@@ -13,7 +13,12 @@ from raftstore.engine import keys
 from raftstore.engine.base import CF_RAFT
 from raftstore.proto.eraftpb_pb2 import MessageType
 from raftstore.proto.metapb_pb2 import Peer
-from raftstore.proto.raft_serverpb_pb2 import ExtraMessageType, PeerState, RaftMessage, RegionLocalState
+from raftstore.proto.raft_serverpb_pb2 import (
+    ExtraMessageType,
+    PeerState,
+    RaftMessage,
+    RegionLocalState,
+)
 from raftstore.store import StoreConfig
 from raftstore.testing import Cluster, DropFilter
 
