@@ -167,10 +167,11 @@ class StoreProcs:
             time.sleep(0.05)
         return None
 
-    def admin(self, timeout: float = 5.0) -> AdminClient:
-        """admin is an Admin client through a running store, pinned to the stores' real addresses."""
-        running = self.running() or self.ids
-        client = AdminClient(self.addrs[running[0]], timeout=timeout)
+    def admin(self, timeout: float = 5.0, via: int | None = None) -> AdminClient:
+        """admin is an Admin client through store `via` (default: a running store), pinned to the stores'
+        real addresses."""
+        first = via if via is not None else (self.running() or self.ids)[0]
+        client = AdminClient(self.addrs[first], timeout=timeout)
         client._stores = PinnedStores(self.addrs)  # not the proxies its stores know the others by
         return client
 
