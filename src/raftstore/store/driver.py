@@ -20,7 +20,8 @@ the sender then reports the outcome with `core.report_snapshot(region_id, to_pee
 
 Failpoints (raftstore.failpoints) mark the points where a crash is interesting:
 `store_round_before_persist`, `store_round_before_apply` (the log is durable, the apply batch is not
-written), `apply_batch_after_write` (the apply batch is written, snapshot jobs not run, the core not told)
+written), `apply_batch_after_write` (a non-empty apply batch is written, snapshot jobs not run, the core
+not told)
 and `store_round_before_answer` (applied, nothing answered yet). In a round without log GC the KV half of
 write_tasks is empty, and a crash between its two fsyncs is the crash before persisting. Reached only
 by the rounds they concern (evaluated only while a failpoint is configured): `log_gc_before_delete` /
@@ -146,7 +147,7 @@ def run_round(
             failure = f"apply write of {ar.batch.wb.count()} operations failed: {err}"
             engines.fail(failure)
             raise StoreError(failure) from err
-    failpoints.fail_point("apply_batch_after_write")
+        failpoints.fail_point("apply_batch_after_write")
     if split:
         failpoints.fail_point("split_apply_after_write")
     if conf_change:
