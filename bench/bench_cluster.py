@@ -33,6 +33,8 @@ The systems:
 Every process and the temporary directory are removed at the end, also after Ctrl-C or SIGTERM.
 
 Run: `python bench/bench_cluster.py` (about 3 minutes per round; `--rounds 3` takes the median of 3).
+`--quick` is the configuration for trying a change (about a minute): 1 s of warm-up, 3 s counted and 300
+sequential puts per case, raftstore and etcd only (unless --systems says otherwise).
 `--write-docs` writes the table into docs/benchmarks.md between `<!-- bench_cluster:begin -->` and
 `<!-- bench_cluster:end -->`, and the chart into docs/bench_cluster.png (`--chart PATH` for elsewhere).
 Needs the `bench` extra (`pip install -e '.[bench]'`: pysyncobj, matplotlib).
@@ -635,7 +637,8 @@ def started(args: argparse.Namespace, root: Path) -> Iterator[list[System]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--systems", default="raftstore,etcd,pysyncobj")
+    ap.add_argument("--systems", help="of raftstore, etcd, pysyncobj (default: all three; --quick: raftstore,etcd)")
+    ap.add_argument("--quick", action="store_true", help="--warmup 1 --seconds 3 --sequential 300, raftstore and etcd")
     ap.add_argument("--sizes", default=",".join(SIZES), help="value sizes, of: " + ", ".join(SIZES))
     ap.add_argument("--inflight", type=int, default=64, help="load threads, each with one put in flight")
     ap.add_argument("--warmup", type=float, default=2.0, help="seconds of load before the counted window")
@@ -647,6 +650,9 @@ def main() -> None:
     ap.add_argument("--pysyncobj-conf", default=PYSYNCOBJ_CONF, help="SyncObjConf settings, as JSON")
     ap.add_argument("--pysyncobj-node", nargs="+", metavar="ADDR", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.quick:
+        args.warmup, args.seconds, args.sequential = 1.0, 3.0, 300
+    args.systems = args.systems or ("raftstore,etcd" if args.quick else "raftstore,etcd,pysyncobj")
     if args.pysyncobj_node:
         run_pysyncobj_node(args.pysyncobj_node[0], args.pysyncobj_node[1:], args.pysyncobj_conf)
         return
