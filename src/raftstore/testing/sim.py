@@ -50,6 +50,7 @@ loop, so a shorter run is a prefix of a longer one; `shrink` bisects it). Replay
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import random
 import sys
@@ -106,6 +107,10 @@ CRASH_POINTS = (
 OP_WEIGHTS = {"put": 30, "get": 20, "delete": 10, "cas": 25, "scan": 15}
 # SETTLE_STEPS: the most steps the final phase may take to converge (a liveness failure past it).
 SETTLE_STEPS = 1500
+# STALE_TICKS: a peer that heard from no leader for this long asks its region's peers whether it is still
+# a member (StoreConfig.max_leader_missing_duration, checked every fifth of it): short enough that a peer
+# removed behind a partition is collected within a run.
+STALE_TICKS = 100
 
 
 class SimulationFailure(AssertionError):
@@ -154,14 +159,13 @@ class SimParams:
     def store_config(self, seed: int) -> StoreConfig:
         """store_config: the GC policy `gc` names: TiKV's defaults; "eager" (compact what every follower
         has, early); "past_followers" (past a small count limit, compact past a lagging follower, which
-        then catches up by snapshot)."""
+        then catches up by snapshot). A peer without a leader for STALE_TICKS asks whether it is stale."""
+        base = StoreConfig(seed=seed, peer_stale_state_check_interval=STALE_TICKS // 5, max_leader_missing_duration=STALE_TICKS)
         if self.gc == "eager":
-            return StoreConfig(raft_log_gc_tick_interval=3, raft_log_gc_threshold=4, seed=seed)
+            return dataclasses.replace(base, raft_log_gc_tick_interval=3, raft_log_gc_threshold=4)
         if self.gc == "past_followers":
-            return StoreConfig(
-                raft_log_gc_tick_interval=3, raft_log_gc_threshold=4, raft_log_gc_count_limit=12, seed=seed
-            )
-        return StoreConfig(seed=seed)
+            return dataclasses.replace(base, raft_log_gc_tick_interval=3, raft_log_gc_threshold=4, raft_log_gc_count_limit=12)
+        return base
 
 
 def key_of(i: int) -> bytes:
