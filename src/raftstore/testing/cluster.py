@@ -23,7 +23,8 @@ Snapshots: every store has a SnapManager under its directory; its generations an
 in its round (driver.SnapIO), and a MsgSnapshot carries its files in process (snap.transfer) from the
 sender's manager to the receiver's when it is sent; the sender learns the outcome at the next step
 (report_snapshot). Membership: must_add_peer, must_add_learner, must_remove_peer, must_enter_joint /
-must_leave_joint propose ChangePeer / ChangePeerV2 through the leader.
+must_leave_joint propose ChangePeer / ChangePeerV2 through the leader; must_split a BatchSplit. Consistency:
+must_check_consistency runs a ComputeHash / VerifyHash check of a region and waits for every replica.
 """
 
 from __future__ import annotations
