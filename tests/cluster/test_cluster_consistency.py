@@ -10,6 +10,7 @@ import pytest
 
 from raftstore.engine import keys
 from raftstore.engine.base import CF_DEFAULT, CF_LOCK, CF_WRITE
+from raftstore.proto.raft_cmdpb_pb2 import AdminCmdType, AdminRequest
 from raftstore.store import ConsistencyState
 from raftstore.testing import Cluster, ClusterError
 
@@ -140,3 +141,26 @@ def test_consistency_check_cases(cluster: Cluster, case: Case) -> None:
     assert mismatches == (0 if case.verified else 1)
     verdicts = sorted(str(s.verified) for s in _states(cluster, region_id).values() if s is not None)
     assert verdicts == (["True"] * 3 if case.verified else ["False", "True", "True"])
+
+
+def test_a_replica_that_skips_the_check_by_snapshot_is_not_compared(cluster: Cluster) -> None:
+    cluster.must_put(b"a", b"1")
+    cluster.run_steps(FOLLOWER_CHECK_STEPS)
+    leader = cluster.wait_leader(1)
+    lagging = _follower(cluster, 1)
+    cluster.isolate_store(lagging)
+    admin = AdminRequest(cmd_type=AdminCmdType.ComputeHash)
+    admin.compute_hash.SetInParent()
+    cluster.must_admin(1, admin)
+    for i in range(5):
+        cluster.must_put(b"b%d" % i, b"2")
+    storage = cluster.cores[leader.store_id].peers[1].storage
+    compact = AdminRequest(cmd_type=AdminCmdType.CompactLog)
+    compact.compact_log.compact_index = storage.applied_index() - 1
+    compact.compact_log.compact_term = storage.term(storage.applied_index() - 1)
+    cluster.must_admin(1, compact)
+    cluster.clear_filters()
+    cluster.must_get_on_store(lagging, b"b4", b"2")  # caught up by a snapshot past the ComputeHash
+    assert cluster.cores[lagging].consistency_state(1) is None
+    assert cluster.must_check_consistency(1).verified is True
+    assert all(s is not None and s.verified is True for s in _states(cluster, 1).values())

@@ -533,30 +533,39 @@ class Cluster:
 
     def must_check_consistency(self, region_id: int = FIRST_REGION_ID, max_steps: int = 600) -> ConsistencyState:
         """must_check_consistency runs a consistency check of the region (ComputeHash through its leader,
-        then the leader's VerifyHash) and steps until every running store hosting the region verified
-        that check; returns the leader's ConsistencyState. ClusterError when a replica's hash does not
-        match (verified False) or two replicas disagree on the hash at the check's index."""
+        then the leader's VerifyHash) and steps until the leader verified it and every running store
+        hosting the region applied past the leader's VerifyHash; returns the leader's ConsistencyState.
+        ClusterError when a replica's hash does not match (verified False) or two replicas disagree on
+        the hash at the check's index. A replica that skipped the ComputeHash (a snapshot took it past
+        the check) has no hash of that index and is not compared."""
         admin = AdminRequest(cmd_type=AdminCmdType.ComputeHash)
         admin.compute_hash.SetInParent()
         self.must_admin(region_id, admin, max_steps)
         leader = self.wait_leader(region_id)
-        state = self.cores[leader.store_id].consistency_state(region_id)
+        lead = self.cores[leader.store_id]
+        state = lead.consistency_state(region_id)
         if state is None:
             raise ClusterError(f"region {region_id}: the leader answered ComputeHash but recorded no hash")
+        verified_at: list[int] = []  # the leader's applied index once it applied its own VerifyHash
 
-        def states() -> dict[int, ConsistencyState | None]:
-            return {sid: core.consistency_state(region_id) for sid, core in self.cores.items() if core.peer(region_id)}
+        def peers() -> list[StorePeer]:
+            return [p for core in self.cores.values() if (p := core.peer(region_id)) is not None]
 
         def settled() -> bool:
-            return all(s is not None and (s.index > state.index or s.verified is not None) for s in states().values())
+            if not verified_at:
+                mine, peer = lead.consistency_state(region_id), lead.peer(region_id)
+                if mine is None or mine.index != state.index or mine.verified is None or peer is None:
+                    return False
+                verified_at.append(peer.storage.applied_index())
+            return all(p.storage.applied_index() >= verified_at[0] for p in peers())
 
         self.run_until(settled, max_steps, f"consistency check of region {region_id} at {state.index} on every replica")
-        at_index = {sid: s for sid, s in states().items() if s is not None and s.index == state.index}
-        bad = {sid: s for sid, s in at_index.items() if s.verified is False or s.hash != state.hash}
+        at_index = {p.store_id: p.consistency for p in peers() if p.consistency and p.consistency.index == state.index}
+        bad = {sid: s for sid, s in at_index.items() if s.verified is not True or s.hash != state.hash}
         if bad:
             raise ClusterError(f"region {region_id}: replicas disagree at index {state.index}: leader's hash "
                                f"{state.hash.hex()}, {bad}")
-        final = self.cores[leader.store_id].consistency_state(region_id)
+        final = lead.consistency_state(region_id)
         return final if final is not None and final.index == state.index else state
 
     def peer_on_store(self, sid: int, region_id: int = FIRST_REGION_ID) -> StorePeer | None:
