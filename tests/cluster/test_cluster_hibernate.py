@@ -59,6 +59,9 @@ def test_idle_region_hibernates_on_all_peers(election: int, heartbeat: int, expe
         assert [c.ticked_peers for c in cluster.cores.values()] == [0, 0, 0]
         cluster.run_steps(5 * election)  # it stays asleep: nothing is sent, nothing wakes it
         assert hibernated(cluster) == [True, True, True]
+        # The gauges' counts, without visiting the sleeping peers: one leader, nothing unapplied.
+        assert [c.leader_count() for c in cluster.cores.values()].count(1) == 1
+        assert sum(c.leader_count() + c.apply_lag() for c in cluster.cores.values()) == 1
 
 
 def test_hibernation_off_ticks_every_peer() -> None:
@@ -149,6 +152,7 @@ def test_idle_regions_cost_no_tick() -> None:
         cluster.step()
         assert [len(c.peers) for c in cluster.cores.values()] == [1000, 1000, 1000]
         assert [c.ticked_peers for c in cluster.cores.values()] == [0, 0, 0]
+        assert sum(c.leader_count() for c in cluster.cores.values()) == 1000
         seen = Record()
         cluster.transport.add_filter(seen)
         cluster.run_steps(20)

@@ -33,8 +33,6 @@ logger = logging.getLogger("raftstore.server")
 
 # Task: work for the driver thread; it gets the core.
 Task = Callable[[StoreCore], None]
-# OBSERVE_INTERVAL: seconds between two updates of the gauges (a pass over every region).
-OBSERVE_INTERVAL = 1.0
 
 
 class StoreDriver:
@@ -109,7 +107,6 @@ class StoreDriver:
     def _loop(self) -> None:
         core = self.core
         next_tick = time.monotonic() + self._tick_interval
-        next_observe = 0.0
         busy = True  # a round left work: run the next one without waiting
         while True:
             with self._cond:
@@ -130,8 +127,6 @@ class StoreDriver:
             if now >= next_tick:
                 core.tick()
                 next_tick = max(next_tick + self._tick_interval, now)
-            if now >= next_observe:
-                next_observe = now + OBSERVE_INTERVAL
                 self._observe()
             busy = self._round()
 
@@ -149,9 +144,8 @@ class StoreDriver:
         return True
 
     def _observe(self) -> None:
-        """_observe updates the gauges, every OBSERVE_INTERVAL: it visits every region, hibernated ones too."""
-        peers = self.core.peers.values()
-        self._metrics.regions.set(len(peers))
-        self._metrics.leaders.set(sum(1 for p in peers if p.is_leader()))
-        lag = sum(p.raft_group.raft.raft_log.committed - p.storage.applied_index() for p in peers)
-        self._metrics.apply_lag.set(max(lag, 0))
+        """_observe updates the gauges on a tick: O(awake regions), hibernated ones are not visited."""
+        core = self.core
+        self._metrics.regions.set(len(core.peers))
+        self._metrics.leaders.set(core.leader_count())
+        self._metrics.apply_lag.set(max(core.apply_lag(), 0))

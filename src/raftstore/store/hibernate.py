@@ -118,15 +118,16 @@ class Hibernation:
 
     Invariants: `awake` holds the ids of the peers StoreCore.tick visits (every peer when hibernation is
     off); a hosted region not in it is asleep. `sleepers[s]` is the set of sleeping followers whose
-    leader is on store s, and `leader_store` maps each of them to s; a sleeping leader is in neither.
-    `heard[s]` is the tick of the last answer from (or of the first sleeper led by) store s."""
+    leader is on store s, and `leader_store` maps each of them to s; a sleeping leader is in neither but
+    in `leaders`. `heard[s]` is the tick of the last answer from (or of the first sleeper led by) store s."""
 
-    __slots__ = ("awake", "sleepers", "leader_store", "heard")
+    __slots__ = ("awake", "heard", "leader_store", "leaders", "sleepers")
 
     def __init__(self) -> None:
         self.awake: dict[int, None] = {}
         self.sleepers: dict[int, set[int]] = {}
         self.leader_store: dict[int, int] = {}
+        self.leaders: set[int] = set()
         self.heard: dict[int, int] = {}
 
     def asleep(self, region_id: int) -> bool:
@@ -137,6 +138,7 @@ class Hibernation:
         for a leader."""
         self.awake.pop(region_id, None)
         if leader_store is None:
+            self.leaders.add(region_id)
             return
         group = self.sleepers.get(leader_store)
         if group is None:
@@ -150,6 +152,7 @@ class Hibernation:
         if region_id in self.awake:
             return False
         self.awake[region_id] = None
+        self.leaders.discard(region_id)
         store = self.leader_store.pop(region_id, None)
         if store is not None:
             group = self.sleepers[store]

@@ -292,6 +292,17 @@ class StoreCore:
         """ticks: how many times tick() ran."""
         return self._ticks
 
+    def leader_count(self) -> int:
+        """leader_count: the regions this store leads; O(awake regions) (a leader sleeps as a leader)."""
+        awake = (self.peers[r] for r in self._hib.awake)
+        return len(self._hib.leaders) + sum(1 for p in awake if p.is_leader())
+
+    def apply_lag(self) -> int:
+        """apply_lag: committed but unapplied entries over all regions; O(awake regions) (a hibernated
+        region applied everything)."""
+        awake = (self.peers[r] for r in self._hib.awake)
+        return sum(p.raft_group.raft.raft_log.committed - p.storage.applied_index() for p in awake)
+
     def hibernated(self, region_id: int) -> bool:
         """hibernated: the store hosts the region and does not tick it (hibernate.py)."""
         return region_id in self.peers and self._hib.asleep(region_id)
