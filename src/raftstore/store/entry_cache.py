@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from ..proto.eraftpb_pb2 import Entry
 from ..raft.errors import InvariantError
 from ..raft.util import NO_LIMIT
-from ..proto.eraftpb_pb2 import Entry
 
 __all__ = ["EntryCache", "TermCache", "MemoryTrace", "ENTRY_CACHE_MEMORY", "ENTRY_MEM_OVERHEAD"]
 
