@@ -214,6 +214,10 @@ class StoreCore:
         # peers the last tick visited.
         self._hib = Hibernation()
         self.ticked_peers = 0
+        # _sleep_ticks: how long a follower that agreed goes without its leader's heartbeat before it
+        # sleeps: two heartbeats missed, below the election timeout.
+        cfg = self.config
+        self._sleep_ticks = max(1, min(2 * cfg.heartbeat_tick + 1, cfg.election_tick - 2))
         # clock: the driver's monotonic time in base ticks, read for lease reads (lease.py). By default
         # the count of ticks, which stops with the driver: a driver serving lease reads supplies its
         # monotonic clock (a fake one in tests). lease_reads: reads served by the lease since start.
@@ -364,13 +368,6 @@ class StoreCore:
             return True
         self._outbox.extend(extra_message(peer, p, ExtraMessageType.MsgHibernateRequest) for p in others)
         return False
-
-    @property
-    def _sleep_ticks(self) -> int:
-        """_sleep_ticks: how long a follower that agreed goes without its leader's heartbeat before it
-        sleeps: two heartbeats missed, below the election timeout."""
-        cfg = self.config
-        return max(1, min(2 * cfg.heartbeat_tick + 1, cfg.election_tick - 2))
 
     def _probe(self) -> None:
         """_probe wakes the sleeping followers of the stores that stopped answering probes, and probes
