@@ -43,8 +43,10 @@ from ..engine.base import DATA_CFS
 from ..engine.engines import Engines
 from ..engine.errors import EngineError
 from ..proto.eraftpb_pb2 import MessageType
+from ..proto.raft_cmdpb_pb2 import CmdType, RaftCmdRequest, RaftCmdResponse
 from ..proto.raft_serverpb_pb2 import RaftLocalState, RaftMessage, RegionLocalState
 from .bootstrap import check_store_ident
+from .cmd import CmdResult
 from .errors import StoreError
 from .peer_storage import clear_meta, load_region_states
 from .recovery import RecoveredStore, recover_store
@@ -117,6 +119,8 @@ def run_round(
     to the engines (see write_tasks): the owner drops the core, reopens the engines and builds a new core
     from disk."""
     wr = core.collect()
+    if failpoints.ENABLED:
+        _deliberate_bugs(core)
     if snap is not None and wr.gen_requests:
         snap.generate(wr.gen_requests)
     if wr.messages:
@@ -158,6 +162,31 @@ def run_round(
     for cb, result in core.on_applied(ar):
         cb(result)
     return stats
+
+
+def _deliberate_bugs(core: StoreCore) -> None:
+    """_deliberate_bugs: the failpoints of the chaos bug-injection check (`raftstore chaos --bug`,
+    docs/reliability.md), which break the store on purpose when configured with the action "return":
+    - read_without_read_index: a leader's waiting reads are served at its applied index, no ReadIndex;
+    - ack_write_before_commit: the proposers of puts and deletes are answered done as soon as proposed,
+      before any quorum has the entry (their answer after apply is dropped).
+    They live here, in the driver, so that the core stays free of failpoints."""
+    stale = failpoints.fail_point("read_without_read_index")
+    early = failpoints.fail_point("ack_write_before_commit")
+    for peer in core.peers.values() if stale or early else ():
+        for batch in peer.reads if stale else ():
+            batch.issued, batch.read_index = True, batch.read_index or 0
+        for p in peer.proposals if early else ():
+            entries = peer.raft_group.raft.raft_log.entries(p.index)[:1]
+            cmd = RaftCmdRequest.FromString(entries[0].data) if entries and p.waiters else None
+            if cmd is not None and not cmd.HasField("admin_request") and all(
+                r.cmd_type in (CmdType.Put, CmdType.Delete) for r in cmd.requests
+            ):
+                resp = RaftCmdResponse()
+                resp.header.current_term = p.term
+                for w in p.waiters:
+                    w.cb(CmdResult(resp))
+                p.waiters = []
 
 
 def open_store(

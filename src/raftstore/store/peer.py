@@ -31,7 +31,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .. import failpoints
 from ..engine import keys
 from ..engine.base import KvEngine
 from ..proto.eraftpb_pb2 import (
@@ -312,8 +311,6 @@ class Peer:
         if not self.reads or self.reads[-1].issued:
             self._next_read_id += 1
             self.reads.append(ReadBatch(self._next_read_id.to_bytes(8, "big")))
-        if failpoints.fail_point("read_without_read_index"):  # a deliberate bug (chaos --bug stale-read)
-            self.reads[-1].issued, self.reads[-1].read_index = True, 0  # served at the applied index, no quorum
         self.reads[-1].reads.append((cmd, cb))
 
     # -- the round: propose, ready -------------------------------------------------------------------
@@ -364,8 +361,6 @@ class Peer:
         if raft.raft_log.last_index() != first + len(cmds) - 1:
             raise InvariantError(f"[region {self.region_id}] {len(cmds)} proposals did not land at {first}")
         term = self.term
-        if failpoints.fail_point("ack_write_before_commit"):  # a deliberate bug (chaos --bug early-ack)
-            cmds = [(cmd, _ack_early(cmd, ws, term, answers)) for cmd, ws in cmds]
         self.proposals.extend(Proposal(first + i, term, ws) for i, (_, ws) in enumerate(cmds))
 
     def _propose_conf_change(self, cmd: RaftCmdRequest, cb: Callback, answers: list[Answer]) -> None:
@@ -797,18 +792,6 @@ def _log_failure(result: CmdResult) -> None:
     """_log_failure answers a command the store proposed itself (CompactLog): only a failure is logged."""
     if result.error is not None:
         logger.info("store-proposed command failed: %s", result.error.message)
-
-
-def _ack_early(cmd: RaftCmdRequest, waiters: list[_Waiter], term: int, answers: list[Answer]) -> list[_Waiter]:
-    """_ack_early, the deliberate bug of failpoint ack_write_before_commit: the waiters of a command of
-    puts and deletes are answered done as soon as it is proposed, before any quorum has it; returns the
-    waiters left to answer after apply (none then)."""
-    if cmd.HasField("admin_request") or any(r.cmd_type not in (CmdType.Put, CmdType.Delete) for r in cmd.requests):
-        return waiters
-    resp = RaftCmdResponse()
-    resp.header.current_term = term
-    answers.extend((w.cb, CmdResult(resp)) for w in waiters)
-    return []
 
 
 def _slice(resp: RaftCmdResponse, w: _Waiter) -> RaftCmdResponse:
