@@ -176,12 +176,12 @@ def _deliberate_bugs(core: StoreCore) -> None:
     for peer in core.peers.values() if stale or early else ():
         for batch in peer.reads if stale else ():
             batch.issued, batch.read_index = True, batch.read_index or 0
-        for p in peer.proposals if early else ():
-            entries = peer.raft_group.raft.raft_log.entries(p.index)[:1]
-            cmd = RaftCmdRequest.FromString(entries[0].data) if entries and p.waiters else None
-            if cmd is not None and not cmd.HasField("admin_request") and all(
-                r.cmd_type in (CmdType.Put, CmdType.Delete) for r in cmd.requests
-            ):
+        log = peer.raft_group.raft.raft_log
+        for p in peer.proposals if early and peer.is_leader() else ():
+            if not p.waiters or not log.first_index() <= p.index <= log.last_index():
+                continue
+            cmd = RaftCmdRequest.FromString(log.slice(p.index, p.index + 1)[0].data)
+            if not cmd.HasField("admin_request") and all(r.cmd_type in (CmdType.Put, CmdType.Delete) for r in cmd.requests):
                 resp = RaftCmdResponse()
                 resp.header.current_term = p.term
                 for w in p.waiters:
