@@ -62,6 +62,10 @@ def test_follower_at_another_index_gets_its_own_entries() -> None:
     assert by_to == {2: [(2, b"a"), (3, b"b")], 3: [(3, b"b")]}
 
 
+# The tests above step a MsgPropose built by the caller. A proposal a RawNode built is raft's own: the first
+# follower's MsgAppend is that message itself, sharing the leader's entry objects (the tests below).
+
+
 def _raw_leader(max_size_per_msg: int = NO_LIMIT) -> RawNode:
     """_raw_leader: node 1 of [1, 2, 3] as leader (its empty entry at index 1), both followers replicating
     from index 2, nothing left to send."""

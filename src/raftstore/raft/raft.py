@@ -571,7 +571,7 @@ class Raft:
 
     def _prepare_send_entries(self, m: Message, pr: Progress, term: int, ents: Sequence[Entry]) -> Message:
         """_prepare_send_entries makes a MsgAppend of ents to m.to and returns it: m, or the proposal being
-        broadcast when it carries exactly ents and is raft's to send (see _put_entries)."""
+        broadcast, cut to ents, when raft owns it (see _put_entries)."""
         if ents:
             m = self._put_entries(m, ents)
         m.msg_type = _MsgAppend
