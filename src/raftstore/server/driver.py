@@ -9,6 +9,8 @@ thread with the core: proposals, queries, unreachable reports) — and never blo
     tick when the tick is due                    #   so the writes a region got become one proposal
     run_round(core, engines, transport.send, snap)  # collect -> send -> write_tasks -> on_persisted -> send
                                                     #   -> apply batch -> snapshot jobs -> answers
+    after-round hooks                            # e.g. the KV service waits (briefly) until its streams
+                                                 #   took the round's answers: they leave before the next round
 
 Answers run the proposers' callbacks on the driver thread: they must be quick (a queue append).
 A failed round (StoreError: the engines failed) stops the driver; `failure` says why.
@@ -58,6 +60,7 @@ class StoreDriver:
         self._cond = threading.Condition()
         self._messages: list[RaftMessage] = []
         self._tasks: list[Task] = []
+        self._after_round: list[Callable[[], None]] = []
         self._stopping = False
         self.failure: BaseException | None = None
         self.stopped = threading.Event()
@@ -68,6 +71,10 @@ class StoreDriver:
 
     def start(self) -> None:
         self._thread.start()
+
+    def after_round(self, hook: Callable[[], None]) -> None:
+        """after_round adds a hook the driver thread calls after every round (add them before start)."""
+        self._after_round.append(hook)
 
     def stop(self, timeout: float = 10.0) -> None:
         """stop ends the loop after the round under way (unanswered commands stay unanswered)."""
@@ -129,6 +136,8 @@ class StoreDriver:
                 next_tick = max(next_tick + self._tick_interval, now)
                 self._observe()
             busy = self._round()
+            for hook in self._after_round:
+                hook()
 
     def _round(self) -> bool:
         started = time.perf_counter()

@@ -6,7 +6,9 @@ to the driver as a task that routes it (the region of the request's Context, or 
 hosts for its key), builds a RaftCmdRequest with the region's id, epoch and this store's peer, and
 proposes it. Reads (get, scan) are ReadIndex reads through the core: linearizable. The answer comes
 back on the driver thread as a thunk (`Answer`) that the caller's thread turns into the response, so
-that the driver thread never builds responses or scans.
+that the driver thread never builds responses or scans. After each round the driver waits, at most
+ANSWER_WAIT, until every BatchCommands stream took the answers it got: the stream's thread needs the GIL,
+which the driver would otherwise keep through its next round.
 
 Errors: `region_error` (errorpb, from the core: NotLeader with the leader hint, EpochNotMatch,
 RegionNotFound, KeyNotInRegion, ...) or `error` (refused before reaching the core: nothing changed).
@@ -82,6 +84,8 @@ UNARY_METHODS: dict[str, tuple[str, type[Message]]] = {
 
 # UNARY_TIMEOUT: how long a unary call waits for its answer when the caller set no deadline.
 UNARY_TIMEOUT = 30.0
+# ANSWER_WAIT: the longest the driver waits after a round for the streams to take their answers.
+ANSWER_WAIT = 0.001
 
 
 def _response(kind: str) -> tuple[Response, Message]:
@@ -223,6 +227,10 @@ class KvService:
         self._commands = {kind: metrics.proposals.labels(kind) for kind, _ in UNARY_METHODS.values() if kind != "get_region"}
         # closing: set when the server stops; unary calls still waiting give up (outcome unknown).
         self.closing = threading.Event()
+        # _outboxes: the open BatchCommands streams' outboxes (under _lock), for _wait_answers_taken.
+        self._lock = threading.Lock()
+        self._outboxes: set[_Outbox] = set()
+        driver.after_round(self._wait_answers_taken)
 
     def submit(self, request: BatchCommandsRequest.Request, deliver: Deliver) -> None:
         """submit answers request through deliver (called once, maybe on the driver thread)."""
@@ -257,6 +265,14 @@ class KvService:
             convert = partial(_write, kind)
         cmd = RaftCmdRequest(requests=_requests(kind, req))
         return partial(_propose, kind, req.context, _route_key(kind, req), cmd, convert, deliver)
+
+    def _wait_answers_taken(self) -> None:
+        """_wait_answers_taken (driver thread, after a round) waits until each stream took its answers."""
+        with self._lock:
+            outboxes = list(self._outboxes)
+        deadline = time.monotonic() + ANSWER_WAIT
+        for outbox in outboxes:
+            outbox.wait_taken(deadline)
 
     def _get_region(self, key: bytes, deliver: Deliver, core: StoreCore) -> None:
         resp, inner = _response("get_region")
@@ -308,7 +324,13 @@ class KvService:
         outbox = _Outbox()
         context.add_callback(outbox.cancel)
         threading.Thread(target=self._read_batches, args=(requests, outbox), daemon=True).start()
-        yield from outbox.responses()
+        with self._lock:
+            self._outboxes.add(outbox)
+        try:
+            yield from outbox.responses()
+        finally:
+            with self._lock:
+                self._outboxes.discard(outbox)
         if outbox.error is not None:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, outbox.error)
 
@@ -353,7 +375,12 @@ class _Outbox:
     def put(self, rid: int, answer: Answer) -> None:
         with self._cond:
             self._answers.append((rid, answer))
-            self._cond.notify()
+            self._cond.notify_all()
+
+    def wait_taken(self, deadline: float) -> None:
+        """wait_taken returns once the stream took every answer put (or ended), or at deadline."""
+        with self._cond:
+            self._cond.wait_for(lambda: not self._answers or self._cancelled or self.error, deadline - time.monotonic())
 
     def fail(self, error: str) -> None:
         with self._cond:
@@ -379,6 +406,7 @@ class _Outbox:
                 return None
             answers, self._answers = self._answers, []
             self._pending -= len(answers)
+            self._cond.notify_all()  # wait_taken
             return answers
 
     def responses(self) -> Iterator[bytes]:
