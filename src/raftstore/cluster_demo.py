@@ -7,9 +7,11 @@
    then read a sample back.
 3. Kill a follower (SIGKILL) and keep writing; the leader's log GC compacts the log past the follower.
 4. Restart the follower: its log line "begin to apply snapshot" shows it catching up through a snapshot.
-5. Consistency check (offline, as no online hash exists): stop writing, let the followers learn the last
-   commit, stop every store gracefully (SIGTERM), open each store's engines read-only and compare region
-   1's applied index and a SHA-256 of its data. "replicas identical" only if both agree on every store.
+5. Consistency check, online then offline. Online: the Admin service's ConsistencyCheck (TiKV's
+   ComputeHash / VerifyHash: every replica hashes region 1 at the same applied index, the leader compares).
+   Offline, as a second witness: stop every store gracefully (SIGTERM), open each store's engines
+   read-only and compare region 1's applied index and a SHA-256 of its data. "replicas identical" only if
+   both checks agree on every store.
 6. A report: throughput, latency p50/p99, snapshot index, size and time.
 
 Every store process is stopped on the way out, Ctrl-C included.
@@ -39,6 +41,8 @@ from .engine.base import DATA_CFS
 from .engine.engines import Engines
 from .proto.raftstorepb_pb2 import GetRegionRequest, GetRegionResponse
 from .raft.util import INVALID_ID
+from .server.admin_client import AdminClient
+from .server.ctl_online import check_lines
 from .server.playground import HOST, START_TIMEOUT, _stop, wait_serving
 from .server.rpc import CHANNEL_OPTIONS, kv_method
 from .server.server import FIRST_REGION_ID
@@ -250,16 +254,20 @@ def _run(cluster: _Cluster, n: int, reused: bool, out: Callable[[str], None]) ->
             f"a snapshot at index {snap_index}; it began applying {snap_secs:.2f} s after the restart")
         work.write(client, range(2 * n, 2 * n + n // 10), "   writing")
 
+    with AdminClient(cluster.addrs[leader], timeout=SNAPSHOT_TIMEOUT) as admin:
+        check = admin.consistency_check(FIRST_REGION_ID)
+    out("5. consistency check online (ComputeHash on every replica at one index, compared by the leader):")
+    out("\n".join("   " + line for line in check_lines(FIRST_REGION_ID, check)))
     time.sleep(1.0)  # no more writes: heartbeats carry the last commit index to the followers
     cluster.stop_all()
     digests = {}
     for sid in STORES:
         with opened_engines(cluster.store_dir(sid), read_only=True) as engines:
             digests[sid] = _region_digest(engines)
-    out("5. consistency check: stopped every store (SIGTERM), opened each read-only, hashed region 1's data")
+    out("   and offline: stopped every store (SIGTERM), opened each read-only, hashed region 1's data")
     for sid, (applied, digest) in digests.items():
         out(f"   store {sid}: applied index {applied:>6}  sha256 {digest}")
-    identical = len(set(digests.values())) == 1
+    identical = check.identical and len(set(digests.values())) == 1
     out("   replicas identical" if identical else "   replicas DIFFER")
 
     lat = sorted(work.latencies)

@@ -135,19 +135,21 @@ def _consistency_check(admin: AdminClient, args: argparse.Namespace) -> int:
         raise CtlError(f"the store at {admin.addr} hosts no region to check")
     identical = True
     for region_id in ids:
-        identical = _print_check(region_id, admin.consistency_check(region_id)) and identical
+        check = admin.consistency_check(region_id)
+        print("\n".join(check_lines(region_id, check)))
+        identical = check.identical and identical
     print("replicas identical" if identical else "replicas DIFFER")
     return 0 if identical else 1
 
 
-def _print_check(region_id: int, check: ConsistencyCheckResponse) -> bool:
-    """_print_check prints a region's check, one line per replica; returns check.identical."""
-    print(f"region {region_id}: leader's hash at index {check.index}: {check.hash.hex()}")
+def check_lines(region_id: int, check: ConsistencyCheckResponse) -> list[str]:
+    """check_lines describes a region's consistency check: the leader's hash, then one line per replica."""
+    lines = [f"region {region_id}: leader's hash at index {check.index}: {check.hash.hex()}"]
     for r in check.replicas:
         verdict = ConsistencyVerdict.Name(r.state.verdict).lower() if r.state.present else "no hash"
         state = f"index {r.state.index} hash {r.state.hash.hex()} ({verdict})"
-        print(f"  store {r.store_id} peer {r.peer_id}: {state}" + (f": {r.error}" if r.error else ""))
-    return bool(check.identical)
+        lines.append(f"  store {r.store_id} peer {r.peer_id}: {state}" + (f": {r.error}" if r.error else ""))
+    return lines
 
 
 _RUNNERS: dict[str, Callable[[AdminClient, argparse.Namespace], int]] = {
