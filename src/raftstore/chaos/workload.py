@@ -2,7 +2,7 @@
 
 `Workload` runs `clients` threads, each with its own raftstore.client.Client, issuing get / put / delete /
 compare-and-swap on keys k0..k{keys-1} (few keys: conflicts are frequent), one operation at a time, and
-records each as an Operation of the history format (API.md "Histories", raftstore.checker.history): times
+records each as an Operation of the history format (raftstore.checker.history, docs/reliability.md): times
 from one monotonic clock (seconds since the workload's start), and the outcome:
 
 | call result                                | outcome                                               |
