@@ -42,7 +42,15 @@ from ..raft.raft import StateRole
 if TYPE_CHECKING:
     from .peer import Peer
 
-__all__ = ["Hibernation", "leader_idle", "follower_may_agree", "extra_message", "probe_message", "PROBE_MISSES"]
+__all__ = [
+    "PROBE_MISSES",
+    "Hibernation",
+    "extra_message",
+    "follower_may_agree",
+    "follower_may_sleep",
+    "leader_idle",
+    "probe_message",
+]
 
 # PROBE_MISSES: probe intervals without an answer after which a probed store counts as down.
 PROBE_MISSES = 3
