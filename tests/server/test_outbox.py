@@ -18,27 +18,29 @@ def _answer() -> BatchCommandsResponse.Response:
 
 
 @pytest.mark.parametrize(
-    ("answers", "taken_after", "want_min", "want_max"),
+    ("answers", "stream_waiting", "taken"),
     [
-        (0, None, 0.0, 0.05),  # nothing to take: at once
-        (2, 0.1, 0.1, 0.5),  # the stream takes both after 0.1 s: then
-        (1, None, 0.3, 1.0),  # nobody takes: at the deadline (0.3 s)
+        (0, True, True),  # nothing to take: at once
+        (2, True, True),  # the stream's thread waits for answers: once it took both
+        (1, False, False),  # the stream's thread is busy (sending): at once, it takes them when done
     ],
 )
-def test_wait_taken(answers: int, taken_after: float | None, want_min: float, want_max: float) -> None:
+def test_wait_taken(answers: int, stream_waiting: bool, taken: bool) -> None:
     outbox = _Outbox()
     outbox.expect(answers)
+    sent: list[bytes] = []
+    stream = threading.Thread(target=lambda: sent.extend(outbox.responses()), daemon=True)
+    if stream_waiting:
+        stream.start()
+        while not outbox._idle:
+            time.sleep(0.001)
     for rid in range(answers):
         outbox.put(rid, _answer)
-    sent: list[bytes] = []
-    if taken_after is not None:
-        stream = outbox.responses()
-        timer = threading.Timer(taken_after, lambda: sent.append(next(stream)))
-        timer.start()
     started = time.monotonic()
-    outbox.wait_taken(started + 0.3 if taken_after is None else started + 5.0)
-    waited = time.monotonic() - started
-    assert want_min <= waited < want_max
-    if taken_after is not None:
-        timer.join()
-        assert list(BatchCommandsResponse.FromString(sent[0]).request_ids) == list(range(answers))
+    outbox.wait_taken(started + 5.0)
+    assert time.monotonic() - started < 1.0
+    assert (outbox._answers == []) is taken
+    outbox.cancel()
+    if stream_waiting:
+        stream.join(5.0)
+        assert [list(BatchCommandsResponse.FromString(out).request_ids) for out in sent] == ([list(range(answers))] if answers else [])

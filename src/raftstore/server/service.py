@@ -358,11 +358,13 @@ class _Outbox:
     """_Outbox: the answers of one BatchCommands stream, sent in batches as they come (out of order).
 
     Invariant: `_pending` counts the requests submitted and not yet taken from `_answers`; the stream
-    ends when reading is over and nothing is pending, or at once when cancelled or failed."""
+    ends when reading is over and nothing is pending, or at once when cancelled or failed. `_idle`: the
+    stream's thread is waiting for answers (not sending the last ones)."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._answers: list[tuple[int, Answer]] = []
+        self._idle = False
         self._pending = 0
         self._reading = True
         self._cancelled = False
@@ -378,9 +380,12 @@ class _Outbox:
             self._cond.notify_all()
 
     def wait_taken(self, deadline: float) -> None:
-        """wait_taken returns once the stream took every answer put (or ended), or at deadline."""
+        """wait_taken returns once the stream took every answer put (or ended), or at deadline; at once
+        when its thread is busy sending (it takes them when it is done, without waiting to be woken)."""
         with self._cond:
-            self._cond.wait_for(lambda: not self._answers or self._cancelled or self.error, deadline - time.monotonic())
+            self._cond.wait_for(
+                lambda: not (self._answers and self._idle) or self._cancelled or self.error, deadline - time.monotonic()
+            )
 
     def fail(self, error: str) -> None:
         with self._cond:
@@ -399,9 +404,11 @@ class _Outbox:
 
     def _take(self) -> list[tuple[int, Answer]] | None:
         with self._cond:
+            self._idle = True
             self._cond.wait_for(
                 lambda: self._answers or self._cancelled or self.error or not (self._reading or self._pending)
             )
+            self._idle = False
             if self._cancelled or self.error or not self._answers:
                 return None
             answers, self._answers = self._answers, []
