@@ -47,6 +47,7 @@ from ..store.cmd import (
     key_not_in_region,
     other_error,
     region_not_found,
+    region_not_initialized,
 )
 from ..store.store_core import StoreCore
 from .driver import StoreDriver, Task
@@ -127,7 +128,13 @@ def _address(core: StoreCore, ctx: Context, key: bytes, header: RaftRequestHeade
         peer = core.peers[region.id]
         header.region_id = region.id
         header.region_epoch.CopyFrom(region.region_epoch)
-    header.peer.CopyFrom(ctx.peer if ctx.HasField("peer") and ctx.peer.id else peer.meta_peer(peer.peer_id))
+    if ctx.HasField("peer") and ctx.peer.id:
+        header.peer.CopyFrom(ctx.peer)
+        return None
+    meta = peer.meta_peer(peer.peer_id)
+    if meta is None:  # a peer waiting for its first snapshot: its region does not list it yet
+        return region_not_initialized(header.region_id)
+    header.peer.CopyFrom(meta)
     return None
 
 
