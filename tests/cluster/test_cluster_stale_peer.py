@@ -143,3 +143,34 @@ def test_peers_that_hear_their_leader_send_no_check(tmp_path: Path) -> None:
             cluster.run_steps(3)
         assert recorder.checks == []
         assert all(cluster.peer_on_store(s) is not None for s in cluster.store_ids)
+
+
+@pytest.mark.parametrize(
+    ("kind", "gc"),
+    [
+        (MessageType.MsgRequestPreVote, True),
+        (MessageType.MsgRequestVote, True),
+        ("check", True),
+        (MessageType.MsgAppendResponse, False),
+        (MessageType.MsgHeartbeatResponse, False),
+    ],
+)
+def test_only_a_vote_or_a_stale_check_from_a_non_member_gets_a_gc_message(
+    tmp_path: Path, kind: int | str, gc: bool
+) -> None:
+    """TiKV's need_gc_msg: a new peer's first answers carry an uninitialized region's empty epoch; a gc
+    message in reply from a replica that has not applied its addition yet would destroy it for good."""
+    with Cluster(3, path=tmp_path) as cluster:
+        cluster.start()
+        leader = cluster.wait_leader()
+        msg = RaftMessage(region_id=1, from_peer=Peer(id=99, store_id=4), to_peer=leader)
+        msg.region_epoch.SetInParent()
+        if kind == "check":
+            msg.extra_msg.type = ExtraMessageType.MsgCheckStalePeer
+        else:
+            msg.message.msg_type, msg.message.to, msg.message.term = kind, leader.id, 1  # type: ignore[assignment]
+        sent: list[RaftMessage] = []
+        cluster.transport.add_filter(DropFilter(lambda m: m.to_peer.store_id == 4 and not sent.append(m)))
+        cluster.cores[leader.store_id].step(msg)
+        cluster.run_steps(2)
+        assert [m.is_tombstone for m in sent] == ([True] if gc else [])

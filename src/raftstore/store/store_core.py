@@ -552,7 +552,14 @@ class StoreCore:
         return False
 
     def _send_gc(self, msg: RaftMessage, epoch: RegionEpoch) -> None:
-        """_send_gc: TiKV's handle_stale_msg, a gc message (is_tombstone, our epoch) to msg's sender."""
+        """_send_gc: TiKV's handle_stale_msg, a gc message (is_tombstone, our epoch) to msg's sender, only
+        when msg is a vote or a MsgCheckStalePeer (TiKV's need_gc_msg): a stale peer asks for it by
+        campaigning or checking. Any other message is dropped: a new peer's first answers carry the empty
+        epoch of an uninitialized region, and a gc message in reply to those, from a replica that has not
+        applied the peer's addition yet (a restart replaying its log), would destroy the new peer for good
+        (its tombstone's id bars it from ever being created again)."""
+        if not (msg.message.msg_type in _VOTES or msg.extra_msg.type == ExtraMessageType.MsgCheckStalePeer):
+            return
         logger.info("[region %d] message from stale peer %d, telling it to gc", msg.region_id, msg.from_peer.id)
         gc = RaftMessage(region_id=msg.region_id, from_peer=msg.to_peer, to_peer=msg.from_peer, is_tombstone=True)
         gc.region_epoch.CopyFrom(epoch)
@@ -821,6 +828,8 @@ class StoreCore:
         return answers
 
 
+# _VOTES: the raft messages of a campaign (a stale peer that campaigns is told to gc).
+_VOTES = (MessageType.MsgRequestVote, MessageType.MsgRequestPreVote)
 # _LOGGED_ADMINS: admin commands proposed through the log as they are (conf changes are checked first).
 _LOGGED_ADMINS = (AdminCmdType.CompactLog, AdminCmdType.BatchSplit, AdminCmdType.ComputeHash, AdminCmdType.VerifyHash)
 
