@@ -34,8 +34,9 @@ uninitialized peer after maybe_create_peer's checks (an initial message, not old
 tombstone, no overlap with a hosted region); a snapshot initializes it. A peer removed by a conf change,
 told by a gc message (`is_tombstone`) that it is stale, or addressed by a newer peer of its region is
 destroyed at the next collect: a tombstone in that round's write task, the region's data range deleted in
-that round's apply batch (so after the tombstone is durable). A message from a peer a newer epoch no
-longer lists is answered with a gc message.
+that round's apply batch (so after the tombstone is durable). A vote or a MsgCheckStalePeer from a peer a
+newer epoch no longer lists is answered with a gc message (see _send_gc); a peer that heard from no leader
+for long asks its region's peers (MsgCheckStalePeer, check_stale_state).
 """
 
 from __future__ import annotations
@@ -471,8 +472,8 @@ class StoreCore:
         Dropped: a message for another store or without an epoch, one raft refuses, one a check refuses.
         For an unknown region, maybe_create_peer may create an uninitialized peer. A gc message
         (is_tombstone) destroys a peer whose epoch it proves stale; a message to a newer peer of a region
-        destroys the older one here (the sender retries and creates the new one); a message from a peer
-        that a newer epoch no longer lists is answered with a gc message. A MsgSnapshot must list the
+        destroys the older one here (the sender retries and creates the new one); a vote or a stale check
+        from a peer that a newer epoch no longer lists is answered with a gc message. A MsgSnapshot must list the
         target peer and overlap no other hosted region (TiKV's check_snapshot); its files must already
         be in this store's SnapManager."""
         if msg.to_peer.store_id != self.store_id:
