@@ -49,7 +49,7 @@ from .bootstrap import check_store_ident
 from .cmd import CmdResult
 from .errors import StoreError
 from .peer_storage import clear_meta, load_region_states
-from .recovery import RecoveredStore, recover_store
+from .recovery import RecoveredStore, collector_paused, recover_store
 from .snap.apply import ApplySnapTask, SnapApplyWorker, handle_apply
 from .snap.gen import GenSnapRequest, SnapGenerator, SnapWorker
 from .snap.manager import SnapManager
@@ -202,10 +202,11 @@ def open_store(
     forgotten (meta and log cleared, its range's data deleted; no tombstone): the leader's next message
     creates its peer again and a new snapshot catches it up. mgr must be initialised."""
     check_store_ident(engines, cluster_id, store_id)
-    recovered = recover_store(engines, mgr)
-    if recovered.failed:
-        _forget_failed(engines, [s for s in load_region_states(engines) if s.region.id in recovered.failed])
-    return StoreCore(engines, cluster_id, store_id, config, regions=recovered.regions), recovered
+    with collector_paused():  # the load builds objects that live as long as the store (recovery.py)
+        recovered = recover_store(engines, mgr)
+        if recovered.failed:
+            _forget_failed(engines, [s for s in load_region_states(engines) if s.region.id in recovered.failed])
+        return StoreCore(engines, cluster_id, store_id, config, regions=recovered.regions), recovered
 
 
 def _forget_failed(engines: Engines, states: list[RegionLocalState]) -> None:
