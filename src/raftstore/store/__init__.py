@@ -7,6 +7,9 @@ rounds, see docs/store.md), run_round (its in-process driver) and the store iden
 """
 
 from . import snap as snap
+from .bootstrap import bootstrap_initial_regions, bootstrap_store, check_store_ident
+from .cmd import CmdResult, ConsistencyState
+from .driver import run_round
 from .entry_cache import ENTRY_CACHE_MEMORY, EntryCache, MemoryTrace, TermCache
 from .errors import (
     CompactLogError,
@@ -33,12 +36,8 @@ from .peer_storage import (
     write_peer_state,
 )
 from .recovery import RecoveredStore, recover_store
-from .write import WriteRoundStats, WriteTask, write_tasks
-
-from .bootstrap import bootstrap_initial_regions, bootstrap_store, check_store_ident
-from .cmd import CmdResult, ConsistencyState
-from .driver import run_round
 from .store_core import StoreConfig, StoreCore
+from .write import WriteRoundStats, WriteTask, write_tasks
 
 __all__ = [
     "ENTRY_CACHE_MEMORY",
