@@ -16,7 +16,7 @@ from pathlib import Path
 from .chaos.command import CHAOS_STATUS, add_chaos_command, run_chaos_command
 from .checker import CheckerError, check_history, read_history
 from .client import ClientError
-from .ctl import CtlError, CtlUsageError, add_ctl_command, run_ctl
+from .ctl import CtlError, CtlUsageError, add_ctl_command, positive_float, run_ctl
 from .demo import TABLE_HEADER, format_region, opened_engines, run_demo
 from .engine.errors import DataDirError, DataDirInUseError, EngineError
 from .proto.raft_serverpb_pb2 import PeerState
@@ -83,17 +83,6 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    """_positive_float is argparse's type for durations that must be above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
     return value
 
 
@@ -178,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_verbose(check, argparse.SUPPRESS)
     check.add_argument("file", type=Path, metavar="FILE", help="the history file")
     check.add_argument(
-        "--time-limit", type=_positive_float, default=None, metavar="S",
+        "--time-limit", type=positive_float, default=None, metavar="S",
         help="give up after S seconds, exit 3 (default: no limit)",
     )
     return parser

@@ -19,7 +19,6 @@ Every store process is stopped on the way out, Ctrl-C included.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import socket
 import statistics
@@ -35,18 +34,16 @@ import grpc
 from tqdm import tqdm
 
 from .client import Client
+from .ctl import region_digest
 from .demo import opened_engines
-from .engine import keys
-from .engine.base import DATA_CFS
 from .engine.engines import Engines
 from .proto.raftstorepb_pb2 import GetRegionRequest, GetRegionResponse
-from .raft.util import INVALID_ID
 from .server.admin_client import AdminClient
 from .server.ctl_online import check_lines
 from .server.playground import HOST, START_TIMEOUT, _stop, wait_serving
 from .server.rpc import CHANNEL_OPTIONS, kv_method
 from .server.server import FIRST_REGION_ID
-from .store import PeerStorage, load_region_states
+from .store import load_region_states
 
 __all__ = ["DEMO_CONFIG", "run_cluster_demo"]
 
@@ -171,18 +168,11 @@ def _key(i: int) -> bytes:
 
 
 def _region_digest(engines: Engines) -> tuple[int, str]:
-    """_region_digest is region 1's applied index and the SHA-256 of its data (every data CF, in order)."""
+    """_region_digest is region 1's applied index and the SHA-256 of its data (ctl.region_digest)."""
     states = [s for s in load_region_states(engines) if s.region.id == FIRST_REGION_ID]
     if not states:
         raise RuntimeError("region 1 is missing")
-    region = states[0].region
-    applied = PeerStorage(engines, region, INVALID_ID).applied_index()  # the peer id only tags log lines
-    digest = hashlib.sha256()
-    start, end = keys.enc_start_key(region), keys.enc_end_key(region)
-    for cf in DATA_CFS:
-        for key, value in engines.kv.scan(cf, start, end):
-            digest.update(b"%s:%d:%d:" % (cf.encode(), len(key), len(value)) + key + value)
-    return applied, digest.hexdigest()
+    return region_digest(engines, states[0].region)
 
 
 def _await_snapshot(log: Path, offset: int, start: float) -> tuple[int, float] | None:

@@ -25,6 +25,7 @@ Keys print escaped: printable ASCII as is, `"` and `\\` backslashed, any other b
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -60,14 +61,17 @@ from .proto.raft_serverpb_pb2 import (
     RaftLocalState,
     RegionLocalState,
 )
+from .raft.util import INVALID_ID
 from .store.bootstrap import load_store_ident
 from .store.errors import RegionCorruptionError
-from .store.peer_storage import load_region_states
+from .store.peer_storage import PeerStorage, load_region_states
 from .store.snap.errors import SnapError
 from .store.snap.files import SnapFiles, SnapKey
 from .store.snap.manager import SnapManager
 
-__all__ = ["SNAP_DIR", "CtlError", "CtlUsageError", "add_ctl_command", "printable", "run_ctl"]
+__all__ = [
+    "SNAP_DIR", "CtlError", "CtlUsageError", "add_ctl_command", "positive_float", "printable", "region_digest", "run_ctl",
+]
 
 # SNAP_DIR: where a store keeps its snapshot files under its data directory (raftstore.server.server.SNAP_DIR,
 # not imported: that would load gRPC).
@@ -131,7 +135,7 @@ def add_ctl_command(
     where = ctl.add_mutually_exclusive_group(required=True)
     where.add_argument("--data", type=Path, help="the data directory of a store (offline, read-only)")
     where.add_argument("--addr", help="HOST:PORT of a running store (online)")
-    ctl.add_argument("--timeout", type=_positive_float, default=30.0, metavar="S",
+    ctl.add_argument("--timeout", type=positive_float, default=30.0, metavar="S",
                      help="online: seconds a request may take, retries included (default 30)")
     for name, what in (("ca-path", "the CA certificate"), ("cert-path", "ctl's certificate"), ("key-path", "its key")):
         ctl.add_argument(f"--{name}", type=Path, metavar="FILE", help=f"online, mutual TLS: {what} (PEM)")
@@ -208,7 +212,8 @@ def run_ctl(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_float(text: str) -> float:
+def positive_float(text: str) -> float:
+    """positive_float is argparse's type for durations that must be above 0."""
     try:
         value = float(text)
     except ValueError:
@@ -543,3 +548,16 @@ _RUNNERS: dict[str, Callable[[Engines, argparse.Namespace], None]] = {
     "snapshots": _snapshots,
     "scan": _scan,
 }
+
+
+def region_digest(engines: Engines, region: Region) -> tuple[int, str]:
+    """region_digest is a replica's applied index and the SHA-256 of its data in the region's range (every
+    data CF in order, each pair framed by its CF and lengths): replicas of one region at one applied index
+    must have the same digest. Read-only."""
+    applied = PeerStorage(engines, region, INVALID_ID).applied_index()  # the peer id only tags log lines
+    digest = hashlib.sha256()
+    start, end = keys.enc_start_key(region), keys.enc_end_key(region)
+    for cf in DATA_CFS:
+        for key, value in engines.kv.scan(cf, start, end):
+            digest.update(b"%s:%d:%d:" % (cf.encode(), len(key), len(value)) + key + value)
+    return applied, digest.hexdigest()

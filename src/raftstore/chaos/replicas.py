@@ -14,21 +14,18 @@ converged (the stores run again, idle, and are compared again).
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..ctl import region_digest
 from ..demo import opened_engines
-from ..engine import keys
-from ..engine.base import DATA_CFS
 from ..engine.engines import Engines
 from ..proto.raft_serverpb_pb2 import PeerState
 from ..proto.raftstorepb_pb2 import ConsistencyVerdict
-from ..raft.util import INVALID_ID
 from ..server.errors import AdminError
-from ..store import PeerStorage, load_region_states
+from ..store import load_region_states
 from .cluster import StoreProcs
 
 __all__ = ["CONVERGE_TRIES", "Replica", "check_replicas", "compare_replicas", "online_check", "store_replicas"]
@@ -58,14 +55,9 @@ def _replicas(engines: Engines, store: int) -> list[Replica]:
         if state.state != PeerState.Normal:
             continue
         region = state.region
-        applied = PeerStorage(engines, region, INVALID_ID).applied_index()  # the peer id only tags log lines
-        digest = hashlib.sha256()
-        start, end = keys.enc_start_key(region), keys.enc_end_key(region)
-        for cf in DATA_CFS:
-            for key, value in engines.kv.scan(cf, start, end):
-                digest.update(b"%s:%d:%d:" % (cf.encode(), len(key), len(value)) + key + value)
+        applied, digest = region_digest(engines, region)
         epoch = (region.region_epoch.version, region.region_epoch.conf_ver)
-        out.append(Replica(store, region.id, applied, epoch, region.start_key, region.end_key, digest.hexdigest()))
+        out.append(Replica(store, region.id, applied, epoch, region.start_key, region.end_key, digest))
     return out
 
 
