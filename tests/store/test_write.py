@@ -202,3 +202,44 @@ def test_enospc_stops_the_engines_and_loses_nothing_persisted(tmp_path: Path) ->
                 assert s.last_index() in (5 + len(done), 5 + len(done) + 4)
                 assert s.hard_state().commit >= 5 + len(done) - 4
                 assert plain(s.entries(6, 6 + len(done))) == plain(done)
+
+
+def _commit_only(ps: PeerStorage, commit: int, must_sync: bool) -> WriteTask:
+    task = WriteTask(1, 1, 2)
+    task.must_sync = must_sync
+    ps.set_hard_state(HardState(term=5, vote=1, commit=commit), task)
+    return task
+
+
+# SYNC_CASES: (name, the second round's tasks given a storage, whether write_tasks syncs the raft batch).
+SYNC_CASES = [
+    ("a commit index alone, must_sync off", lambda ps: [_commit_only(ps, 7, False)], False),
+    ("a commit index with must_sync on (the default)", lambda ps: [_commit_only(ps, 7, True)], True),
+    ("one task of the round needs a sync", lambda ps: [_commit_only(ps, 7, False), WriteTask(2, 2, 1)], True),
+    ("entries always sync", lambda ps: [_with_entry(ps)], True),
+]
+
+
+def _with_entry(ps: PeerStorage) -> WriteTask:
+    task = WriteTask(1, 1, 2)
+    task.must_sync = False  # an owner's mistake: entries are synced whatever the flag says
+    ps.append([new_entry(8, 5)], task)
+    ps.set_hard_state(HardState(term=5, vote=1, commit=7), task)
+    return task
+
+
+@pytest.mark.parametrize("name,tasks,synced", SYNC_CASES, ids=[c[0] for c in SYNC_CASES])
+def test_a_round_of_commit_indexes_alone_is_not_synced(name: str, tasks: object, synced: bool) -> None:
+    """Raft's Ready.must_sync: a round whose raft writes are only commit indexes is written without sync,
+    so a machine crash may lose it; any other write of the round syncs the whole raft batch."""
+    engines = Engines(MemEngine(ALL_CFS, track_sync=True), MemEngine((CF_DEFAULT,), track_sync=True))
+    ps, first = _staged(engines)
+    ps.set_hard_state(HardState(term=5, vote=1, commit=6), first)
+    write_tasks(engines, [first])
+    assert callable(tasks)
+    stats = write_tasks(engines, tasks(ps))
+    assert stats.syncs == int(synced)
+    for engine in (engines.kv, engines.raft):
+        assert isinstance(engine, MemEngine)
+        engine.crash()
+    assert PeerStorage(engines, new_region(1), 1).hard_state().commit == (7 if synced else 6)

@@ -463,6 +463,7 @@ class Peer:
                 self.lease.mark(rg.raft.raft_log.last_index(), now)
         messages.extend(self.wrap_messages(rd.take_messages()))
         task = WriteTask(self.region_id, self.peer_id, rd.number)
+        task.must_sync = rd.must_sync
         self.storage.handle_raft_ready(rd, task)
         if rd.read_states:
             self._on_read_states(rd.take_read_states())

@@ -10,6 +10,11 @@ one batch written with sync, then all raft writes (entries, deletions, the last 
 region) in one batch written with sync. So a round costs two fsyncs whatever the number of regions, and a
 KV write (e.g. a truncated state) is durable before any raft-engine deletion that relies on it.
 
+One exception, TiKV's and raft's: a round whose raft writes are only new commit indexes (every task's
+`must_sync` False, raft's Ready.must_sync, and nothing else staged) writes its raft batch without sync. A
+machine crash may lose those commit indexes; loading forwards a hard state's commit to the apply state's
+recorded commit index (PeerStorage's validate_states), and raft learns the rest again from the leader.
+
 A failed round is fatal to the engines, as a failed engine write is in TiKV: write_tasks raises StoreError
 and marks both engines failed, so they refuse every further write (naming the first failure) until they are
 reopened. The PeerStorages that staged the round are then ahead of the disk (their last_index, entry cache
@@ -90,6 +95,7 @@ class WriteTask:
         "clears_raft_state",
         "truncated_index",
         "snapshot_index",
+        "must_sync",
     )
 
     def __init__(self, region_id: int, peer_id: int, ready_number: int) -> None:
@@ -115,6 +121,9 @@ class WriteTask:
         # truncated_index: the truncated index of the apply state this task writes, if it writes one.
         self.truncated_index: int | None = None
         self.snapshot_index: int | None = None
+        # must_sync: False only when the owner knows losing the task's raft writes to a machine crash is
+        # safe (raft's Ready.must_sync: nothing but a new commit index). Any other write it holds is synced.
+        self.must_sync = True
 
     def set_append(
         self, overwrite_to: int | None, entries: Sequence[Entry], encoded: Sequence[bytes] | None = None
@@ -175,6 +184,14 @@ class WriteTask:
     def last_entry_index(self) -> int | None:
         return self.entries[-1].index if self.entries else None
 
+    def needs_sync(self) -> bool:
+        """needs_sync: whether the task's raft writes must be synced (see must_sync): anything beyond a
+        commit index (entries, a term or vote, deletions, KV writes, a snapshot) always is."""
+        return bool(
+            self.must_sync or self.entries or self.kv_ops or self.raft_deletes or self.clears_raft_state
+            or self.snapshot_index is not None
+        )
+
 
 def _flush(raft_wb: WriteBatch, puts: list[tuple[bytes, bytes]]) -> None:
     if puts:
@@ -203,7 +220,8 @@ class WriteRoundStats:
 def write_tasks(engines: Engines, tasks: Sequence[WriteTask]) -> WriteRoundStats:
     """write_tasks persists one round: the KV batch synced first, then the raft batch synced.
 
-    When it returns, everything in the tasks is durable and a new PeerStorage on the same engines sees it.
+    When it returns, a new PeerStorage on the same engines sees everything in the tasks, and all of it is
+    durable but the commit indexes of a round in which no task needs a sync (WriteTask.needs_sync).
 
     An engine failure raises StoreError and is fatal to the engines, as in TiKV: write_tasks marks both
     engines failed, and every later write (write_tasks included) is refused with an error naming the first
@@ -222,8 +240,9 @@ def write_tasks(engines: Engines, tasks: Sequence[WriteTask]) -> WriteRoundStats
             syncs += 1
         failpoints.fail_point("write_tasks_between_batches")
         if not raft_wb.is_empty():
-            engines.raft.write(raft_wb, sync=True)
-            syncs += 1
+            sync = any(t.needs_sync() for t in tasks)
+            engines.raft.write(raft_wb, sync=sync)
+            syncs += sync
     except EngineError as err:
         failure = f"write round of {len(tasks)} tasks failed: {err}"
         engines.fail(failure)
