@@ -107,6 +107,8 @@ CRASH_POINTS = (
 OP_WEIGHTS = {"put": 30, "get": 20, "delete": 10, "cas": 25, "scan": 15}
 # SETTLE_STEPS: the most steps the final phase may take to converge (a liveness failure past it).
 SETTLE_STEPS = 1500
+# RECHECK_STEPS: how long the final consistency check of a region may stay unverified before it is proposed again.
+RECHECK_STEPS = 300
 # STALE_TICKS: a peer that heard from no leader for this long asks its region's peers whether it is still
 # a member (StoreConfig.max_leader_missing_duration, checked every fifth of it): short enough that a peer
 # removed behind a partition is collected within a run.
@@ -956,14 +958,18 @@ class Simulation:
 
     def _check_hashes(self) -> None:
         """_check_hashes: a consistency check of every region (ComputeHash through its leader, proposed
-        again if refused) must end with every member's hash at the same index, each verified against the
-        leader's (a mismatch fails _check_step on the way)."""
+        again if refused, or if not verified everywhere RECHECK_STEPS after it was proposed: a leader change
+        can drop the VerifyHash, and a member a snapshot carried past the check has no hash of its index)
+        must end with every member's hash at the same index, each verified against the leader's (a mismatch
+        fails _check_step on the way)."""
         boxes: dict[int, list[CmdResult]] = {}
+        proposed_at: dict[int, int] = {}
 
         def propose(region_id: int) -> None:
             leader = self.leader_peer(region_id)
             if leader is not None:
                 box = boxes[region_id] = []
+                proposed_at[region_id] = self.now
                 region = self.cores[leader.store_id].peers[region_id].region
                 self.cores[leader.store_id].propose(compute_hash_cmd(region, leader), box.append)
 
@@ -975,6 +981,8 @@ class Simulation:
                     return False
                 states = {p.consistency for p in self.members(rid)}
                 if not box or len(states) != 1 or None in states or next(iter(states)).verified is None:  # type: ignore[union-attr]
+                    if self.now - proposed_at[rid] > RECHECK_STEPS:
+                        propose(rid)
                     return False
             return True
 
