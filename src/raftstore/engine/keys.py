@@ -56,6 +56,7 @@ __all__ = [
     "RAFT_STATE_SUFFIX",
     "APPLY_STATE_SUFFIX",
     "SNAPSHOT_RAFT_STATE_SUFFIX",
+    "UNINIT_HARD_STATE_SUFFIX",
     "REGION_STATE_SUFFIX",
     "U64_MAX",
     "region_raft_prefix",
@@ -64,6 +65,7 @@ __all__ = [
     "raft_state_key",
     "snapshot_raft_state_key",
     "apply_state_key",
+    "uninit_hard_state_key",
     "raft_log_index",
     "decode_raft_log_key",
     "decode_raft_key",
@@ -130,6 +132,7 @@ RAFT_LOG_SUFFIX = 0x01
 RAFT_STATE_SUFFIX = 0x02
 APPLY_STATE_SUFFIX = 0x03
 SNAPSHOT_RAFT_STATE_SUFFIX = 0x04
+UNINIT_HARD_STATE_SUFFIX = 0x05  # raftstore's addition (KV engine, CF raft): see uninit_hard_state_key
 
 # Suffixes after 01 03 <region_id>.
 REGION_STATE_SUFFIX = 0x01
@@ -201,6 +204,14 @@ def raft_state_key(region_id: int) -> bytes:
 def snapshot_raft_state_key(region_id: int) -> bytes:
     """snapshot_raft_state_key is 01 02 <region_id> 04: the RaftLocalState written while applying a snapshot."""
     return _region_raft_key("snapshot_raft_state_key", region_id, SNAPSHOT_RAFT_STATE_SUFFIX)
+
+
+def uninit_hard_state_key(region_id: int) -> bytes:
+    """uninit_hard_state_key: (KV engine, CF raft) the HardState of this store's uninitialized peer of the
+    region. raftstore's addition: TiKV persists no hard state for a peer that has not applied its first
+    snapshot, so such a voter forgets its vote when its store restarts and may vote twice in one term
+    (tikv#3572, #8381). The store writes it instead, and a peer created again reads it back."""
+    return _region_raft_key("uninit_hard_state_key", region_id, UNINIT_HARD_STATE_SUFFIX)
 
 
 def apply_state_key(region_id: int) -> bytes:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..engine import keys
-from ..engine.base import KvEngine
+from ..engine.base import CF_RAFT, KvEngine
 from ..proto.eraftpb_pb2 import (
     ConfChange,
     ConfChangeSingle,
@@ -40,6 +40,7 @@ from ..proto.eraftpb_pb2 import (
     ConfChangeType,
     ConfChangeV2,
     Entry,
+    HardState,
     Message,
     MessageType,
 )
@@ -147,6 +148,8 @@ class Peer:
             pre_vote=True,
         )
         self.raft_group = RawNode(raft_cfg, self.storage, seed=cfg.seed * 1_000_003 + peer_id)
+        if not self.storage.is_initialized():
+            self._load_uninit_hard_state(engines)
         self._writes: list[tuple[RaftCmdRequest, Callback]] = []
         # _admins: admin commands accepted this round; each is proposed alone, as its own entry.
         self._admins: list[tuple[RaftCmdRequest, Callback]] = []
@@ -464,7 +467,9 @@ class Peer:
         messages.extend(self.wrap_messages(rd.take_messages()))
         task = WriteTask(self.region_id, self.peer_id, rd.number)
         task.must_sync = rd.must_sync
+        initialized = self.storage.is_initialized()
         self.storage.handle_raft_ready(rd, task)
+        self._stage_uninit_hard_state(rd.hs, initialized, task)
         if rd.read_states:
             self._on_read_states(rd.take_read_states())
         if self.lease is not None and self.lease.marks and self._may_renew_lease():
@@ -473,6 +478,26 @@ class Peer:
         task.messages.extend(self.wrap_messages(rd.take_persisted_messages()))
         rg.advance_append_async(rd)
         return task
+
+    def _load_uninit_hard_state(self, engines: Engines) -> None:
+        """_load_uninit_hard_state: an uninitialized peer takes back the term and vote its store kept for
+        the region (keys.uninit_hard_state_key), so that a restart does not let it vote twice in a term."""
+        raw = engines.kv.get(CF_RAFT, keys.uninit_hard_state_key(self.region_id))
+        if raw is not None:
+            hs = HardState.FromString(raw)
+            raft = self.raft_group.raft
+            raft.load_state(HardState(term=hs.term, vote=hs.vote, commit=raft.raft_log.committed))
+
+    def _stage_uninit_hard_state(self, hs: HardState | None, was_initialized: bool, task: WriteTask) -> None:
+        """_stage_uninit_hard_state: PeerStorage persists no hard state for an uninitialized peer (TiKV), so
+        the store keeps its term and vote (synced before the vote is answered: a KV write makes the round
+        sync); once a snapshot initializes the peer, PeerStorage has them and the store's copy goes."""
+        key = keys.uninit_hard_state_key(self.region_id)
+        if not self.storage.is_initialized():
+            if hs is not None:
+                task.put_kv(CF_RAFT, key, hs.SerializeToString())
+        elif not was_initialized:
+            task.delete_kv(CF_RAFT, key)
 
     def wrap_messages(self, msgs: list[Message]) -> list[RaftMessage]:
         """wrap_messages wraps raft messages in RaftMessage with the region, both peers and the epoch;

@@ -743,6 +743,8 @@ class StoreCore:
         else:
             storage.tombstone(task, peer.meta_peer(peer.peer_id) or PeerMeta(id=peer.peer_id, store_id=self.store_id))
             logger.info("[region %d] %d destroyed (tombstone)", peer.region_id, peer.peer_id)
+        if not storage.is_initialized():
+            task.delete_kv(CF_RAFT, keys.uninit_hard_state_key(peer.region_id))  # Peer._stage_uninit_hard_state
         peer.fail_all(self._answers)
         peer.committed = []
         del self.peers[peer.region_id]
