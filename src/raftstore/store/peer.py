@@ -469,7 +469,8 @@ class Peer:
         task.must_sync = rd.must_sync
         initialized = self.storage.is_initialized()
         self.storage.handle_raft_ready(rd, task)
-        self._stage_uninit_hard_state(rd.hs, initialized, task)
+        if not initialized:
+            self._stage_uninit_hard_state(rd.hs, task)
         if rd.read_states:
             self._on_read_states(rd.take_read_states())
         if self.lease is not None and self.lease.marks and self._may_renew_lease():
@@ -488,16 +489,16 @@ class Peer:
             raft = self.raft_group.raft
             raft.load_state(HardState(term=hs.term, vote=hs.vote, commit=raft.raft_log.committed))
 
-    def _stage_uninit_hard_state(self, hs: HardState | None, was_initialized: bool, task: WriteTask) -> None:
-        """_stage_uninit_hard_state: PeerStorage persists no hard state for an uninitialized peer (TiKV), so
-        the store keeps its term and vote (synced before the vote is answered: a KV write makes the round
-        sync); once a snapshot initializes the peer, PeerStorage has them and the store's copy goes."""
+    def _stage_uninit_hard_state(self, hs: HardState | None, task: WriteTask) -> None:
+        """_stage_uninit_hard_state (for a peer uninitialized before this Ready): PeerStorage persists no
+        hard state for an uninitialized peer (TiKV), so the store keeps its term and vote (synced before the
+        vote is answered: a KV write makes the round sync); once a snapshot initializes the peer, PeerStorage
+        has them and the store's copy goes. Initialized peers never get here (nothing on their hot path)."""
         key = keys.uninit_hard_state_key(self.region_id)
-        if not self.storage.is_initialized():
-            if hs is not None:
-                task.put_kv(CF_RAFT, key, hs.SerializeToString())
-        elif not was_initialized:
+        if self.storage.is_initialized():
             task.delete_kv(CF_RAFT, key)
+        elif hs is not None:
+            task.put_kv(CF_RAFT, key, hs.SerializeToString())
 
     def wrap_messages(self, msgs: list[Message]) -> list[RaftMessage]:
         """wrap_messages wraps raft messages in RaftMessage with the region, both peers and the epoch;
