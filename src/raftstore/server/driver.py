@@ -70,6 +70,8 @@ class StoreDriver:
         core.clock = lambda: time.monotonic() / tick_interval
 
     def start(self) -> None:
+        """start runs the loop on its thread; the gauges hold the loaded regions before it starts."""
+        self._observe()
         self._thread.start()
 
     def after_round(self, hook: Callable[[], None]) -> None:
