@@ -21,6 +21,12 @@ marked `pending_destroy` and the store destroys it (store_core.py). A leader tel
 removed at once, with a gc message (is_tombstone), so that a peer that may never learn the commit of its
 removal does not wait for an election timeout to find out.
 
+Commit broadcast (TiKV's): raft runs with skip_bcast_commit, so a commit that moves no entries sends no
+empty append of its own; followers learn it with the next append or heartbeat (one message and one follower
+round less per write). An urgent admin command (split, conf change, ComputeHash: TiKV's is_urgent_request)
+or a new leader turns the eager broadcast back on until the leader has applied up to that index
+(`_last_urgent`), so every replica applies it at once.
+
 Part of the sans-IO store core: no IO; it reads the engines through PeerStorage and KvEngine reads.
 """
 
@@ -146,6 +152,7 @@ class Peer:
             max_inflight_msgs=cfg.max_inflight_msgs,
             check_quorum=True,
             pre_vote=True,
+            skip_bcast_commit=True,
         )
         self.raft_group = RawNode(raft_cfg, self.storage, seed=cfg.seed * 1_000_003 + peer_id)
         if not self.storage.is_initialized():
@@ -158,6 +165,8 @@ class Peer:
         self._next_read_id = 0
         # committed: entries handed out as committed by this round's Ready, applied after the round persists.
         self.committed: list[Entry] = []
+        # _last_urgent: the index up to which commits are broadcast eagerly (module docstring; None: lazy).
+        self._last_urgent: int | None = None
         # raft_log_size_hint: command bytes applied since the last compaction (TiKV's, roughly scaled down
         # on each compaction); gc_pending: a CompactLog moved the truncated index and its log GC is due.
         self.raft_log_size_hint = 0
@@ -335,6 +344,8 @@ class Peer:
                     self._propose_conf_change(cmd, cb, answers)
                 else:
                     self._propose([(cmd, [_Waiter(cb, 0, None)])], answers)
+                if _is_urgent(cmd) and self.is_leader():
+                    self._broadcast_commits_until(raft.raft_log.last_index())
         if self.lease is not None and raft.raft_log.last_index() > last and self.is_leader():
             self.lease.mark(raft.raft_log.last_index(), now)
         if self.reads and not self.reads[-1].issued and self.is_leader() and raft.commit_to_current_term():
@@ -460,6 +471,8 @@ class Peer:
         rd = rg.ready()
         if rd.ss is not None and rd.ss.raft_state != StateRole.LEADER:
             self._fail_reads(answers)
+        elif rd.ss is not None:
+            self._broadcast_commits_until(rg.raft.raft_log.last_index())
         if rd.ss is not None and self.lease is not None:
             self.lease.expire()
             if self.is_leader():
@@ -475,10 +488,21 @@ class Peer:
             self._on_read_states(rd.take_read_states())
         if self.lease is not None and self.lease.marks and self._may_renew_lease():
             self.lease.on_committed(rg.raft.raft_log.committed)
-        self.committed.extend(rd.take_committed_entries())
+        committed = rd.take_committed_entries()
+        if committed:
+            self.committed.extend(committed)
+            if self._last_urgent is not None and committed[-1].index >= self._last_urgent:
+                self._last_urgent = None
+                rg.skip_bcast_commit(True)
         task.messages.extend(self.wrap_messages(rd.take_persisted_messages()))
         rg.advance_append_async(rd)
         return task
+
+    def _broadcast_commits_until(self, index: int) -> None:
+        """_broadcast_commits_until turns raft's eager commit broadcast on until an entry at index or later
+        is handed out to apply (module docstring)."""
+        self._last_urgent = index
+        self.raft_group.skip_bcast_commit(False)
 
     def _load_uninit_hard_state(self, engines: Engines) -> None:
         """_load_uninit_hard_state: an uninitialized peer takes back the term and vote its store kept for
@@ -778,6 +802,17 @@ def _is_conf_change(cmd: RaftCmdRequest) -> bool:
     return cmd.HasField("admin_request") and cmd.admin_request.cmd_type in (
         AdminCmdType.ChangePeer,
         AdminCmdType.ChangePeerV2,
+    )
+
+
+def _is_urgent(cmd: RaftCmdRequest) -> bool:
+    """_is_urgent: an admin command every replica should apply at once (TiKV's is_urgent_request)."""
+    return cmd.HasField("admin_request") and cmd.admin_request.cmd_type in (
+        AdminCmdType.Split,
+        AdminCmdType.BatchSplit,
+        AdminCmdType.ChangePeer,
+        AdminCmdType.ChangePeerV2,
+        AdminCmdType.ComputeHash,
     )
 
 
