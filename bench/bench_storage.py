@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import rocksdict
@@ -56,6 +57,7 @@ from raftstore.store import (
     write_tasks,
 )
 from raftstore.store.recovery import collector_paused
+from raftstore.store.write import RoundStage, write_round
 
 PAYLOAD = b"x" * 256
 
@@ -121,10 +123,11 @@ class RawWriter:
 
 
 class PeerStorageWriter:
-    """PeerStorageWriter is PeerStorage's write path: per region a WriteTask with the entries and the new
-    hard state (as handle_raft_ready stages a Ready's), with apply_state also the region's RaftApplyState
-    applying what is committed (a KV write, as a round that applies has); then write_tasks (group commit)
-    and on_persisted."""
+    """PeerStorageWriter is PeerStorage's write path as the store's round runs it: a RoundStage for the
+    round, per region a WriteTask made with it holding the new hard state and the entries (as
+    handle_raft_ready stages a Ready's), with apply_state also the region's RaftApplyState applying what
+    is committed (a KV write, as a round that applies has); then write_round (group commit) and
+    on_persisted per task."""
 
     def __init__(self, path: Path, regions: int, apply_state: bool) -> None:
         self.engines = open_engines(path)
@@ -138,20 +141,19 @@ class PeerStorageWriter:
 
     def round(self, batch: Round) -> None:
         self.number += 1
-        tasks = []
+        stage = RoundStage()
         storages = self.storages
         for rid, hs, ents in batch:
             ps = storages[rid]
-            task = WriteTask(rid, rid, self.number)
+            task = WriteTask(rid, rid, self.number, stage)
             ps.set_hard_state(hs, task)
             if self.apply_state:
                 ps.apply_state.applied_index = ps.apply_state.commit_index = hs.commit
                 ps.save_apply_state_to(task)
             ps.append(ents, task)
-            tasks.append(task)
-        write_tasks(self.engines, tasks)
-        for task in tasks:
-            self.storages[task.region_id].on_persisted(task)
+        write_round(self.engines, stage)
+        for task in stage.tasks:
+            storages[task.region_id].on_persisted(task)
 
     def close(self) -> None:
         self.engines.close()
@@ -301,6 +303,16 @@ def run_child(argv: list[str]) -> None:
         print(json.dumps(child_cache(path, int(argv[2]))))
 
 
+def shapes(spec: str, per_round: int) -> list[tuple[int, int]]:
+    """shapes parses --shapes: "1000" is 1000 regions with per_round entries a round, "100x10" 100 regions
+    with 10 x per_round."""
+    out = []
+    for shape in spec.split(","):
+        regions, _, times = shape.partition("x")
+        out.append((int(regions), per_round * int(times or 1)))
+    return out
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         run_child(sys.argv[2:])
@@ -313,6 +325,8 @@ def main() -> None:
     ap.add_argument("--restart-entries", type=int, default=1000, help="entries per region for the restart test")
     ap.add_argument("--scale-regions", type=int, default=100_000, help="idle regions for memory and restart at scale")
     ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument("--write-only", action="store_true", help="only the write measurements (a quicker run)")
+    ap.add_argument("--shapes", default="1,100,100x10,1000,1000x10", help="write shapes, regions[x round multiple], comma-separated")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_storage_"))
     lines = []
@@ -326,7 +340,7 @@ def main() -> None:
         say("")
         say("| path | entries/s | ratio to raw | fsyncs per round |")
         say("|---|---|---|---|")
-        for regions, per_round in ((1, args.round), (100, args.round), (100, args.round * 10), (1000, args.round), (1000, args.round * 10)):
+        for regions, per_round in shapes(args.shapes, args.round):
             rounds = rounds_of(args.entries, per_round, regions)
             # The input (every round's entries, built up front) is moved out of the cyclic collector's
             # reach, so that collections triggered by either path do not keep walking the bench's own data.
@@ -346,43 +360,49 @@ def main() -> None:
         n = sum(len(e) for b in rounds for _, _, e in b)
         raw, secs, syncs = interleaved(tmp, 1000, rounds, apply_state=True)
         say(f"| PeerStorage write path, 1000 regions, {args.round} entries/round + an apply state (KV) per region | {n / secs:,.0f} | {raw / secs:.2f} | {syncs:.0f} |")
-        reads = bench_reads(tmp / "reads")
-        say("")
-        say("entries(): 64-entry windows of 256 B entries")
-        say("")
-        say("| source | µs per call | ratio to raw scan+decode |")
-        say("|---|---|---|")
-        for name in ("cache", "engine"):
-            say(f"| PeerStorage.entries from {name} | {reads[name] * 1e6:,.1f} | {reads['raw'] / reads[name]:.2f}× speed |")
-        say(f"| raw engine scan + decode | {reads['raw'] * 1e6:,.1f} | 1.00 |")
-        rs = bench_restart(tmp / "restart", args.restart_regions, args.restart_entries)
-        say("")
-        say(f"restart: {args.restart_regions} regions holding {args.restart_regions * args.restart_entries:,} entries")
-        say("")
-        say("| what | seconds | ratio |")
-        say("|---|---|---|")
-        say(f"| reopen engines + build every PeerStorage (states only) | {rs['restart']:.2f} | 1.00 |")
-        say(f"| same + scan every log ({rs['rows']:,} rows; a log-reading restart) | {rs['scan_all_logs']:.2f} | {rs['scan_all_logs'] / rs['restart']:.1f}× slower |")
-        n = args.scale_regions
-        paused = [in_child(tmp, "scale", str(n), "paused") for _ in range(args.runs)]
-        on = [in_child(tmp, "scale", str(n), "on") for _ in range(args.runs)]
-        say("")
-        say(f"memory and restart at scale: {n:,} idle regions, each in a fresh interpreter (median of {args.runs})")
-        say("")
-        say("| what | figure |")
-        say("|---|---|")
-        say(f"| RSS per idle region (PeerStorage built at restart) | {statistics.median(r['bytes_per_region'] for r in paused):,.0f} B |")
-        for name, runs in (("collector paused by the load path", paused), ("collector left on", on)):
-            wall, cpu = statistics.median(r["seconds"] for r in runs), statistics.median(r["cpu"] for r in runs)
-            say(f"| restart: reopen + load_region_states + validated PeerStorage each, {name} | {wall:.2f} s ({cpu:.2f} s of CPU) |")
-        say(f"| the first full collection after the paused restart (what the pause deferred) | {statistics.median(r['collect'] for r in paused):.2f} s |")
-        for size in (256, 1024):
-            c = in_child(tmp, "cache", str(size))
-            say(f"| entry cache, {size} B entries: accounted / RSS held per entry | {c['accounted']:,.0f} / {c['rss']:,.0f} B ({c['accounted'] / c['rss']:.2f}) |")
+        if not args.write_only:
+            other_benches(tmp, args, say)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if args.write_docs:
         write_block("bench_storage", "## Storage (bench/bench_storage.py)", lines)
+
+
+def other_benches(tmp: Path, args: argparse.Namespace, say: Callable[[str], None]) -> None:
+    """other_benches: entries(), restart, memory and restart at scale (see the module docstring)."""
+    reads = bench_reads(tmp / "reads")
+    say("")
+    say("entries(): 64-entry windows of 256 B entries")
+    say("")
+    say("| source | µs per call | ratio to raw scan+decode |")
+    say("|---|---|---|")
+    for name in ("cache", "engine"):
+        say(f"| PeerStorage.entries from {name} | {reads[name] * 1e6:,.1f} | {reads['raw'] / reads[name]:.2f}× speed |")
+    say(f"| raw engine scan + decode | {reads['raw'] * 1e6:,.1f} | 1.00 |")
+    rs = bench_restart(tmp / "restart", args.restart_regions, args.restart_entries)
+    say("")
+    say(f"restart: {args.restart_regions} regions holding {args.restart_regions * args.restart_entries:,} entries")
+    say("")
+    say("| what | seconds | ratio |")
+    say("|---|---|---|")
+    say(f"| reopen engines + build every PeerStorage (states only) | {rs['restart']:.2f} | 1.00 |")
+    say(f"| same + scan every log ({rs['rows']:,} rows; a log-reading restart) | {rs['scan_all_logs']:.2f} | {rs['scan_all_logs'] / rs['restart']:.1f}× slower |")
+    n = args.scale_regions
+    paused = [in_child(tmp, "scale", str(n), "paused") for _ in range(args.runs)]
+    on = [in_child(tmp, "scale", str(n), "on") for _ in range(args.runs)]
+    say("")
+    say(f"memory and restart at scale: {n:,} idle regions, each in a fresh interpreter (median of {args.runs})")
+    say("")
+    say("| what | figure |")
+    say("|---|---|")
+    say(f"| RSS per idle region (PeerStorage built at restart) | {statistics.median(r['bytes_per_region'] for r in paused):,.0f} B |")
+    for name, runs in (("collector paused by the load path", paused), ("collector left on", on)):
+        wall, cpu = statistics.median(r["seconds"] for r in runs), statistics.median(r["cpu"] for r in runs)
+        say(f"| restart: reopen + load_region_states + validated PeerStorage each, {name} | {wall:.2f} s ({cpu:.2f} s of CPU) |")
+    say(f"| the first full collection after the paused restart (what the pause deferred) | {statistics.median(r['collect'] for r in paused):.2f} s |")
+    for size in (256, 1024):
+        c = in_child(tmp, "cache", str(size))
+        say(f"| entry cache, {size} B entries: accounted / RSS held per entry | {c['accounted']:,.0f} / {c['rss']:,.0f} B ({c['accounted'] / c['rss']:.2f}) |")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """raftstore.store.driver: the in-process driver of a StoreCore: it does the round's IO.
 
 `run_round(core, engines, send, snap)` runs one round (see store_core's module docstring): collect, the
-snapshot generations, send the early messages, ONE write_tasks group commit, on_persisted, send the
+snapshot generations, send the early messages, ONE group commit (write_round), on_persisted, send the
 held-back messages, write the apply batch without sync, the snapshot apply jobs, on_applied, call the
 callbacks. `server/` runs the same core from threads; this one is what raftstore.testing.Cluster runs.
 
@@ -23,7 +23,7 @@ Failpoints (raftstore.failpoints) mark the points where a crash is interesting:
 written), `apply_batch_after_write` (a non-empty apply batch is written, snapshot jobs not run, the core
 not told)
 and `store_round_before_answer` (applied, nothing answered yet). In a round without log GC the KV half of
-write_tasks is empty, and a crash between its two fsyncs is the crash before persisting. Reached only
+the group commit is empty, and a crash between its two fsyncs is the crash before persisting. Reached only
 by the rounds they concern (evaluated only while a failpoint is configured): `log_gc_before_delete` /
 `log_gc_after_delete` around the group commit of a round that stages a log GC (its raft half deletes the
 compacted entries), `split_apply_before_write` / `split_apply_after_write` and
@@ -54,7 +54,7 @@ from .snap.apply import ApplySnapTask, SnapApplyWorker, handle_apply
 from .snap.gen import GenSnapRequest, SnapGenerator, SnapWorker
 from .snap.manager import SnapManager
 from .store_core import StoreConfig, StoreCore
-from .write import WriteRoundStats, WriteTask, write_tasks
+from .write import WriteRoundStats, WriteTask, write_round, write_tasks
 
 __all__ = ["run_round", "SnapIO", "open_store", "snapshot_messages"]
 
@@ -129,7 +129,7 @@ def run_round(
     log_gc = failpoints.ENABLED and any(t.truncated_index is not None for t in wr.tasks)
     if log_gc:
         failpoints.fail_point("log_gc_before_delete")
-    stats = write_tasks(engines, wr.tasks) if wr.tasks else None
+    stats = write_round(engines, wr.stage) if wr.tasks else None
     if log_gc:
         failpoints.fail_point("log_gc_after_delete")
     ar = core.on_persisted(wr)

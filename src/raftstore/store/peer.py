@@ -89,7 +89,7 @@ from .cmd import (
 )
 from .lease import Lease
 from .peer_storage import PeerStorage
-from .write import WriteTask
+from .write import RoundStage, WriteTask
 
 if TYPE_CHECKING:
     from ..engine.engines import Engines
@@ -460,9 +460,12 @@ class Peer:
         self.storage.schedule_log_gc(task)
         self.gc_pending = False
 
-    def handle_ready(self, messages: list[RaftMessage], answers: list[Answer], now: float = 0.0) -> WriteTask:
+    def handle_ready(
+        self, messages: list[RaftMessage], answers: list[Answer], now: float = 0.0, stage: RoundStage | None = None
+    ) -> WriteTask:
         """handle_ready takes the peer's Ready: messages a leader may send before persisting go to
-        `messages`, entries and hard state are staged into the returned WriteTask (whose `messages` are
+        `messages`, entries and hard state are staged into the returned WriteTask (made with the round's
+        `stage` when given, see write.RoundStage; whose `messages` are
         those raft allows only after it is durable), read states are recorded and committed entries kept
         for this round's apply. The Ready is advanced asynchronously: on_persisted reports it durable.
         With lease reads, a change of role ends the lease (a new leader marks its first entry at `now`)
@@ -478,7 +481,7 @@ class Peer:
             if self.is_leader():
                 self.lease.mark(rg.raft.raft_log.last_index(), now)
         messages.extend(self.wrap_messages(rd.take_messages()))
-        task = WriteTask(self.region_id, self.peer_id, rd.number)
+        task = WriteTask(self.region_id, self.peer_id, rd.number, stage)
         task.must_sync = rd.must_sync
         initialized = self.storage.is_initialized()
         self.storage.handle_raft_ready(rd, task)

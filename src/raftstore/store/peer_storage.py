@@ -855,7 +855,12 @@ class PeerStorage:
             sizes = [len(encoded[0])]
         cache = self._cache if self._cache is not None else self.cache
         cache.append(self.region.id, self.peer_id, entries, sizes)
-        task.set_append(prev_last + 1, entries, encoded)
+        stage = task.stage
+        if stage is not None:  # task.set_append, inline (the round's hot path)
+            task.appended_to = entries[-1].index
+            stage.put_log(self.region.id, prev_last + 1, entries, encoded)
+        else:
+            task.set_append(prev_last + 1, entries, encoded)
         self._note_pending(task.ready_number, first)
         if cache.persisted >= first:
             cache.persisted = first - 1
@@ -891,9 +896,12 @@ class PeerStorage:
             self._pull_raft_state()
         if self._last_index == 0:
             return
-        self._term, self._vote, self._commit = hs.term, hs.vote, hs.commit
-        if task.staged_raft_state is None:
-            task.staged_raft_state = self._raft_state_values()
+        term, vote, commit = self._term, self._vote, self._commit = hs.term, hs.vote, hs.commit
+        staged = task.staged_raft_state
+        if staged is None:
+            task.staged_raft_state = (term, vote, commit, self._last_index)
+        elif type(staged) is tuple:  # task.stage_hard_state, inline (the hot path: append staged it)
+            task.staged_raft_state = (term, vote, commit, staged[3])
         else:
             task.stage_hard_state(hs)
         if self._raft_msg is not None:
@@ -952,9 +960,9 @@ class PeerStorage:
                 done += 1
             del pending[:done]
         job = self._schedule_applying_snapshot() if task.snapshot_index is not None else None
-        if not task.entries:
+        last = task.appended_to
+        if last is None:
             return job
-        last = task.entries[-1].index
         if pending:
             # A later task that is not durable yet may have re-staged lower indexes: they stay pinned.
             last = min(last, min(first for _, first in pending) - 1)

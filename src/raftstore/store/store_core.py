@@ -8,7 +8,7 @@ split: the driver does the IO)::
     wr = core.collect()               # 1-2: propose the round's commands; take the Readies of the peers
                                       #      that have one (only peers touched since the last round)
     send(wr.messages)                 # leaders' messages may go before persisting (raft thesis 10.2.1)
-    write_tasks(engines, wr.tasks)    # 3: ONE group commit for every region (an fsync per engine written)
+    write_round(engines, wr.stage)    # 3: ONE group commit for every region (an fsync per engine written)
     ar = core.on_persisted(wr)        # raft learns what is durable; committed entries of ALL regions are
                                       #    applied into ONE KV batch, apply states in it
     send(ar.messages)                 # 4: messages raft allows only after persisting
@@ -89,7 +89,7 @@ from .hibernate import (
 from .peer import Answer, Peer, is_initial_msg
 from .peer_storage import load_region_states
 from .snap.status import CheckApplyingSnapStatus
-from .write import WriteTask
+from .write import RoundStage, WriteTask
 
 if TYPE_CHECKING:
     from ..engine.engines import Engines
@@ -150,11 +150,13 @@ class StoreConfig:
 
 @dataclass(slots=True)
 class WriteRound:
-    """WriteRound: phase 1 of a round. `tasks` go to ONE write_tasks call; `messages` may be sent at once.
-    `peers` are the peers whose Readies the round took, in task order."""
+    """WriteRound: phase 1 of a round. `tasks` go to ONE write_round call (every one is made with `stage`,
+    which holds what they stage); `messages` may be sent at once. `peers` are the peers whose Readies the
+    round took, in task order."""
 
     tasks: list[WriteTask]
     messages: list[RaftMessage]
+    stage: RoundStage = field(default_factory=RoundStage)
     peers: list[Peer] = field(default_factory=list)
     # gen_requests: snapshot generations for the driver's snapshot worker (each completes or fails its task).
     gen_requests: list[GenSnapRequest] = field(default_factory=list)
@@ -695,9 +697,9 @@ class StoreCore:
                 if request is not None:
                     wr.gen_requests.append(request)
             peer.propose_waiting(answers, now)
-            task = peer.handle_ready(wr.messages, answers, now) if peer.raft_group.has_ready() else None
+            task = peer.handle_ready(wr.messages, answers, now, wr.stage) if peer.raft_group.has_ready() else None
             if peer.gc_pending:
-                task = task or WriteTask(region_id, peer.peer_id, 0)
+                task = task or WriteTask(region_id, peer.peer_id, 0, wr.stage)
                 peer.stage_log_gc(task)
             if task is not None:
                 wr.tasks.append(task)
@@ -736,7 +738,7 @@ class StoreCore:
         if storage.is_applying_snapshot() and not storage.cancel_applying_snap():
             self._dirty[peer.region_id] = None  # the job is running: destroy once it stops
             return
-        task = WriteTask(peer.region_id, peer.peer_id, 0)
+        task = WriteTask(peer.region_id, peer.peer_id, 0, wr.stage)
         if storage.pending_remove and not peer.pending_destroy:
             storage.clear_meta(task)
             logger.warning("[region %d] %d: snapshot apply failed, peer forgotten", peer.region_id, peer.peer_id)
