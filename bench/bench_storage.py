@@ -15,7 +15,7 @@ machines are shared and noisy: read the ratios, not the absolute numbers.
    (states only) against scanning every log (what a log-reading restart would cost).
 4. memory and restart at scale (each in a fresh interpreter, so that no freed memory is reused): RSS per
    idle region once 100,000 bootstrapped regions are reopened as PeerStorages, and the time of that
-   restart (reopen, load_region_states, a validated PeerStorage per region; wall and CPU time: on a
+   restart (reopen, load_region_states, load_apply_states, a validated PeerStorage per region; wall and CPU time: on a
    loaded machine the CPU time is the steadier figure), with the cyclic collector paused as a store's
    load path pauses it (recovery.collector_paused) and, for comparison, left on; and the entry cache's
    accounted bytes against the RSS its entries hold (256 B and 1 KiB entries as raft hands them over:
@@ -56,6 +56,7 @@ from raftstore.store import (
     write_initial_states_many,
     write_tasks,
 )
+from raftstore.store.peer_storage import load_apply_states
 from raftstore.store.recovery import collector_paused
 from raftstore.store.write import RoundStage, write_round
 
@@ -222,14 +223,22 @@ def bench_restart(path: Path, regions: int, per_region: int) -> dict[str, float]
                 storages[t.region_id].on_persisted(t)
     start = time.perf_counter()
     with open_engines(path) as engines:
-        states = load_region_states(engines)
-        reopened = [PeerStorage(engines, st.region, st.region.id) for st in states]
+        reopened = load_storages(engines)
         restart = time.perf_counter() - start
         assert len(reopened) == regions and all(ps.last_index() == 5 + per_region for ps in reopened)
         start = time.perf_counter()
         rows = sum(1 for _ in engines.raft.scan("default", keys.REGION_RAFT_MIN_KEY, keys.REGION_RAFT_MAX_KEY))
         scan = time.perf_counter() - start + restart
     return {"restart": restart, "scan_all_logs": scan, "rows": rows}
+
+
+def load_storages(engines: Engines) -> list[PeerStorage]:
+    """load_storages is the storage part of a store's load path: every region's state (load_region_states),
+    every apply state by one scan (load_apply_states), and a validated PeerStorage per region, which keeps
+    its RegionLocalState's region instead of copying it."""
+    states = load_region_states(engines)
+    apply_states = load_apply_states(engines)
+    return [PeerStorage(engines, st.region, st.region.id, apply_states=apply_states, adopt_region=True) for st in states]
 
 
 def rss() -> int:
@@ -240,7 +249,7 @@ def rss() -> int:
 
 def child_scale(path: Path, regions: int, paused: bool) -> dict[str, float]:
     """child_scale (run in a fresh interpreter): bootstraps regions, then times a restart (reopen the
-    engines, load_region_states, a PeerStorage per region), with the cyclic collector paused as a store's
+    engines, load_storages), with the cyclic collector paused as a store's
     load path pauses it (collector_paused) or left on, and the first full collection after it; measures
     the RSS the PeerStorages hold."""
     with open_engines(path) as engines:
@@ -251,10 +260,8 @@ def child_scale(path: Path, regions: int, paused: bool) -> dict[str, float]:
     with open_engines(path) as engines:
         before = rss()
         with collector_paused() if paused else contextlib.nullcontext():
-            states = load_region_states(engines)
-            peers = [PeerStorage(engines, st.region, st.region.id) for st in states]
+            peers = load_storages(engines)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-        del states
         start = time.perf_counter()
         gc.collect()
         collect = time.perf_counter() - start
@@ -398,7 +405,7 @@ def other_benches(tmp: Path, args: argparse.Namespace, say: Callable[[str], None
     say(f"| RSS per idle region (PeerStorage built at restart) | {statistics.median(r['bytes_per_region'] for r in paused):,.0f} B |")
     for name, runs in (("collector paused by the load path", paused), ("collector left on", on)):
         wall, cpu = statistics.median(r["seconds"] for r in runs), statistics.median(r["cpu"] for r in runs)
-        say(f"| restart: reopen + load_region_states + validated PeerStorage each, {name} | {wall:.2f} s ({cpu:.2f} s of CPU) |")
+        say(f"| restart: reopen + load_region_states + load_apply_states + validated PeerStorage each, {name} | {wall:.2f} s ({cpu:.2f} s of CPU) |")
     say(f"| the first full collection after the paused restart (what the pause deferred) | {statistics.median(r['collect'] for r in paused):.2f} s |")
     for size in (256, 1024):
         c = in_child(tmp, "cache", str(size))

@@ -93,6 +93,7 @@ __all__ = [
     "conf_state_from_region",
     "is_region_initialized",
     "load_region_states",
+    "load_apply_states",
 ]
 
 logger = logging.getLogger("raftstore.store")
@@ -243,6 +244,12 @@ class PeerStorage:
     a region never seen: initialized regions start at index/term 5, uninitialized ones at 0), validates
     them and raises InvalidStateError on inconsistency without writing anything.
 
+    The load path of a store opens every region at once, and has two more options: `apply_states` (what
+    load_apply_states read by one scan for all regions: the apply state is taken from it instead of read
+    by a get; it must be current, i.e. read after the last write of apply states, as after recover_store)
+    and `adopt_region` (the caller hands `region` over, e.g. a RegionLocalState's region it drops: kept,
+    not copied).
+
     `snap_state` is the peer's side of a snapshot apply (TiKV's SnapState); `pending_remove` turns true
     when an apply job failed: the owner must destroy the peer (tombstone) and let a new snapshot in.
 
@@ -299,10 +306,15 @@ class PeerStorage:
         cache_trace: MemoryTrace | None = None,
         tag: str | None = None,
         snap_mgr: SnapManager | None = None,
+        apply_states: dict[int, bytes] | None = None,
+        adopt_region: bool = False,
     ) -> None:
         self.engines = engines
-        self.region = Region()
-        self.region.CopyFrom(region)
+        if adopt_region:
+            self.region = region
+        else:
+            self.region = Region()
+            self.region.CopyFrom(region)
         self.peer_id = peer_id
         self._tag = tag
         # The raft state: hard state (_term, _vote, _commit) and _last_index; _raft_msg: the raft_state
@@ -311,7 +323,7 @@ class PeerStorage:
         self._load_raft_state()
         # The apply state: these ints while _apply is None; once apply_state is read, _apply is the state.
         self._apply: RaftApplyState | None = None
-        self._load_apply_state()
+        self._load_apply_state(apply_states)
         self._validate_states()
         self._last_term = self._init_last_term()
         self._applied_term = self._init_applied_term()
@@ -445,8 +457,11 @@ class PeerStorage:
         hs = state.hard_state
         self._term, self._vote, self._commit, self._last_index = hs.term, hs.vote, hs.commit, state.last_index
 
-    def _load_apply_state(self) -> None:
-        raw = self._get("kv", CF_RAFT, keys.apply_state_key(self.region.id))
+    def _load_apply_state(self, apply_states: dict[int, bytes] | None) -> None:
+        if apply_states is None:
+            raw = self._get("kv", CF_RAFT, keys.apply_state_key(self.region.id))
+        else:
+            raw = apply_states.get(self.region.id)
         if raw is None:
             init = is_region_initialized(self.region)
             self._applied = self._truncated_index = self._truncated_term = RAFT_INIT_LOG_INDEX if init else 0
@@ -1170,6 +1185,27 @@ def load_region_states(engines: Engines) -> list[RegionLocalState]:
             raise InvalidStateError(region_id, f"region state holds region {state.region.id}")
         states.append(state)
     return states
+
+
+def load_apply_states(engines: Engines) -> dict[int, bytes]:
+    """load_apply_states reads the encoded RaftApplyState of every region in the KV engine by one scan
+    (region id -> bytes; a region without one is missing), for PeerStorage's `apply_states` option: the
+    load path opens every region at once, and one scan costs less than a get per region. The scan meets
+    the region's other raft keys of the KV engine (snapshot raft state, uninit hard state) and skips them.
+
+    Errors as load_region_states: RegionCorruptionError when RocksDB stops the scan with an I/O or
+    corruption error (naming the last region read), StoreError for another engine error."""
+    rows: list[tuple[bytes, bytes]] = []
+    try:
+        rows.extend(engines.kv.scan(CF_RAFT, keys.REGION_RAFT_MIN_KEY, keys.REGION_RAFT_MAX_KEY))
+    except EngineIOError as err:
+        last = _meta_key_region(rows[-1][0]) if rows else 0
+        raise RegionCorruptionError(last, f"cannot read the apply states after this region: {err}") from err
+    except EngineError as err:
+        raise StoreError(f"cannot scan apply states: {err}") from err
+    key_len = keys.region_raft_prefix_len()  # 01 02 <id> <suffix>
+    suffix = keys.APPLY_STATE_SUFFIX
+    return {int.from_bytes(key[2:10], "big"): raw for key, raw in rows if len(key) == key_len and key[10] == suffix}
 
 
 def _meta_key_region(key: bytes) -> int:

@@ -186,7 +186,15 @@ class WriteTask:
         self.ready_number = ready_number
         self.stage = stage
         self.appended_to: int | None = None
-        self.entries: list[Entry] = []
+        if stage is None:
+            self.entries: list[Entry] = []
+            self.kv_ops: list[KvOp] = []
+            self.raft_deletes: list[tuple[bytes, bytes]] = []
+        else:  # its operations go to the stage
+            if stage.written:
+                raise ValueError("WriteTask: the stage was written already")
+            stage.tasks.append(self)
+            self.entries, self.kv_ops, self.raft_deletes = _NO_ENTRIES, _NO_KV_OPS, _NO_DELETES
         # encoded: the protobuf encodings of entries, index for index, when the stager made them (None:
         # write_tasks encodes the entries itself). set_append keeps the two together.
         self.encoded: list[bytes] | None = None
@@ -194,8 +202,6 @@ class WriteTask:
         # staged_raft_state: the raft state to write, as a message (assigned, or read once) or as the
         # values PeerStorage stages (it sets them here directly: the append hot path builds no message).
         self.staged_raft_state: RaftLocalState | RaftStateValues | None = None
-        self.kv_ops: list[KvOp] = []
-        self.raft_deletes: list[tuple[bytes, bytes]] = []
         # leading_deletes: how many of raft_deletes were staged before any entry; they are written before
         # the entries (a snapshot's old log), the others after them (log GC, a tombstone after an append).
         self.leading_deletes = 0
@@ -208,11 +214,6 @@ class WriteTask:
         # must_sync: False only when the owner knows losing the task's raft writes to a machine crash is
         # safe (raft's Ready.must_sync: nothing but a new commit index). Any other write it holds is synced.
         self.must_sync = True
-        if stage is not None:
-            if stage.written:
-                raise ValueError("WriteTask: the stage was written already")
-            stage.tasks.append(self)
-            self.entries, self.kv_ops, self.raft_deletes = _NO_ENTRIES, _NO_KV_OPS, _NO_DELETES
 
     def set_append(
         self, overwrite_to: int | None, entries: Sequence[Entry], encoded: Sequence[bytes] | None = None
