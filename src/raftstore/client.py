@@ -20,8 +20,9 @@ How it works:
   too. A stream that breaks after a write was handed to it leaves the write's outcome unknown: the call
   raises RequestTimeoutError, never retrying it (a read is retried). So does errorpb UndeterminedResult: the
   store proposed the command and cannot know whether it took effect.
-- Errors: ClientError is the root; RequestTimeoutError (the call's time ran out, or a write's outcome is
-  unknown) is the only one after which a write may have taken effect.
+- Errors: ClientError is the root; RequestTimeoutError (the call's time ran out, a write's outcome is
+  unknown, or a batch_put spanning regions failed part-way) is the only one after which a write may have
+  taken effect.
 
 Size limits (raftstore.server.limits): keys up to 8 KiB, values up to 4 MiB, a batch_put up to 6 MiB in all;
 an empty key is refused. Requests over them are refused before anything is sent.
@@ -67,7 +68,9 @@ class ClientError(Exception):
 
 class RequestTimeoutError(ClientError):
     """RequestTimeoutError: no answer within the timeout, or the connection broke after a write was sent:
-    the outcome is unknown (the write may or may not have taken effect). Read the key to find out."""
+    the outcome is unknown (the write may or may not have taken effect). Read the key to find out. Also
+    raised by a batch_put spanning regions that failed after writing the pairs of some regions (the
+    message says how many)."""
 
 
 class _Broken(Exception):
@@ -253,25 +256,25 @@ class Client:
     def get(self, key: bytes) -> bytes | None:
         """get is key's value (None when missing), read linearizably through the region's leader."""
         _refuse(check_key(key))
-        resp = self._execute(key, lambda ctx: Request(get={"context": ctx, "key": key}), write=False)[0].get
+        resp = self._execute(key, lambda ctx, _: Request(get={"context": ctx, "key": key}), write=False)[0].get
         return None if resp.not_found else bytes(resp.value)
 
     def put(self, key: bytes, value: bytes) -> None:
         """put sets key to value; it returns once the write is applied after a quorum made it durable."""
         _refuse(check_key(key) or check_value(value))
-        self._execute(key, lambda ctx: Request(put={"context": ctx, "key": key, "value": value}), write=True)
+        self._execute(key, lambda ctx, _: Request(put={"context": ctx, "key": key, "value": value}), write=True)
 
     def delete(self, key: bytes) -> None:
         """delete removes key (a missing key is not an error)."""
         _refuse(check_key(key))
-        self._execute(key, lambda ctx: Request(delete={"context": ctx, "key": key}), write=True)
+        self._execute(key, lambda ctx, _: Request(delete={"context": ctx, "key": key}), write=True)
 
     def compare_and_swap(self, key: bytes, expected: bytes | None, value: bytes) -> tuple[bool, bytes | None]:
         """compare_and_swap puts value if key's value is expected (None: if key is missing); returns
         (swapped, previous), previous being the value the compare saw."""
         _refuse(check_key(key) or check_value(value) or check_value(expected or b""))
 
-        def build(ctx: Context) -> Request:
+        def build(ctx: Context, _: _CachedRegion) -> Request:
             cas = {"context": ctx, "key": key, "value": value, "expect_missing": expected is None}
             return Request(cas={**cas, "expected": expected or b""})
 
@@ -279,17 +282,25 @@ class Client:
         return bool(resp.swapped), (bytes(resp.previous) if resp.previous_exists else None)
 
     def batch_put(self, pairs: Sequence[tuple[bytes, bytes]]) -> None:
-        """batch_put puts every pair in one raft command: all take effect or none. The pairs must lie in
-        one region (always true until regions split)."""
+        """batch_put puts every pair (a key given twice: its last value). The pairs of one region are one
+        raft command: all of them take effect or none. Pairs spanning regions are written region by
+        region in key order, one command each (as TiKV's raw batch put): a refused batch_put (an empty or
+        oversized key or value) writes none of them, but one that fails part-way raises
+        RequestTimeoutError naming how many pairs were already written."""
         pairs = list(pairs)
         _refuse(check_pairs(pairs))
         deadline = time.monotonic() + self.timeout
-        keys = sorted(k for k, _ in pairs)
-        region = self._locate(keys[0], deadline)
-        if not region.contains(keys[-1]):
-            raise ClientError("batch_put across regions is not supported yet: its pairs span two regions")
-        kvs = [{"key": k, "value": v} for k, v in pairs]
-        self._execute(keys[0], lambda ctx: Request(batch_put={"context": ctx, "pairs": kvs}), write=True)
+        todo = sorted(dict(pairs).items())
+        written = 0
+        while todo:
+            try:
+                done = self._put_region_part(todo, deadline)
+            except ClientError as err:
+                if not written:
+                    raise
+                raise RequestTimeoutError(f"batch_put wrote {written} of {written + len(todo)} pairs, then: {err}") from None
+            written += done
+            todo = todo[done:]
 
     def scan(self, start: bytes, end: bytes | None = None, *, limit: int | None = None) -> list[tuple[bytes, bytes]]:
         """scan is the pairs with start <= key < end (None or b"": to the last key), in key order, at
@@ -306,7 +317,7 @@ class Client:
             at = cur
             resp, cached = self._execute(
                 at,
-                lambda ctx: Request(scan={"context": ctx, "start_key": at, "end_key": end or b"", "limit": want}),
+                lambda ctx, _: Request(scan={"context": ctx, "start_key": at, "end_key": end or b"", "limit": want}),
                 write=False,
                 deadline=deadline,
             )
@@ -335,15 +346,27 @@ class Client:
 
     # -- routing and retries --------------------------------------------------------------------------
 
+    def _put_region_part(self, todo: list[tuple[bytes, bytes]], deadline: float) -> int:
+        """_put_region_part puts, as one command, the leading pairs of todo (sorted by key) that lie in the
+        region of the first one; returns how many it put (the region is the one the command reached)."""
+        part: list[tuple[bytes, bytes]] = []
+
+        def build(ctx: Context, region: _CachedRegion) -> Request:
+            part[:] = itertools.takewhile(lambda kv: region.contains(kv[0]), todo)
+            return Request(batch_put={"context": ctx, "pairs": [{"key": k, "value": v} for k, v in part]})
+
+        self._execute(todo[0][0], build, write=True, deadline=deadline)
+        return len(part)
+
     def _execute(
         self,
         key: bytes,
-        build: Callable[[Context], Request],
+        build: Callable[[Context, _CachedRegion], Request],
         *,
         write: bool,
         deadline: float | None = None,
     ) -> tuple[Response, _CachedRegion]:
-        """_execute sends build(context) to the leader of key's region until answered without a region
+        """_execute sends build(context, region) to the leader of key's region until answered without a region
         error it can retry (module docstring); returns the response and the region it went to."""
         deadline = time.monotonic() + self.timeout if deadline is None else deadline
         backoff = _BACKOFF_MIN
@@ -355,7 +378,7 @@ class Client:
             addr = self._target(cached)
             ctx = Context(region_id=cached.region.id, region_epoch=cached.region.region_epoch)
             try:
-                resp = self._stream(addr).call(build(ctx), deadline)
+                resp = self._stream(addr).call(build(ctx, cached), deadline)
             except _Broken as err:
                 if err.sent and write:
                     raise RequestTimeoutError(f"{err}: the write's outcome is unknown") from None

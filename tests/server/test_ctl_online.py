@@ -56,7 +56,10 @@ def test_split_through_ctl_then_write_both_halves(cluster: ProcCluster, capsys: 
         client.put(b"ctl-a", b"1")
         client.put(b"ctl-z", b"2")
         client.batch_put([(b"ctl-n1", b"3"), (b"ctl-n2", b"4")])
-        assert client.scan(b"ctl-", b"ctl-~") == [(b"ctl-a", b"1"), (b"ctl-n1", b"3"), (b"ctl-n2", b"4"), (b"ctl-z", b"2")]
+        client.batch_put([(b"ctl-y", b"6"), (b"ctl-b", b"5"), (b"ctl-y", b"7")])  # both halves; last value wins
+        assert client.scan(b"ctl-", b"ctl-~") == [
+            (b"ctl-a", b"1"), (b"ctl-b", b"5"), (b"ctl-n1", b"3"), (b"ctl-n2", b"4"), (b"ctl-y", b"7"), (b"ctl-z", b"2"),
+        ]
     code, out = ctl(capsys, cluster.addrs[follower], "regions", "--json")
     ranges = sorted((bytes.fromhex(r["start_key"]), bytes.fromhex(r["end_key"])) for r in json.loads(out))
     assert any(start == b"ctl-m" for start, _ in ranges)
