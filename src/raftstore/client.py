@@ -33,7 +33,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -222,7 +222,9 @@ class Client:
 
     `addrs`: "host:port" strings, or one comma-separated string, of any stores of the cluster;
     `timeout` bounds each call, retries included. With `ca_path`, `cert_path` and `key_path` (PEM files:
-    the cluster's CA, this client's certificate and key; all three or none) it talks mutual TLS."""
+    the cluster's CA, this client's certificate and key; all three or none) it talks mutual TLS.
+    `store_addrs` (store id -> "host:port") are addresses that win over those the stores report, for a
+    client that reaches the stores by another way than they reach each other (port forwards, proxies)."""
 
     def __init__(
         self,
@@ -232,6 +234,7 @@ class Client:
         ca_path: str | Path | None = None,
         cert_path: str | Path | None = None,
         key_path: str | Path | None = None,
+        store_addrs: Mapping[int, str] | None = None,
     ) -> None:
         seeds = [a.strip() for a in (addrs.split(",") if isinstance(addrs, str) else addrs) if a.strip()]
         if not seeds:
@@ -247,7 +250,8 @@ class Client:
         self._lock = threading.Lock()
         self._streams: dict[str, _StoreStream] = {}
         self._regions: list[_CachedRegion] = []
-        self._stores: dict[int, str] = {}
+        self._pinned = dict(store_addrs or {})
+        self._stores: dict[int, str] = dict(self._pinned)
         self._seed_turn = itertools.count()
         self._closed = False
 
@@ -448,7 +452,7 @@ class Client:
                 last = got.error or got.region_error.message
                 continue
             with self._lock:
-                self._stores.update((s.id, s.address) for s in got.stores)
+                self._stores.update((s.id, s.address) for s in got.stores if s.id not in self._pinned)
                 return self._insert(got.region, got.leader.store_id or None)
         raise RequestTimeoutError(f"cannot locate the region of {key!r} within {self.timeout} s: {last}")
 

@@ -39,6 +39,19 @@ def test_read_after_write_through_any_store(cluster: ProcCluster) -> None:
             assert [client.get(b"raw-%d" % sid) for sid in cluster.ids] == [b"v1", b"v2", b"v3"]
 
 
+def test_store_addrs_win_over_the_addresses_stores_report(cluster: ProcCluster) -> None:
+    """A client told other addresses for the stores (here the same stores named localhost) sends its
+    commands there, never to the addresses the stores report."""
+    aliases = {sid: addr.replace("127.0.0.1", "localhost") for sid, addr in cluster.addrs.items()}
+    seed = cluster.addrs[1]
+    with Client([seed], timeout=10, store_addrs=aliases) as client:
+        client.put(b"alias", b"1")
+        assert client.get(b"alias") == b"1"
+        assert client._stores == aliases
+        used = set(client._streams)
+    assert used - {seed} and used <= {seed, *aliases.values()}
+
+
 def test_operations(cluster: ProcCluster) -> None:
     """get/put/delete/compare_and_swap/scan/batch_put behave as API.md says."""
     with Client(",".join(cluster.addrs.values()), timeout=10) as c:

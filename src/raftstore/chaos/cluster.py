@@ -26,7 +26,7 @@ from ..server.playground import HOST, START_TIMEOUT, _stop, wait_serving
 from ..server.rpc import CHANNEL_OPTIONS, kv_method
 from .proxy import ProxyNet
 
-__all__ = ["CHAOS_CONFIG", "PinnedStores", "StoreProcs"]
+__all__ = ["CHAOS_CONFIG", "StoreProcs"]
 
 # CHAOS_CONFIG: 50 ms ticks (elections in 0.5-1 s) and log GC that compacts past a store down for a
 # second or two, so that restarted stores often catch up through snapshots.
@@ -37,15 +37,6 @@ raft-log-gc-tick-interval = 4
 raft-log-gc-threshold = 50
 raft-log-gc-count-limit = 200
 """
-
-
-class PinnedStores(dict[int, str]):
-    """PinnedStores: a client's store id -> address map, fixed to the real addresses (update ignored). A
-    store answers with the addresses of its --initial-cluster, which for the other stores are proxies:
-    followed, link cuts would hit client traffic too."""
-
-    def update(self, *args: object, **kwargs: object) -> None:
-        pass
 
 
 def _kernel_port() -> int:
@@ -171,8 +162,8 @@ class StoreProcs:
         """admin is an Admin client through store `via` (default: a running store), pinned to the stores'
         real addresses."""
         first = via if via is not None else (self.running() or self.ids)[0]
-        client = AdminClient(self.addrs[first], timeout=timeout)
-        client._stores = PinnedStores(self.addrs)  # not the proxies its stores know the others by
+        # store_addrs: the real addresses, not the proxies its stores know the others by
+        client = AdminClient(self.addrs[first], timeout=timeout, store_addrs=self.addrs)
         return client
 
     def replicate_all(self) -> list[str]:

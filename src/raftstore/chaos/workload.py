@@ -20,7 +20,7 @@ so that "every acknowledged write is present" is checked exactly at the end (`lo
 
 Client addresses: a store answers GetRegion with the addresses of its --initial-cluster, which for the
 other stores are proxies (cluster.py). The client would then follow those proxies, and link cuts would
-hit client traffic too; each Client here is pinned to the stores' real addresses (PinnedStores).
+hit client traffic too; each Client here is given the stores' real addresses (`store_addrs`), which win.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from dataclasses import dataclass
 
 from ..checker.history import Operation
 from ..client import Client, ClientError, RequestTimeoutError
-from .cluster import PinnedStores
 
 __all__ = ["Workload", "WorkloadConfig"]
 
@@ -81,8 +80,7 @@ class Workload:
 
     def _new_client(self, rng: random.Random, timeout: float) -> Client:
         order = rng.sample(sorted(self.addrs), len(self.addrs))
-        client = Client([self.addrs[s] for s in order], timeout=timeout)
-        client._stores = PinnedStores(self.addrs)  # see the module docstring
+        client = Client([self.addrs[s] for s in order], timeout=timeout, store_addrs=self.addrs)
         return client
 
     def now(self) -> float:
@@ -211,8 +209,7 @@ class Workload:
         """final_reads reads every key once more (recorded as client FINAL_CLIENT); returns the keys that
         could not be read."""
         unread = []
-        with Client(list(self.addrs.values()), timeout=timeout) as client:
-            client._stores = PinnedStores(self.addrs)
+        with Client(list(self.addrs.values()), timeout=timeout, store_addrs=self.addrs) as client:
             for key in self.keys:
                 for _ in range(attempts):
                     invoke = self.now()
@@ -230,8 +227,7 @@ class Workload:
     def lost_writes(self, timeout: float = 10.0) -> dict[str, tuple[str, str | None]]:
         """lost_writes: the writer's acknowledged keys whose value is not what was acknowledged
         (key -> (acknowledged value, value found or None))."""
-        with Client(list(self.addrs.values()), timeout=timeout) as client:
-            client._stores = PinnedStores(self.addrs)
+        with Client(list(self.addrs.values()), timeout=timeout, store_addrs=self.addrs) as client:
             found = {k.decode(): v.decode() for k, v in client.scan(b"w-", b"w.")}
         return {k: (v, found.get(k)) for k, v in self.acked.items() if found.get(k) != v}
 

@@ -17,13 +17,14 @@ never leave this module.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping
 from typing import Any, Self
 
 import grpc
 from google.protobuf.message import Message
 
 from ..proto.errorpb_pb2 import Error
-from ..proto.metapb_pb2 import Peer, PeerRole, Region
+from ..proto.metapb_pb2 import Peer, PeerRole, Region, Store
 from ..proto.raftstorepb_pb2 import (
     ConsistencyCheckRequest,
     ConsistencyCheckResponse,
@@ -56,14 +57,23 @@ _BACKOFF = 0.1
 
 
 class AdminClient:
-    """AdminClient: Admin calls against a cluster through the store at `addr` (module docstring)."""
+    """AdminClient: Admin calls against a cluster through the store at `addr` (module docstring).
+    `store_addrs` win over the addresses the stores report, as the Client's do."""
 
-    def __init__(self, addr: str, *, timeout: float = 10.0, security: Security | None = None) -> None:
+    def __init__(
+        self,
+        addr: str,
+        *,
+        timeout: float = 10.0,
+        security: Security | None = None,
+        store_addrs: Mapping[int, str] | None = None,
+    ) -> None:
         self.addr = addr
         self.timeout = timeout
         self._security = security
         self._channels: dict[str, grpc.Channel] = {}
-        self._stores: dict[int, str] = {}
+        self._pinned = dict(store_addrs or {})
+        self._stores: dict[int, str] = dict(self._pinned)
 
     def close(self) -> None:
         for channel in self._channels.values():
@@ -81,7 +91,7 @@ class AdminClient:
     def store_status(self, addr: str | None = None) -> StoreStatusResponse:
         """store_status is the status of the store at addr (default: the client's)."""
         resp: StoreStatusResponse = self._call(addr or self.addr, "StoreStatus", StoreStatusRequest(), StoreStatusResponse)
-        self._stores.update((s.id, s.address) for s in resp.stores)
+        self._learn(resp.stores)
         return resp
 
     def list_regions(self) -> list[RegionStatus]:
@@ -130,7 +140,7 @@ class AdminClient:
                                             path=kv_method("GetRegion"))
         if got.error or got.HasField("region_error"):
             raise AdminError(got.error or got.region_error.message)
-        self._stores.update((s.id, s.address) for s in got.stores)
+        self._learn(got.stores)
         return got.region  # type: ignore[no-any-return]
 
     def _move_leader_off(self, region_id: int, store_id: int) -> None:
@@ -190,6 +200,9 @@ class AdminClient:
         if store_id not in self._stores:
             self.store_status()
         return self._stores.get(store_id)
+
+    def _learn(self, stores: Iterable[Store]) -> None:
+        self._stores.update((s.id, s.address) for s in stores if s.id not in self._pinned)
 
     def _all_addresses(self) -> list[str]:
         if not self._stores:
