@@ -3,6 +3,7 @@ moves onto it through ctl; conflicts are refused; static addresses win (StoreRes
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -130,3 +131,26 @@ def test_resolver_conflicts() -> None:
         with pytest.raises(StoreConflictError, match=f"store {store.id} is already known at"):
             resolver.admit(store)
     assert stores(resolver) == {1: "a:1", 3: "c:3"}
+
+
+def test_resolver_keeps_learned_addresses_across_restarts(tmp_path: Path) -> None:
+    """What a store learned (a join, gossip) is read back by the next run; static ones still win."""
+    path = tmp_path / "stores.json"
+    first = StoreResolver({1: "a:1"}, 1, "a:1")
+    first.persist_to(path)
+    first.admit(Store(id=3, address="c:3"))
+    first.learn([Store(id=4, address="d:4")])
+    again = StoreResolver({1: "a:1", 4: "proxy:4"}, 1, "a:1")
+    again.persist_to(path)
+    assert stores(again) == {1: "a:1", 3: "c:3", 4: "proxy:4"}
+
+
+@pytest.mark.parametrize("content", ["{not json", '["a list"]', '{"x": "no id"}'])
+def test_resolver_ignores_an_unreadable_saved_file(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "stores.json"
+    path.write_text(content)
+    resolver = StoreResolver({1: "a:1"}, 1, "a:1")
+    resolver.persist_to(path)
+    assert stores(resolver) == {1: "a:1"}
+    resolver.learn([Store(id=2, address="b:2")])
+    assert json.loads(path.read_text()) == {"2": "b:2"}

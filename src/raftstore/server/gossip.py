@@ -1,6 +1,6 @@
 """raftstore.server.gossip: stores exchange the set of stores they know (store id -> address).
 
-Every `interval` seconds, and at once when this store learned something new (`poke`), the gossiper sends
+At start, every `interval` seconds, and at once when this store learned something new (`poke`), the gossiper sends
 a `raftstorepb.Raft/Gossip` call with every store it knows (itself included) to up to FANOUT other known
 stores, picked at random, and learns the stores each answers. A store joining through any member
 (`Raft/Join`) is thus known to every store within a few rounds, without a central service. What the
@@ -47,6 +47,8 @@ class Gossiper:
         self._thread = threading.Thread(target=self._run, name=f"store-{store_id}-gossip", daemon=True)
 
     def start(self) -> None:
+        """start runs the first round at once, then one every interval."""
+        self._wake.set()
         self._thread.start()
 
     def poke(self) -> None:

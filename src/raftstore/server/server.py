@@ -97,6 +97,8 @@ logger = logging.getLogger("raftstore.server")
 FIRST_REGION_ID = 1
 # SNAP_DIR: the snapshot files' directory under --data (beside the engines' kv/ and raft/).
 SNAP_DIR = "snap"
+# STORES_FILE: the addresses this store learned of other stores (server.resolve), under --data.
+STORES_FILE = "stores.json"
 # GRACE: seconds the gRPC server gives open calls to finish when stopping.
 GRACE = 1.0
 # STATS_INTERVAL: how often the gauges the driver does not update are refreshed (hibernated regions, entry
@@ -216,6 +218,7 @@ class Server:
     def _open(self) -> None:
         cfg = self.config
         engines = self._engines = open_engines(cfg.data)
+        self.resolver.persist_to(cfg.data / STORES_FILE)
         bootstrapped = load_store_ident(engines) is not None
         if not bootstrapped and not cfg.initial_cluster:
             if cfg.join is None:
