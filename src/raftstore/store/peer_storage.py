@@ -868,19 +868,21 @@ class PeerStorage:
         else:
             encoded = [entries[0].SerializeToString()]
             sizes = [len(encoded[0])]
+        region_id = self.region.id
         cache = self._cache if self._cache is not None else self.cache
-        cache.append(self.region.id, self.peer_id, entries, sizes)
+        cache.append(region_id, self.peer_id, entries, sizes)
+        last = entries[-1]
+        last_index = last.index
         stage = task.stage
         if stage is not None:  # task.set_append, inline (the round's hot path)
-            task.appended_to = entries[-1].index
-            stage.put_log(self.region.id, prev_last + 1, entries, encoded)
+            task.appended_to = last_index
+            stage.put_log(region_id, prev_last + 1, entries, encoded)
         else:
             task.set_append(prev_last + 1, entries, encoded)
         self._note_pending(task.ready_number, first)
         if cache.persisted >= first:
             cache.persisted = first - 1
-        last = entries[-1]
-        self._last_index = last_index = last.index
+        self._last_index = last_index
         self._last_term = last.term
         task.staged_raft_state = (self._term, self._vote, self._commit, last_index)
         if self._raft_msg is not None:

@@ -77,15 +77,7 @@ def raft_local_state(values: RaftStateValues) -> RaftLocalState:
     return RaftLocalState(hard_state=HardState(term=term, vote=vote, commit=commit), last_index=last_index)
 
 
-def _encode_raft_state(values: RaftStateValues, scratch: RaftLocalState) -> bytes:
-    """_encode_raft_state: raft_local_state(values).SerializeToString(), through a reused scratch message
-    whose hard_state is present (no message built per region)."""
-    hs = scratch.hard_state
-    hs.term, hs.vote, hs.commit, scratch.last_index = values
-    return scratch.SerializeToString()
-
-
-# _NO_OPS: the shared empty lists of a staged task (its operations are in its stage), never mutated.
+# _NO_ENTRIES, _NO_KV_OPS, _NO_DELETES: the shared empty lists of a staged task (its operations are in its stage), never mutated.
 _NO_ENTRIES: list[Entry] = []
 _NO_KV_OPS: list[KvOp] = []
 _NO_DELETES: list[tuple[bytes, bytes]] = []
@@ -401,13 +393,19 @@ def _put_kv_ops(kv_wb: WriteBatch, ops: Sequence[KvOp]) -> None:
 
 
 def _raft_state_puts(raft_states: dict[int, RaftLocalState | RaftStateValues]) -> list[tuple[bytes, bytes]]:
-    """_raft_state_puts: the (key, encoded RaftLocalState) of each region's last staged raft state."""
+    """_raft_state_puts: the (key, encoded RaftLocalState) of each region's last staged raft state. Values
+    are encoded through one reused scratch message whose hard_state is present (no message per region):
+    the bytes of raft_local_state(values).SerializeToString()."""
     scratch = RaftLocalState(hard_state=HardState())
-    encode = RaftLocalState.SerializeToString
-    return list(zip(
-        keys.raft_state_keys(raft_states),
-        [_encode_raft_state(state, scratch) if type(state) is tuple else encode(state) for state in raft_states.values()],
-    ))
+    hs, encode_scratch, encode = scratch.hard_state, scratch.SerializeToString, RaftLocalState.SerializeToString
+    encoded = []
+    for state in raft_states.values():
+        if type(state) is tuple:
+            hs.term, hs.vote, hs.commit, scratch.last_index = state
+            encoded.append(encode_scratch())
+        else:
+            encoded.append(encode(state))
+    return list(zip(keys.raft_state_keys(raft_states), encoded))
 
 
 def _fill_stage(engines: Engines, stage: RoundStage) -> tuple[WriteBatch, WriteBatch]:
