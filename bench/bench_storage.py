@@ -5,10 +5,11 @@ machines are shared and noisy: read the ratios, not the absolute numbers.
 
 1. write: N entries of 256 B in rounds of R entries. Baseline: one rocksdict WriteBatch per round holding
    each entry under its raft log key (protobuf-encoded, as any log must be), written with sync. PeerStorage:
-   the same entries spread over 1, 100 and 1000 regions: append into a WriteTask per region, a new hard
-   state, write_tasks (group commit), on_persisted. The two run round by round, interleaved, so that both
-   meet the same fsync latency (it drifts a lot on a shared disk). Fsyncs per round come from the engines'
-   stats.
+   the same entries spread over 1, 100 and 1000 regions, staged as the store's round stages them: a
+   RoundStage per round, per region a WriteTask made with it, a new hard state and append; write_round
+   (group commit), on_persisted per task. The two run round by round, interleaved, so that both meet the
+   same fsync latency (it drifts a lot on a shared disk). Fsyncs per round come from the engines' stats.
+   `--write-only` runs only these, `--shapes` picks the shapes.
 2. entries(): 64-entry windows from the entry cache and from the raft engine, against a raw rocksdict
    scan + decode of the same windows.
 3. restart: 1000 regions holding 1M entries; reopening the engines and building every PeerStorage

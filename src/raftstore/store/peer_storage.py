@@ -1165,15 +1165,7 @@ def load_region_states(engines: Engines) -> list[RegionLocalState]:
     A scan that RocksDB stops with an I/O or corruption error is never taken for the end of the regions:
     RegionCorruptionError naming the last region read before the damage (0: none was)."""
     states: list[RegionLocalState] = []
-    rows: list[tuple[bytes, bytes]] = []
-    try:
-        rows.extend(engines.kv.scan(CF_RAFT, keys.REGION_META_MIN_KEY, keys.REGION_META_MAX_KEY))
-    except EngineIOError as err:
-        last = _meta_key_region(rows[-1][0]) if rows else 0
-        raise RegionCorruptionError(last, f"cannot read the region states after this region: {err}") from err
-    except EngineError as err:
-        raise StoreError(f"cannot scan region states: {err}") from err
-    for key, raw in rows:
+    for key, raw in _scan_states(engines, keys.REGION_META_MIN_KEY, keys.REGION_META_MAX_KEY, "region states"):
         try:
             region_id, suffix = keys.decode_region_meta_key(key)
         except keys.InvalidKeyError as err:
@@ -1197,20 +1189,28 @@ def load_apply_states(engines: Engines) -> dict[int, bytes]:
 
     Errors as load_region_states: RegionCorruptionError when RocksDB stops the scan with an I/O or
     corruption error (naming the last region read), StoreError for another engine error."""
-    rows: list[tuple[bytes, bytes]] = []
-    try:
-        rows.extend(engines.kv.scan(CF_RAFT, keys.REGION_RAFT_MIN_KEY, keys.REGION_RAFT_MAX_KEY))
-    except EngineIOError as err:
-        last = _meta_key_region(rows[-1][0]) if rows else 0
-        raise RegionCorruptionError(last, f"cannot read the apply states after this region: {err}") from err
-    except EngineError as err:
-        raise StoreError(f"cannot scan apply states: {err}") from err
+    rows = _scan_states(engines, keys.REGION_RAFT_MIN_KEY, keys.REGION_RAFT_MAX_KEY, "apply states")
     key_len = keys.region_raft_prefix_len()  # 01 02 <id> <suffix>
     suffix = keys.APPLY_STATE_SUFFIX
     return {int.from_bytes(key[2:10], "big"): raw for key, raw in rows if len(key) == key_len and key[10] == suffix}
 
 
+def _scan_states(engines: Engines, start: bytes, end: bytes, what: str) -> list[tuple[bytes, bytes]]:
+    """_scan_states reads [start, end) of the KV engine's CF_RAFT whole. A scan that RocksDB stops with an
+    I/O or corruption error raises RegionCorruptionError naming the last region read (0: none was), never
+    returns fewer rows; another engine error raises StoreError."""
+    rows: list[tuple[bytes, bytes]] = []
+    try:
+        rows.extend(engines.kv.scan(CF_RAFT, start, end))
+    except EngineIOError as err:
+        last = _meta_key_region(rows[-1][0]) if rows else 0
+        raise RegionCorruptionError(last, f"cannot read the {what} after this region: {err}") from err
+    except EngineError as err:
+        raise StoreError(f"cannot scan {what}: {err}") from err
+    return rows
+
+
 def _meta_key_region(key: bytes) -> int:
-    """_meta_key_region is the region id that a region meta key's id bytes spell (0 if it has none), so
+    """_meta_key_region is the region id that a region meta or raft key's id bytes spell (0 if it has none), so
     that an error can name the region even when the key is malformed."""
     return int.from_bytes(key[2:10], "big") if len(key) >= 10 else 0
