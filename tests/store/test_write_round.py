@@ -28,7 +28,9 @@ from raftstore.store import (
     write_tasks,
 )
 from raftstore.store.snap.files import SNAPSHOT_VERSION
+from raftstore.store.store_core import WriteRound
 from raftstore.store.write import RoundStage, WriteRoundStats, write_round
+from raftstore.testing import Cluster
 
 from .helpers import new_entry, new_region, plain, scan_all
 from .test_peer_storage import make_snapshot
@@ -288,3 +290,30 @@ def test_raft_state_keys_are_raft_state_key_each(region_ids: list[int]) -> None:
 def test_raft_state_keys_refuse_a_non_u64(bad: int) -> None:
     with pytest.raises(keys.InvalidKeyError, match=str(bad)):
         keys.raft_state_keys([1, bad])
+
+
+def test_the_store_round_stages_every_task_through_its_round_stage(tmp_path: Path) -> None:
+    """A store's round (StoreCore.collect, Peer.handle_ready, run_round) makes every task of the round with
+    the round's stage, in order, and writes it with write_round: a put is acknowledged and every store
+    holds it; a round's tasks handed to write_tasks instead are refused."""
+    with Cluster(3, path=tmp_path) as cluster:
+        cluster.start()
+        leader = cluster.wait_leader().store_id
+        rounds: list[WriteRound] = []
+        core = cluster.cores[leader]
+        collect = core.collect
+
+        def observed() -> WriteRound:
+            wr = collect()
+            rounds.append(wr)
+            return wr
+
+        core.collect = observed  # type: ignore[method-assign]
+        cluster.must_put(b"k", b"v")
+        staged = [wr for wr in rounds if wr.tasks]
+        assert staged and all(wr.stage.tasks == wr.tasks and wr.stage.written for wr in staged)
+        assert sum(wr.stage.entries for wr in staged) >= 1
+        for sid in cluster.store_ids:
+            cluster.must_get_on_store(sid, b"k", b"v")
+        with pytest.raises(ValueError, match="write_round"):
+            write_tasks(cluster.engines[leader], staged[-1].tasks)
