@@ -84,6 +84,7 @@ def test_the_load_path_opens_every_region_as_gets_do(engines: Engines) -> None:
     slow = [PeerStorage(engines, st.region, st.region.id) for st in load_region_states(engines)]
     assert [described(ps) for ps in fast] == [described(ps) for ps in slow]
     assert [ps.region is st.region for ps, st in zip(fast, states)] == [True] * 3
+    assert loaded == {}  # each storage took its apply state out
 
 
 def test_region_is_copied_unless_adopted(engines: Engines) -> None:
