@@ -321,10 +321,11 @@ class PeerStorage:
         # The raft state: hard state (_term, _vote, _commit) and _last_index; _raft_msg: the raft_state
         # message once read (see raft_state).
         self._raft_msg: RaftLocalState | None = None
-        self._load_raft_state()
+        rid = region.id
+        self._load_raft_state(rid)
         # The apply state: these ints while _apply is None; once apply_state is read, _apply is the state.
         self._apply: RaftApplyState | None = None
-        self._load_apply_state(apply_states)
+        self._load_apply_state(rid, apply_states)
         self._validate_states()
         self._last_term = self._init_last_term()
         self._applied_term = self._init_applied_term()
@@ -447,29 +448,29 @@ class PeerStorage:
         except EngineError as err:
             raise _read_error(self.region.id, self.tag, err, f"the {engine_name} engine", StoreError) from err
 
-    def _load_raft_state(self) -> None:
-        raw = self._get("raft", CF_DEFAULT, keys.raft_state_key(self.region.id))
+    def _load_raft_state(self, rid: int) -> None:
+        raw = self._get("raft", CF_DEFAULT, keys.raft_state_key(rid))
         if raw is None:
             init = is_region_initialized(self.region)
             self._term = self._commit = self._last_index = RAFT_INIT_LOG_INDEX if init else 0
             self._vote = 0
             return
-        state: RaftLocalState = _decode(RaftLocalState, raw, self.region.id, "raft state")
+        state: RaftLocalState = _decode(RaftLocalState, raw, rid, "raft state")
         hs = state.hard_state
         self._term, self._vote, self._commit, self._last_index = hs.term, hs.vote, hs.commit, state.last_index
 
-    def _load_apply_state(self, apply_states: dict[int, bytes] | None) -> None:
+    def _load_apply_state(self, rid: int, apply_states: dict[int, bytes] | None) -> None:
         if apply_states is None:
-            raw = self._get("kv", CF_RAFT, keys.apply_state_key(self.region.id))
+            raw = self._get("kv", CF_RAFT, keys.apply_state_key(rid))
         else:
-            raw = apply_states.pop(self.region.id, None)
+            raw = apply_states.pop(rid, None)
         if raw is None:
             init = is_region_initialized(self.region)
             self._applied = self._truncated_index = self._truncated_term = RAFT_INIT_LOG_INDEX if init else 0
             self._commit_index = self._commit_term = 0
             self._has_truncated_state = init
             return
-        state: RaftApplyState = _decode(RaftApplyState, raw, self.region.id, "apply state")
+        state: RaftApplyState = _decode(RaftApplyState, raw, rid, "apply state")
         truncated = state.truncated_state
         self._applied, self._commit_index, self._commit_term = state.applied_index, state.commit_index, state.commit_term
         self._truncated_index, self._truncated_term = truncated.index, truncated.term
@@ -488,11 +489,11 @@ class PeerStorage:
 
     def _validate_states(self) -> None:
         """_validate_states: TiKV's validate_states, on the states just loaded (may forward the commit)."""
-        rid = self.region.id
         last_index, commit, recorded_commit = self._last_index, self._commit, self._commit_index
         commit_term, truncated = self._commit_term, self._truncated_index
         if commit >= recorded_commit and commit <= last_index and self._term >= commit_term and last_index >= truncated:
             return  # the common case, checked at once: a store validates every region at startup
+        rid = self.region.id
 
         def describe() -> str:
             return (
