@@ -878,7 +878,7 @@ class PeerStorage:
         stage = task.stage
         if stage is not None:  # task.set_append, inline (the round's hot path)
             task.appended_to = last_index
-            stage.put_log(region_id, prev_last + 1, entries, encoded)
+            stage.put_log(region_id, prev_last + 1, entries, encoded, last_index)
         else:
             task.set_append(prev_last + 1, entries, encoded)
         self._note_pending(task.ready_number, first)
@@ -891,8 +891,9 @@ class PeerStorage:
             self._push_raft_state()
 
     def _note_pending(self, ready_number: int, first: int) -> None:
-        """_note_pending records that the task of ready_number staged entries from first on."""
-        if self._pending:
+        """_note_pending records that the task of ready_number staged entries from first on (in the list of
+        its own once it has one: on_persisted empties it, and the next append fills it again)."""
+        if self._pending is not _NO_PENDING:
             self._pending.append((ready_number, first))
         else:
             self._pending = [(ready_number, first)]

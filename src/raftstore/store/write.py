@@ -105,11 +105,14 @@ class RoundStage:
         self.syncs = False
         self.written = False
 
-    def put_log(self, region_id: int, overwrite_to: int | None, entries: Sequence[Entry], encoded: Sequence[bytes] | None) -> None:
+    def put_log(
+        self, region_id: int, overwrite_to: int | None, entries: Sequence[Entry], encoded: Sequence[bytes] | None, last: int
+    ) -> None:
         """put_log stages entries of region_id at their indexes (with their encodings, when the caller has
-        them, index for index), and the deletion of the stale tail [last + 1, overwrite_to)."""
+        them, index for index), the last at index last, and the deletion of the stale tail
+        [last + 1, overwrite_to)."""
         count = len(entries)
-        first, last = entries[0].index, entries[-1].index
+        first = last if count == 1 else entries[0].index
         puts = self._puts
         if not puts:
             self.raft_ops.append(puts)
@@ -215,8 +218,8 @@ class WriteTask:
         index on are replaced."""
         if self.stage is not None:
             if entries:
-                self.appended_to = entries[-1].index
-                self.stage.put_log(self.region_id, overwrite_to, entries, encoded)
+                last = self.appended_to = entries[-1].index
+                self.stage.put_log(self.region_id, overwrite_to, entries, encoded, last)
             return
         self.appended_to = entries[-1].index if entries else None
         if self.entries and entries and entries[0].index <= self.entries[-1].index + 1:
