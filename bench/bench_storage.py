@@ -153,8 +153,9 @@ class PeerStorageWriter:
                 ps.apply_state.applied_index = ps.apply_state.commit_index = hs.commit
                 ps.save_apply_state_to(task)
             ps.append(ents, task)
+        tasks = stage.tasks
         write_round(self.engines, stage)
-        for task in stage.tasks:
+        for task in tasks:
             storages[task.region_id].on_persisted(task)
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ a restart must load the same states and log.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from raftstore.store.store_core import WriteRound
 from raftstore.store.write import RoundStage, WriteRoundStats, write_round
 from raftstore.testing import Cluster
 
-from .helpers import new_entry, new_region, plain, scan_all
+from .helpers import new_entry, new_region, plain, raft_log_indexes, scan_all
 from .test_peer_storage import make_snapshot
 from .test_write import FailingWriteEngine
 
@@ -311,9 +312,30 @@ def test_the_store_round_stages_every_task_through_its_round_stage(tmp_path: Pat
         core.collect = observed  # type: ignore[method-assign]
         cluster.must_put(b"k", b"v")
         staged = [wr for wr in rounds if wr.tasks]
-        assert staged and all(wr.stage.tasks == wr.tasks and wr.stage.written for wr in staged)
+        assert staged and all(wr.stage.written and all(t.stage is wr.stage for t in wr.tasks) for wr in staged)
         assert sum(wr.stage.entries for wr in staged) >= 1
         for sid in cluster.store_ids:
             cluster.must_get_on_store(sid, b"k", b"v")
         with pytest.raises(ValueError, match="write_round"):
             write_tasks(cluster.engines[leader], staged[-1].tasks)
+
+
+def test_a_written_round_leaves_no_reference_cycle(engines: Engines) -> None:
+    """Its tasks refer to their stage, so a written stage lets go of them: a round's garbage is freed by
+    reference counting, not left to the cyclic collector (which it would make walk every round's tasks)."""
+    write_initial_states_many(engines, [new_region(rid) for rid in REGIONS])
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        stage = RoundStage()
+        for rid in REGIONS:
+            WriteTask(rid, rid, 1, stage).set_append(6, run(6, 7, 5), None)
+        write_round(engines, stage)
+        assert stage.tasks == []
+        del stage
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
+    assert {rid: raft_log_indexes(engines, rid) for rid in REGIONS} == {rid: [6, 7] for rid in REGIONS}

@@ -87,11 +87,11 @@ class RoundStage:
     """RoundStage: the writes of one round's tasks, staged as they are staged into the tasks (see the module
     docstring); written once, by write_round.
 
-    `tasks` are the tasks made with this stage, in order. `kv_ops` are their KV writes and `raft_ops` their
-    raft-engine operations in staging order: a list is a run of puts (prepared (key, value) pairs, handed
-    to the engine's batch as they are), a tuple a range deletion. `entries` counts the entries staged.
-    `syncs`: something was staged that makes the raft write synced (anything but a raft state: see
-    WriteTask.needs_sync)."""
+    `tasks` are the tasks made with this stage, in order, until it is written (see write_round). `kv_ops`
+    are their KV writes and `raft_ops` their raft-engine operations in staging order: a list is a run of
+    puts (prepared (key, value) pairs, handed to the engine's batch as they are), a tuple a range deletion.
+    `entries` counts the entries staged. `syncs`: something was staged that makes the raft write synced
+    (anything but a raft state: see WriteTask.needs_sync)."""
 
     __slots__ = ("tasks", "kv_ops", "raft_ops", "_puts", "entries", "syncs", "written")
 
@@ -347,7 +347,9 @@ def write_tasks(engines: Engines, tasks: Sequence[WriteTask]) -> WriteRoundStats
 def write_round(engines: Engines, stage: RoundStage) -> WriteRoundStats:
     """write_round persists the tasks of stage as write_tasks would persist them (same batches, same order
     of syncs, same failure semantics: see write_tasks), a region's operations in staging order. A stage is
-    written once; a second call raises ValueError."""
+    written once; a second call raises ValueError. Once filled into the batches, the stage lets go of its
+    tasks and operations (`tasks` is empty after): the tasks refer to their stage, and a stage that kept
+    them would make each round a reference cycle that only the cyclic collector frees."""
     if stage.written:
         raise ValueError("write_round: the stage was written already")
     stage.written = True
@@ -356,6 +358,8 @@ def write_round(engines: Engines, stage: RoundStage) -> WriteRoundStats:
         kv_wb, raft_wb = _fill_stage(engines, stage)
     except EngineError as err:
         raise _fail(engines, len(tasks), err) from err
+    finally:
+        stage.tasks, stage.kv_ops, stage.raft_ops, stage._puts = [], [], [], []
     return _write_batches(engines, tasks, kv_wb, raft_wb, stage.entries, stage.syncs)
 
 
