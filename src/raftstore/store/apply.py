@@ -506,20 +506,24 @@ def exec_compact_log(apply_state: RaftApplyState, req: CompactLogRequest) -> boo
     return True
 
 
+# The write command types, read once (a protobuf enum attribute costs a Python call).
+_PUT, _DELETE, _DELETE_RANGE, _CAS = CmdType.Put, CmdType.Delete, CmdType.DeleteRange, CmdType.CompareAndSwap
+
+
 def _exec_write(batch: ApplyBatch, req: Request, out: Response) -> None:
     t = req.cmd_type
-    if t == CmdType.Put:
+    if t == _PUT:
         batch.put(_cf(req.put.cf), keys.data_key(req.put.key), req.put.value)
         out.put.SetInParent()
-    elif t == CmdType.Delete:
+    elif t == _DELETE:
         batch.delete(_cf(req.delete.cf), keys.data_key(req.delete.key))
         out.delete.SetInParent()
-    elif t == CmdType.DeleteRange:
+    elif t == _DELETE_RANGE:
         dr = req.delete_range
         if not dr.notify_only:
             batch.delete_range(_cf(dr.cf), keys.data_key(dr.start_key), keys.data_key(dr.end_key))
         out.delte_range.SetInParent()
-    elif t == CmdType.CompareAndSwap:
+    elif t == _CAS:
         cas = req.cas
         cf, key = _cf(cas.cf), keys.data_key(cas.key)
         current = batch.get(cf, key)

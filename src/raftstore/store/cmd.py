@@ -169,35 +169,32 @@ def resolve_cf(cf: str) -> str | None:
     return cf if cf in DATA_CFS else None
 
 
+# _REQUEST_FIELD: the field of a Request that holds its command, per command type (no entry: Snap and
+# unknown types, which touch no key). Looked up once: a protobuf enum attribute costs a Python call.
+_REQUEST_FIELD: dict[int, str] = {
+    CmdType.Put: "put",
+    CmdType.Delete: "delete",
+    CmdType.Get: "get",
+    CmdType.CompareAndSwap: "cas",
+    CmdType.DeleteRange: "delete_range",
+}
+_DELETE_RANGE = CmdType.DeleteRange
+
+
 def request_keys(req: Request) -> tuple[bytes, ...]:
     """request_keys are the user keys a request touches; a DeleteRange gives (start, end)."""
-    t = req.cmd_type
-    if t == CmdType.Put:
-        return (req.put.key,)
-    if t == CmdType.Delete:
-        return (req.delete.key,)
-    if t == CmdType.Get:
-        return (req.get.key,)
-    if t == CmdType.CompareAndSwap:
-        return (req.cas.key,)
-    if t == CmdType.DeleteRange:
-        return (req.delete_range.start_key, req.delete_range.end_key)
-    return ()
+    field = _REQUEST_FIELD.get(req.cmd_type)
+    if field is None:
+        return ()
+    inner = getattr(req, field)
+    if field == "delete_range":
+        return (inner.start_key, inner.end_key)
+    return (inner.key,)
 
 
 def _request_cf(req: Request) -> str:
-    t = req.cmd_type
-    if t == CmdType.Put:
-        return str(req.put.cf)
-    if t == CmdType.Delete:
-        return str(req.delete.cf)
-    if t == CmdType.Get:
-        return str(req.get.cf)
-    if t == CmdType.CompareAndSwap:
-        return str(req.cas.cf)
-    if t == CmdType.DeleteRange:
-        return str(req.delete_range.cf)
-    return ""
+    field = _REQUEST_FIELD.get(req.cmd_type)
+    return "" if field is None else str(getattr(req, field).cf)
 
 
 def key_in_region(key: bytes, region: Region) -> bool:
@@ -211,7 +208,7 @@ def check_keys_in_region(cmd: RaftCmdRequest, region: Region) -> Error | None:
     for req in cmd.requests:
         if resolve_cf(_request_cf(req)) is None:
             return other_error(f"invalid column family {_request_cf(req)!r}")
-        if req.cmd_type == CmdType.DeleteRange:
+        if req.cmd_type == _DELETE_RANGE:
             start, end = req.delete_range.start_key, req.delete_range.end_key
             if start >= end:
                 return other_error(f"invalid delete range [{start!r}, {end!r})")
