@@ -66,13 +66,16 @@ def test_load_apply_states_reads_each_regions_apply_state(engines: Engines) -> N
         assert loaded[rid] == engines.kv.get(CF_RAFT, keys.apply_state_key(rid))
 
 
-@pytest.mark.parametrize("rid", [1, WRITTEN, EXTRA, UNINIT], ids=["bootstrapped", "written", "extra field", "uninitialized"])
+@pytest.mark.parametrize(
+    "rid", [1, WRITTEN, EXTRA, UNINIT], ids=["bootstrapped", "written", "extra field", "uninitialized"]
+)
 def test_preloaded_storage_is_the_one_read_by_gets(engines: Engines, rid: int) -> None:
     """PeerStorage built with apply_states (and adopting its region) equals one built by gets."""
     populate(engines)
     region = new_region(rid) if rid != UNINIT else uninitialized_region(rid)
     loaded = load_apply_states(engines)
-    assert described(PeerStorage(engines, region, rid, apply_states=loaded)) == described(PeerStorage(engines, region, rid))
+    preloaded = PeerStorage(engines, region, rid, apply_states=loaded)
+    assert described(preloaded) == described(PeerStorage(engines, region, rid))
 
 
 def test_the_load_path_opens_every_region_as_gets_do(engines: Engines) -> None:

@@ -240,7 +240,8 @@ def raft_state_keys(region_ids: Iterable[int]) -> list[bytes]:
     ids = list(region_ids)
     n = len(ids)
     try:
-        return list(map(_REGION_KEY.pack, repeat(LOCAL_PREFIX, n), repeat(REGION_RAFT_PREFIX, n), ids, repeat(RAFT_STATE_SUFFIX, n)))
+        prefix, raft, suffix = repeat(LOCAL_PREFIX, n), repeat(REGION_RAFT_PREFIX, n), repeat(RAFT_STATE_SUFFIX, n)
+        return list(map(_REGION_KEY.pack, prefix, raft, ids, suffix))
     except struct.error:
         raise _not_u64("raft_state_keys", *ids) from None
 

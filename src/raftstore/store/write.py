@@ -77,7 +77,8 @@ def raft_local_state(values: RaftStateValues) -> RaftLocalState:
     return RaftLocalState(hard_state=HardState(term=term, vote=vote, commit=commit), last_index=last_index)
 
 
-# _NO_ENTRIES, _NO_KV_OPS, _NO_DELETES: the shared empty lists of a staged task (its operations are in its stage), never mutated.
+# _NO_ENTRIES, _NO_KV_OPS, _NO_DELETES: the shared empty lists of every staged task (its operations go to
+# its stage), never mutated.
 _NO_ENTRIES: list[Entry] = []
 _NO_KV_OPS: list[KvOp] = []
 _NO_DELETES: list[tuple[bytes, bytes]] = []
@@ -106,7 +107,12 @@ class RoundStage:
         self.written = False
 
     def put_log(
-        self, region_id: int, overwrite_to: int | None, entries: Sequence[Entry], encoded: Sequence[bytes] | None, last: int
+        self,
+        region_id: int,
+        overwrite_to: int | None,
+        entries: Sequence[Entry],
+        encoded: Sequence[bytes] | None,
+        last: int,
     ) -> None:
         """put_log stages entries of region_id at their indexes (with their encodings, when the caller has
         them, index for index), the last at index last, and the deletion of the stale tail
