@@ -397,8 +397,11 @@ def other_benches(tmp: Path, args: argparse.Namespace, say: Callable[[str], None
     say(f"| reopen engines + build every PeerStorage (states only) | {rs['restart']:.2f} | 1.00 |")
     say(f"| same + scan every log ({rs['rows']:,} rows; a log-reading restart) | {rs['scan_all_logs']:.2f} | {rs['scan_all_logs'] / rs['restart']:.1f}× slower |")
     n = args.scale_regions
-    paused = [in_child(tmp, "scale", str(n), "paused") for _ in range(args.runs)]
-    on = [in_child(tmp, "scale", str(n), "on") for _ in range(args.runs)]
+    # The two modes' children alternate, so that both meet the same load (wall times drift a lot here).
+    paused, on = [], []
+    for _ in range(args.runs):
+        paused.append(in_child(tmp, "scale", str(n), "paused"))
+        on.append(in_child(tmp, "scale", str(n), "on"))
     say("")
     say(f"memory and restart at scale: {n:,} idle regions, each in a fresh interpreter (median of {args.runs})")
     say("")
