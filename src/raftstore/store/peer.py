@@ -165,6 +165,10 @@ class Peer:
         self._next_read_id = 0
         # committed: entries handed out as committed by this round's Ready, applied after the round persists.
         self.committed: list[Entry] = []
+        # after_snapshot: the messages of the Ready that staged the snapshot being applied, sent once its
+        # apply job succeeded (TiKV's apply_snap_ctx.msgs): the leader must not count this peer caught up
+        # (nor transfer leadership to it) while its log starts past its applied index.
+        self.after_snapshot: list[RaftMessage] = []
         # _last_urgent: the index up to which commits are broadcast eagerly (module docstring; None: lazy).
         self._last_urgent: int | None = None
         # raft_log_size_hint: command bytes applied since the last compaction (TiKV's, roughly scaled down
@@ -701,6 +705,11 @@ class Peer:
             self.pending_destroy = True
         elif outbox is not None and self.is_leader():
             outbox.extend(self.gc_message(p) for p in removed)
+
+    def is_handling_snapshot(self) -> bool:
+        """is_handling_snapshot: a snapshot is being applied, or raft holds one not yet persisted (TiKV's
+        is_handling_snapshot || has_pending_snapshot)."""
+        return self.storage.is_applying_snapshot() or self.raft_group.snap() is not None
 
     def on_snapshot_applied(self, answers: list[Answer]) -> None:
         """on_snapshot_applied: the apply job of a staged snapshot finished; raft applied up to it. The

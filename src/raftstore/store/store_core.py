@@ -324,7 +324,9 @@ class StoreCore:
 
     def tick(self) -> None:
         """tick advances the logical clock of every awake peer by one tick (a hibernated region is not
-        visited: the cost is O(awake regions)); every raft_log_gc_tick_interval ticks the leaders run the
+        visited: the cost is O(awake regions)); a peer handling a snapshot does not tick (TiKV's: until its
+        apply job finished, its log starts past its applied index, and an election timeout would make raft
+        scan the unapplied entries below it); every raft_log_gc_tick_interval ticks the leaders run the
         log GC policy; with hibernate_regions, idle regions go to sleep and the probes go out."""
         self._ticks += 1
         if self._ticks % self.config.peer_stale_state_check_interval == 0:
@@ -337,6 +339,9 @@ class StoreCore:
         awake = self._hib.awake
         for region_id in awake:
             peer = peers[region_id]
+            if peer.is_handling_snapshot():
+                dirty[region_id] = None  # collect checks the job (TiKV's on_raft_base_tick)
+                continue
             if peer.raft_group.tick():
                 dirty[region_id] = None
             if gc_tick and peer.is_leader():
@@ -722,6 +727,8 @@ class StoreCore:
                 return False
             if status is CheckApplyingSnapStatus.SUCCESS:
                 peer.on_snapshot_applied(self._answers)
+                wr.messages.extend(peer.after_snapshot)
+            peer.after_snapshot = []
         if peer.pending_destroy or storage.pending_remove:
             self._destroy(peer, wr)
             return False
@@ -758,7 +765,8 @@ class StoreCore:
 
     def on_persisted(self, wr: WriteRound) -> ApplyRound:
         """on_persisted (phase 2): the round's tasks are durable. Raft learns it, the messages it held
-        back are released, and the committed entries of every region are applied into one KV batch."""
+        back are released, and the committed entries of every region are applied into one KV batch. The
+        messages of a task that staged a snapshot wait for its apply job (Peer.after_snapshot)."""
         if self._round is not wr:
             raise InvariantError("on_persisted of a round that is not the one collected")
         messages: list[RaftMessage] = []
@@ -766,12 +774,14 @@ class StoreCore:
         snap_tasks = []
         for task, peer in zip(wr.tasks, wr.peers):
             job = peer.storage.on_persisted(task)
+            if task.ready_number:  # 0: a task of log GC or destruction alone, no Ready
+                peer.raft_group.on_persist_ready(task.ready_number)
             if job is not None:
                 snap_tasks.append(job)
                 self._route(peer.region)
-            if task.ready_number:  # 0: a task of log GC or destruction alone, no Ready
-                peer.raft_group.on_persist_ready(task.ready_number)
-            messages.extend(task.messages)  # type: ignore[arg-type]
+                peer.after_snapshot.extend(task.messages)  # type: ignore[arg-type]
+            else:
+                messages.extend(task.messages)  # type: ignore[arg-type]
             dirty[peer.region_id] = None
         batch = ApplyBatch(self.engines.kv)
         for peer in wr.destroyed:
