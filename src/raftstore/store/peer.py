@@ -138,11 +138,24 @@ class ReadBatch:
 class Peer:
     """Peer: the RawNode, PeerStorage and waiting commands of one region on one store (module docstring)."""
 
-    def __init__(self, store_id: int, engines: Engines, region: Region, peer_id: int, cfg: StoreConfig) -> None:
+    def __init__(
+        self,
+        store_id: int,
+        engines: Engines,
+        region: Region,
+        peer_id: int,
+        cfg: StoreConfig,
+        *,
+        apply_states: dict[int, bytes] | None = None,
+    ) -> None:
+        """A Peer on the region's persisted states; `apply_states` (peer_storage.load_apply_states, the
+        store's load path) hands over the apply state read by one scan for every region at once."""
         self.store_id = store_id
         self.peer_id = peer_id
         self.cfg = cfg
-        self.storage = PeerStorage(engines, region, peer_id, tag=f"[region {region.id}] {peer_id}")
+        self.storage = PeerStorage(
+            engines, region, peer_id, tag=f"[region {region.id}] {peer_id}", apply_states=apply_states
+        )
         raft_cfg = Config(
             peer_id,
             election_tick=cfg.election_tick,

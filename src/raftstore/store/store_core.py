@@ -87,7 +87,7 @@ from .hibernate import (
     probe_message,
 )
 from .peer import Answer, Peer, is_initial_msg
-from .peer_storage import load_region_states
+from .peer_storage import load_apply_states, load_region_states
 from .snap.status import CheckApplyingSnapStatus
 from .write import RoundStage, WriteTask
 
@@ -230,12 +230,13 @@ class StoreCore:
         self.consistency_mismatches = 0
         if regions is None:
             regions = [s for s in load_region_states(engines) if s.state not in (PeerState.Tombstone, PeerState.Applying)]
+        apply_states = load_apply_states(engines)  # one scan instead of a get per region
         for state in regions:
             me = next((p for p in state.region.peers if p.store_id == store_id), None)
             if me is None:
                 logger.warning("store %d: region %d lists no peer here; not loaded", store_id, state.region.id)
                 continue
-            self._add_peer(Peer(store_id, engines, state.region, me.id, self.config))
+            self._add_peer(Peer(store_id, engines, state.region, me.id, self.config, apply_states=apply_states))
 
     def _tick_clock(self) -> float:
         return float(self._ticks)
