@@ -39,6 +39,8 @@ def test_flags_and_file(tmp_path: Path) -> None:
         ({}, "[nope]\n", "unknown section [nope]"),
         ({}, "cluster-id = \n", "c.toml"),
         ({}, "[server]\ngossip-interval-ms = 0\n", "gossip-interval-ms must be at least 1"),
+        ({}, "[storage]\nwrite-buffer-mb = 0\n", "write-buffer-mb must be from 1 to 4096"),
+        ({}, "[storage]\nwrite-buffer = 64\n", "unknown key storage.write-buffer"),
         ({}, "[security]\nca-path = 'ca.pem'\n", "missing cert-path, key-path"),
         ({}, "[security]\ncert = 'x'\n", "unknown key security.cert"),
         ({}, "[security]\nca-path = '/nonexistent/ca'\ncert-path = 'c'\nkey-path = 'k'\n", "cannot read ca-path"),
@@ -49,6 +51,14 @@ def test_invalid(tmp_path: Path, flags: dict[str, object], toml: str, message: s
     f.write_text(toml)
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         load_config({**BASE, **flags}, f)
+
+
+@pytest.mark.parametrize("toml, size", [("", 128 << 20), ("[storage]\nwrite-buffer-mb = 16\n", 16 << 20)])
+def test_write_buffer_size(tmp_path: Path, toml: str, size: int) -> None:
+    """[storage] write-buffer-mb: TiKV's 128 MiB unless the file says otherwise."""
+    f = tmp_path / "c.toml"
+    f.write_text(toml)
+    assert load_config(BASE, f).write_buffer_size == size
 
 
 def test_gossip_interval_and_security(tmp_path: Path) -> None:

@@ -5,6 +5,13 @@ default CF: raft logs and RaftLocalStates). `open_engines(path)` opens one, init
 `path` is missing or an empty directory; `open_engines(path, read_only=True)` opens an existing one without
 changing anything in it. `memory_engines()` gives the same shape in memory for unit tests.
 
+`write_buffer_size` is the memtable size of every column family of both databases (RocksDB's
+write_buffer_size, up to 4 memtables each). The default, 32 MiB, suits a library user and tests that open
+many engines in one process; a store server uses TiKV's 128 MiB (ServerConfig.write_buffer_size): log
+entries that log GC deletes while they are still in the raft engine's memtable are never written to an
+SST file, and the KV engine makes fewer L0 files to compact. A larger memtable makes a restart after a
+crash replay more of the WAL.
+
 What open_engines refuses (DataDirError naming the path and what is wrong, raised before RocksDB opens
 anything, so nothing is created or changed): a file instead of a directory; a RocksDB database itself
 (CURRENT directly under path) or any other non-empty directory without both kv/ and raft/; a kv/ or raft/
@@ -29,7 +36,15 @@ from raftstore.engine.errors import DataDirError
 from raftstore.engine.memory import MemEngine
 from raftstore.engine.rocks import RocksEngine, check_database
 
-__all__ = ["Engines", "open_engines", "memory_engines", "KV_DIR", "RAFT_DIR", "INIT_MARKER"]
+__all__ = [
+    "Engines",
+    "open_engines",
+    "memory_engines",
+    "KV_DIR",
+    "RAFT_DIR",
+    "INIT_MARKER",
+    "DEFAULT_WRITE_BUFFER_SIZE",
+]
 
 KV_DIR = "kv"
 RAFT_DIR = "raft"
@@ -84,14 +99,19 @@ class Engines:
         return f"Engines(kv={self.kv!r}, raft={self.raft!r}, path={self.path!r})"
 
 
-def open_engines(path: str | os.PathLike[str], *, read_only: bool = False) -> Engines:
+DEFAULT_WRITE_BUFFER_SIZE = 32 << 20
+
+
+def open_engines(
+    path: str | os.PathLike[str], *, read_only: bool = False, write_buffer_size: int = DEFAULT_WRITE_BUFFER_SIZE
+) -> Engines:
     """open_engines opens the data directory `path` (its kv and raft databases); see the module docstring
     for what it initialises and what it refuses. With read_only, the engines refuse every write
     (EngineReadOnlyError) and nothing in the directory changes, byte for byte."""
     root = os.fspath(path)
     if not _is_data_dir(root, read_only):
-        return _initialise(root)
-    return _open(root, create=False, read_only=read_only)
+        return _initialise(root, write_buffer_size)
+    return _open(root, create=False, read_only=read_only, write_buffer_size=write_buffer_size)
 
 
 def _is_data_dir(root: str, read_only: bool) -> bool:
@@ -124,17 +144,22 @@ def _is_data_dir(root: str, read_only: bool) -> bool:
     return True
 
 
-def _open(root: str, *, create: bool, read_only: bool) -> Engines:
-    kv = RocksEngine(os.path.join(root, KV_DIR), ALL_CFS, create=create, read_only=read_only)
+def _open(root: str, *, create: bool, read_only: bool, write_buffer_size: int) -> Engines:
+    def engine(sub: str, cfs: tuple[str, ...]) -> RocksEngine:
+        return RocksEngine(
+            os.path.join(root, sub), cfs, create=create, read_only=read_only, write_buffer_size=write_buffer_size
+        )
+
+    kv = engine(KV_DIR, ALL_CFS)
     try:
-        raft = RocksEngine(os.path.join(root, RAFT_DIR), (CF_DEFAULT,), create=create, read_only=read_only)
+        raft = engine(RAFT_DIR, (CF_DEFAULT,))
     except BaseException:
         kv.close()
         raise
     return Engines(kv, raft, root)
 
 
-def _initialise(root: str) -> Engines:
+def _initialise(root: str, write_buffer_size: int) -> Engines:
     """_initialise makes root (missing, empty, or left by an interrupted _initialise) a new data directory and
     opens it; INIT_MARKER is durable before either database exists and removed once both do."""
     marker = os.path.join(root, INIT_MARKER)
@@ -146,7 +171,7 @@ def _initialise(root: str) -> Engines:
         _fsync_dir(root)
     except OSError as exc:
         raise DataDirError(f"{root} cannot be initialised: {exc}") from exc
-    engines = _open(root, create=True, read_only=False)
+    engines = _open(root, create=True, read_only=False, write_buffer_size=write_buffer_size)
     try:
         _fsync_dir(root)
         os.unlink(marker)

@@ -12,6 +12,8 @@ Flags win over the file. The file may hold every flag (same names: `store-id`, `
     [server]
     grpc-workers = 64                   # gRPC server threads (each open stream holds one)
     gossip-interval-ms = 1000           # how often the store gossips the stores it knows
+    [storage]
+    write-buffer-mb = 128               # memtable size per column family of both engines (TiKV's default)
     [security]                          # mutual TLS for both services: all three, or none
     ca-path = "ca.pem"
     cert-path = "store.pem"
@@ -38,7 +40,8 @@ __all__ = ["ServerConfig", "load_config", "parse_addr", "parse_initial_cluster"]
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     """ServerConfig: everything a store server needs. `initial_cluster` maps store id -> client address
-    (the store addresses every store starts from); `tick_interval` is in seconds."""
+    (the store addresses every store starts from); `tick_interval` is in seconds; `write_buffer_size` (bytes)
+    is the memtable size of every column family of both engines (see raftstore.engine.engines)."""
 
     store_id: int
     data: Path
@@ -50,6 +53,7 @@ class ServerConfig:
     tick_interval: float = 0.1
     grpc_workers: int = 64
     gossip_interval: float = 1.0
+    write_buffer_size: int = 128 << 20
     store: StoreConfig = field(default_factory=StoreConfig)
     security: Security | None = None
 
@@ -110,7 +114,7 @@ def load_config(flags: dict[str, Any], config_file: Path | None = None) -> Serve
         if key not in _TOP_KEYS:
             raise ConfigError(f"config: unknown key {key!r}")
     for section in doc.keys() - top.keys():
-        if section not in ("raftstore", "server", "security"):
+        if section not in ("raftstore", "server", "storage", "security"):
             raise ConfigError(f"config: unknown section [{section}]")
     merged = {**top, **{k: v for k, v in flags.items() if v is not None}}
     store_id = _typed("store-id", merged.get("store-id"), int) if "store-id" in merged else None
@@ -141,6 +145,12 @@ def load_config(flags: dict[str, Any], config_file: Path | None = None) -> Serve
         raise ConfigError(f"config: unknown key server.{next(iter(server))}")
     if tick_ms < 1 or workers < 4 or gossip_ms < 1:
         raise ConfigError("config: tick-interval-ms and gossip-interval-ms must be at least 1, grpc-workers at least 4")
+    storage = dict(doc.get("storage", {}))
+    write_buffer_mb = _typed("storage.write-buffer-mb", storage.pop("write-buffer-mb", 128), int)
+    if storage:
+        raise ConfigError(f"config: unknown key storage.{next(iter(storage))}")
+    if not 1 <= write_buffer_mb <= 4096:
+        raise ConfigError("config: storage.write-buffer-mb must be from 1 to 4096")
     tls = dict(doc.get("security", {}))
     for key in tls.keys() - set(_SECURITY_KEYS):
         raise ConfigError(f"config: unknown key security.{key}")
@@ -157,6 +167,7 @@ def load_config(flags: dict[str, Any], config_file: Path | None = None) -> Serve
         tick_interval=tick_ms / 1000,
         grpc_workers=workers,
         gossip_interval=gossip_ms / 1000,
+        write_buffer_size=write_buffer_mb << 20,
         store=StoreConfig(**store_kwargs),
         security=load_security(paths["ca-path"], paths["cert-path"], paths["key-path"]),
     )

@@ -217,7 +217,7 @@ class Server:
 
     def _open(self) -> None:
         cfg = self.config
-        engines = self._engines = open_engines(cfg.data)
+        engines = self._engines = open_engines(cfg.data, write_buffer_size=cfg.write_buffer_size)
         self.resolver.persist_to(cfg.data / STORES_FILE)
         bootstrapped = load_store_ident(engines) is not None
         if not bootstrapped and not cfg.initial_cluster:
