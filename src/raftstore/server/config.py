@@ -36,6 +36,9 @@ from .security import Security, load_security
 
 __all__ = ["ServerConfig", "load_config", "parse_addr", "parse_initial_cluster"]
 
+# WRITE_BUFFER_MB: a store server's memtable size per column family, TiKV's default.
+WRITE_BUFFER_MB = 128
+
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
@@ -53,7 +56,7 @@ class ServerConfig:
     tick_interval: float = 0.1
     grpc_workers: int = 64
     gossip_interval: float = 1.0
-    write_buffer_size: int = 128 << 20
+    write_buffer_size: int = WRITE_BUFFER_MB << 20
     store: StoreConfig = field(default_factory=StoreConfig)
     security: Security | None = None
 
@@ -146,7 +149,7 @@ def load_config(flags: dict[str, Any], config_file: Path | None = None) -> Serve
     if tick_ms < 1 or workers < 4 or gossip_ms < 1:
         raise ConfigError("config: tick-interval-ms and gossip-interval-ms must be at least 1, grpc-workers at least 4")
     storage = dict(doc.get("storage", {}))
-    write_buffer_mb = _typed("storage.write-buffer-mb", storage.pop("write-buffer-mb", 128), int)
+    write_buffer_mb = _typed("storage.write-buffer-mb", storage.pop("write-buffer-mb", WRITE_BUFFER_MB), int)
     if storage:
         raise ConfigError(f"config: unknown key storage.{next(iter(storage))}")
     if not 1 <= write_buffer_mb <= 4096:
