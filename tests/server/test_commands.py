@@ -1,4 +1,4 @@
-"""`raftstore playground` and `raftstore kv`, run as processes."""
+"""`raftstore playground`, `raftstore kv` and `raftstore server`'s config, run as processes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 
 from ..cli.helpers import failure_line, run_cli
-from .helpers import free_port
+from .helpers import ProcCluster, free_port
 
 
 def test_playground_runs_and_kv_talks_to_it(tmp_path: Path) -> None:
@@ -61,3 +61,13 @@ def test_playground_runs_and_kv_talks_to_it(tmp_path: Path) -> None:
 def test_kv_without_a_reachable_store_is_one_line(tmp_path: Path) -> None:
     proc = run_cli("kv", "--addr", f"127.0.0.1:{free_port()}", "--timeout", "1", "get", "k")
     assert "cannot locate the region" in failure_line(proc, 1)
+
+
+def test_server_opens_its_engines_with_the_configured_write_buffer(tmp_path: Path) -> None:
+    """`[storage] write-buffer-mb` reaches RocksDB: every column family of the store's two databases has
+    that memtable size in the OPTIONS file RocksDB wrote at open."""
+    with ProcCluster(tmp_path, 1, extra_config="[storage]\nwrite-buffer-mb = 16\n") as cluster:
+        cluster.start_all()
+        for sub, column_families in (("kv", 4), ("raft", 1)):
+            newest = max((tmp_path / "store-1" / sub).glob("OPTIONS-*"), key=lambda p: int(p.name.split("-")[1]))
+            assert newest.read_text().count(f"write_buffer_size={16 << 20}\n") == column_families
