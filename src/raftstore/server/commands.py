@@ -44,7 +44,10 @@ def add_commands(
         description="Run one store until SIGTERM or SIGINT (graceful: exit 0, even without a quorum left). On "
         "an empty --data with --initial-cluster the store bootstraps: region 1 covers every key with a peer "
         "on every initial store; on a bootstrapped --data the same flags bootstrap nothing. Other settings "
-        "come from --config (TOML, see docs/cluster.md); flags win over it.",
+        "come from --config (TOML, see docs/cluster.md): [raftstore] tick-interval-ms and any store setting "
+        "(election-tick, raft-log-gc-threshold, ...), [server] grpc-workers and gossip-interval-ms, [storage] "
+        "write-buffer-mb (RocksDB memtable size, default 128), [security] ca-path, cert-path and key-path "
+        "(mutual TLS); flags win over it.",
         epilog=epilog,
         formatter_class=formatter,
     )
