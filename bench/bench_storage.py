@@ -9,7 +9,10 @@ machines are shared and noisy: read the ratios, not the absolute numbers.
    RoundStage per round, per region a WriteTask made with it, a new hard state and append; write_round
    (group commit), on_persisted per task. The two run round by round, interleaved, so that both meet the
    same fsync latency (it drifts a lot on a shared disk). Fsyncs per round come from the engines' stats.
-   `--write-only` runs only these, `--shapes` picks the shapes.
+   The floor, measured the same way: a least-work writer that writes what PeerStorage writes (the
+   entries and one RaftLocalState per region, one synced batch a round) with its bookkeeping cut to plain
+   ints and lists, no task objects, no staging and no run check: the best ratio a per-region write path
+   in Python can reach on the shape. `--write-only` runs only these, `--shapes` picks the shapes.
 2. entries(): 64-entry windows from the entry cache and from the raft engine, against a raw rocksdict
    scan + decode of the same windows.
 3. restart: 1000 regions holding 1M entries; reopening the engines and building every PeerStorage
@@ -40,6 +43,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import rocksdict
 from docs_block import write_block
@@ -48,6 +52,7 @@ from raftstore.engine import keys, open_engines
 from raftstore.engine.engines import Engines
 from raftstore.proto.eraftpb_pb2 import Entry, HardState, Message
 from raftstore.proto.metapb_pb2 import Peer, Region, RegionEpoch
+from raftstore.proto.raft_serverpb_pb2 import RaftLocalState
 from raftstore.store import (
     MemoryTrace,
     PeerStorage,
@@ -162,25 +167,96 @@ class PeerStorageWriter:
         self.engines.close()
 
 
-def interleaved(tmp: Path, regions: int, rounds: list[Round], apply_state: bool = False) -> tuple[float, float, float]:
-    """interleaved runs the baseline and PeerStorage round by round (A B A B ...), so that both meet the
-    same disk and machine conditions; returns (raw seconds, PeerStorage seconds, fsyncs per round)."""
-    raw = RawWriter(tmp / f"raw-{time.monotonic_ns()}")
-    ps = PeerStorageWriter(tmp / f"ps-{time.monotonic_ns()}", regions, apply_state)
-    raw_secs = ps_secs = 0.0
+class Writer(Protocol):
+    def round(self, batch: Round) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _LeastWorkRegion:
+    __slots__ = ("last", "term", "vote", "commit", "entries", "sizes", "pending")
+
+    def __init__(self) -> None:
+        self.last, self.term, self.vote, self.commit = 5, 5, 0, 5
+        self.entries: list[Entry] = []
+        self.sizes: list[int] = []
+        self.pending: list[tuple[int, int]] = []
+
+
+class LeastWorkWriter:
+    """LeastWorkWriter is the floor of a per-region write path in Python (module docstring): per region of a
+    round it checks the first index, encodes and puts the entries, keeps them and their sizes in lists, notes
+    the pending index and the hard state; then puts one RaftLocalState per region, writes the batch with sync
+    and clears what is pending. The same bytes as PeerStorage's rounds, in one synced write."""
+
+    def __init__(self, path: Path, regions: int) -> None:
+        self.db = rocksdict.Rdict(str(path), rocksdict.Options(raw_mode=True))
+        self.wo = rocksdict.WriteOptions()
+        self.wo.sync = True
+        self.regions = {rid: _LeastWorkRegion() for rid in range(1, regions + 1)}
+        self.number = 0
+        self.state = RaftLocalState(hard_state=HardState())
+
+    def round(self, batch: Round) -> None:
+        self.number += 1
+        wb = rocksdict.WriteBatch(raw_mode=True)
+        put, log_key, touched = wb.put, keys.raft_log_key, []
+        for rid, hs, ents in batch:
+            r = self.regions[rid]
+            first = ents[0].index
+            if first != r.last + 1:
+                raise ValueError(f"region {rid}: append at {first} after {r.last}")
+            for e in ents:
+                data = e.SerializeToString()
+                put(log_key(rid, e.index), data)
+                r.entries.append(e)
+                r.sizes.append(len(data))
+            r.pending.append((self.number, first))
+            r.last = ents[-1].index
+            r.term, r.vote, r.commit = hs.term, hs.vote, hs.commit
+            touched.append(r)
+        state, hs_out = self.state, self.state.hard_state
+        for (rid, _, _), r in zip(batch, touched):
+            hs_out.term, hs_out.vote, hs_out.commit, state.last_index = r.term, r.vote, r.commit, r.last
+            put(keys.raft_state_key(rid), state.SerializeToString())
+        self.db.write(wb, self.wo)
+        for r in touched:
+            r.pending.clear()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def race(raw: RawWriter, other: Writer, rounds: list[Round]) -> tuple[float, float]:
+    """race runs the baseline and other round by round (A B A B ...), so that both meet the same disk and
+    machine conditions; returns (raw seconds, other's seconds). Both are closed after."""
+    raw_secs = other_secs = 0.0
     try:
         for batch in rounds:
             t0 = time.perf_counter()
             raw.round(batch)
             t1 = time.perf_counter()
-            ps.round(batch)
-            ps_secs += time.perf_counter() - t1
+            other.round(batch)
+            other_secs += time.perf_counter() - t1
             raw_secs += t1 - t0
-        syncs = (ps.syncs() - ps.syncs_before) / len(rounds)
     finally:
         raw.close()
-        ps.close()
-    return raw_secs, ps_secs, syncs
+        other.close()
+    return raw_secs, other_secs
+
+
+def interleaved(tmp: Path, regions: int, rounds: list[Round], apply_state: bool = False) -> tuple[float, float, float]:
+    """interleaved races PeerStorage against the baseline (race); returns (raw seconds, PeerStorage seconds,
+    fsyncs per round)."""
+    ps = PeerStorageWriter(tmp / f"ps-{time.monotonic_ns()}", regions, apply_state)
+    raw_secs, ps_secs = race(RawWriter(tmp / f"raw-{time.monotonic_ns()}"), ps, rounds)
+    return raw_secs, ps_secs, (ps.syncs() - ps.syncs_before) / len(rounds)
+
+
+def least_work(tmp: Path, regions: int, rounds: list[Round]) -> tuple[float, float]:
+    """least_work races the least-work writer against the baseline (race)."""
+    floor = LeastWorkWriter(tmp / f"floor-{time.monotonic_ns()}", regions)
+    return race(RawWriter(tmp / f"raw-{time.monotonic_ns()}"), floor, rounds)
 
 
 def bench_reads(path: Path, window: int = 64, repeats: int = 200) -> dict[str, float]:
@@ -357,6 +433,7 @@ def main() -> None:
             gc.freeze()
             n = sum(len(e) for b in rounds for _, _, e in b)
             results = [interleaved(tmp, regions, rounds) for _ in range(args.runs)]
+            floors = [least_work(tmp, regions, rounds) for _ in range(args.runs)]
             raw = statistics.median(r[0] for r in results)
             secs = statistics.median(r[1] for r in results)
             ratio = statistics.median(r[0] / r[1] for r in results)
@@ -364,6 +441,9 @@ def main() -> None:
             shape = f"{regions} regions, {per_round} entries/round ({per_region}/region)"
             say(f"| raw rocksdict WriteBatch+sync, {shape} | {n / raw:,.0f} | 1.00 | 1 |")
             say(f"| PeerStorage write path, {shape} | {n / secs:,.0f} | {ratio:.2f} | {results[0][2]:.0f} |")
+            floor_secs = statistics.median(f[1] for f in floors)
+            floor_ratio = statistics.median(f[0] / f[1] for f in floors)
+            say(f"| least-work writer (the floor), {shape} | {n / floor_secs:,.0f} | {floor_ratio:.2f} | 1 |")
             gc.unfreeze()
         rounds = rounds_of(args.entries // 10, args.round, 1000)
         n = sum(len(e) for b in rounds for _, _, e in b)
