@@ -304,10 +304,11 @@ def test_open_engines_releases_kv_when_raft_fails(tmp_path: Path) -> None:
         assert engines.kv.get(CF_RAFT, keys.apply_state_key(1)) == b"apply"
 
 
-def _write_buffer_sizes(db_dir: Path) -> list[str]:
-    """_write_buffer_sizes: the write_buffer_size line of each column family in db_dir's newest OPTIONS file."""
+def _option_lines(db_dir: Path, name: str) -> list[str]:
+    """_option_lines: the `name=` lines (one per column family for a CF option) in db_dir's newest OPTIONS
+    file."""
     newest = max(db_dir.glob("OPTIONS-*"), key=lambda p: int(p.name.split("-")[1]))
-    return [line.strip() for line in newest.read_text().splitlines() if line.strip().startswith("write_buffer_size=")]
+    return [line.strip() for line in newest.read_text().splitlines() if line.strip().startswith(f"{name}=")]
 
 
 @pytest.mark.parametrize("size", [8 << 20, None])
@@ -318,5 +319,26 @@ def test_write_buffer_size_applies_to_every_column_family_of_both_engines(tmp_pa
     for _ in range(2):
         with open_engines(tmp_path / "d") if size is None else open_engines(tmp_path / "d", write_buffer_size=size):
             pass
-        assert _write_buffer_sizes(tmp_path / "d" / "kv") == [expected] * len(ALL_CFS)
-        assert _write_buffer_sizes(tmp_path / "d" / "raft") == [expected]
+        assert _option_lines(tmp_path / "d" / "kv", "write_buffer_size") == [expected] * len(ALL_CFS)
+        assert _option_lines(tmp_path / "d" / "raft", "write_buffer_size") == [expected]
+
+
+def _wal_bytes(db_dir: Path) -> int:
+    return sum(log.stat().st_size for log in db_dir.glob("*.log"))
+
+
+def test_the_wal_is_capped_at_four_memtables(tmp_path: Path) -> None:
+    """open_engines caps each database's WAL at 4 memtables: the kv engine's small column families, which
+    rarely fill a memtable, would otherwise pin every log file (RocksDB's own cap is 4x all memtables), and a
+    restart after a crash would replay all of it. 24 MiB written at 1 MiB memtables leaves at most the cap
+    plus the live log file."""
+    size = 1 << 20
+    with open_engines(tmp_path / "d", write_buffer_size=size) as engines:
+        value = b"v" * 4096
+        for i in range(24 * 256):
+            batch = engines.kv.write_batch()
+            batch.put(CF_DEFAULT, b"k%08d" % i, value)
+            batch.put(CF_RAFT, keys.apply_state_key(1), b"%d" % i)
+            engines.kv.write(batch)
+        assert _wal_bytes(tmp_path / "d" / "kv") <= 5 * size
+    assert _option_lines(tmp_path / "d" / "kv", "max_total_wal_size") == [f"max_total_wal_size={4 * size}"]

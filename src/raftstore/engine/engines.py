@@ -9,8 +9,9 @@ changing anything in it. `memory_engines()` gives the same shape in memory for u
 write_buffer_size, up to 4 memtables each). The default, 32 MiB, suits a library user and tests that open
 many engines in one process; a store server uses TiKV's 128 MiB (ServerConfig.write_buffer_size): log
 entries that log GC deletes while they are still in the raft engine's memtable are never written to an
-SST file, and the KV engine makes fewer L0 files to compact. A larger memtable makes a restart after a
-crash replay more of the WAL.
+SST file, and the KV engine makes fewer L0 files to compact. The write-ahead log of each database is
+capped at 4 memtables (512 MiB at 128 MiB): past it, RocksDB flushes the column families that pin the
+oldest log file, so a restart after a crash replays at most that much (about 0.5 s here).
 
 What open_engines refuses (DataDirError naming the path and what is wrong, raised before RocksDB opens
 anything, so nothing is created or changed): a file instead of a directory; a RocksDB database itself

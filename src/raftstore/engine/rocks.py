@@ -64,6 +64,7 @@ from raftstore.engine.errors import (
 __all__ = ["RocksEngine", "RocksWriteBatch", "RocksSnapshot", "check_database"]
 
 _MiB = 1 << 20
+MAX_WAL_MEMTABLES = 4
 
 
 def _cf_options(write_buffer_size: int) -> rocksdict.Options:
@@ -76,7 +77,13 @@ def _cf_options(write_buffer_size: int) -> rocksdict.Options:
 
 
 def _db_options(write_buffer_size: int, create: bool) -> rocksdict.Options:
+    """_db_options: the database-wide options. The WAL is capped at 4 memtables (MAX_WAL_MEMTABLES): past
+    that, RocksDB flushes the column families that pin the oldest log file. Without a cap, RocksDB allows
+    4 x the memtables of every column family (8 GiB for the KV engine at 128 MiB), and the KV engine's small
+    column families, which rarely fill a memtable, keep every log file alive until then: a restart after a
+    crash replays all of it."""
     opts = _cf_options(write_buffer_size)
+    opts.set_max_total_wal_size(MAX_WAL_MEMTABLES * write_buffer_size)
     opts.create_if_missing(create)
     opts.create_missing_column_families(create)
     opts.set_max_background_jobs(2)
