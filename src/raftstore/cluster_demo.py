@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import socket
+import stat
 import statistics
 import subprocess
 import sys
@@ -188,7 +189,18 @@ def _await_snapshot(log: Path, offset: int, start: float) -> tuple[int, float] |
 
 
 def _dir_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    """_dir_bytes: the size of the files under path, read while the store runs: a file that the store renames
+    or deletes between the listing and its stat (a snapshot's temporary file, a collected snapshot) is not
+    counted."""
+    total = 0
+    for file in path.rglob("*"):
+        try:
+            info = file.stat()
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(info.st_mode):
+            total += info.st_size
+    return total
 
 
 def run_cluster_demo(data: Path, keys_: int = 3000, out: Callable[[str], None] = print) -> int:
