@@ -693,6 +693,9 @@ def main() -> None:
         return
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sizes = [s.strip() for s in args.sizes.split(",")]
+    unknown = [s for s in sizes if s not in SIZES]
+    if unknown:
+        ap.error(f"unknown --sizes {', '.join(map(repr, unknown))} (of: {', '.join(SIZES)})")
     load_before = os.getloadavg()[0]
     runs: dict[tuple[str, str], list[Result]] = {}
     with tempfile.TemporaryDirectory(prefix="bench_cluster_") as tmp, started(args, Path(tmp)) as systems:
